@@ -1,0 +1,40 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/store"
+)
+
+// queueBillEvent writes an outbox row telling the bill's business system what happened,
+// inside the transaction of the change itself: the callback exists exactly when the change
+// does. A delivery job sends it (at least once; event_id lets the receiver deduplicate).
+func queueBillEvent(ctx context.Context, tx bun.Tx, b *store.Bill, eventType string, now time.Time) error {
+	ev := &store.Event{EventID: "evt_" + randomToken(24), Client: b.SourceClient, Type: eventType, Status: "pending", NextAt: now, CreatedAt: now}
+	payload := map[string]any{
+		"event_id":   ev.EventID,
+		"type":       eventType,
+		"created_at": now.In(Shanghai).Format(time.RFC3339),
+		"data": map[string]any{"bill": map[string]any{
+			"bill_no":         b.BillNo,
+			"amount":          b.AmountDueFen,
+			"amount_paid":     b.AmountPaidFen,
+			"amount_refunded": b.AmountRefundedFen,
+			"status":          b.Status,
+		}},
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("billing: event payload: %w", err)
+	}
+	ev.Payload = string(body)
+	if _, err := tx.NewInsert().Model(ev).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: queue event: %w", err)
+	}
+	return nil
+}

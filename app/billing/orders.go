@@ -1,0 +1,382 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/app/channel"
+	"campuspay/app/money"
+	"campuspay/store"
+)
+
+// MaxOrderLines is how many bills one order may pay at once.
+const MaxOrderLines = 20
+
+// MaxAmountFen is the largest amount any bill, line or order may carry: ¥100,000,000.00.
+const MaxAmountFen = 100_000_000_00
+
+// LineRequest is one bill a payer ticked, with the amount to pay now. AmountFen 0 means
+// "all that is outstanding"; another amount is accepted only where the item allows
+// partial payment.
+type LineRequest struct {
+	BillID    int64
+	AmountFen int64
+}
+
+// OrderRequest asks for an order paying some of one payer's bills.
+type OrderRequest struct {
+	PayerID int64
+	Lines   []LineRequest
+	Channel string
+}
+
+// CreateOrder makes an open order for a payer's bills and holds the bills so that no
+// other order can take them until this one is paid or expires. It does not contact the
+// channel: StartPayment does.
+func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Order, error) {
+	if _, err := s.Channel(ctx, req.Channel); err != nil {
+		return nil, err
+	}
+	if len(req.Lines) == 0 {
+		return nil, newErr(ErrInvalid, "no_bills", "请至少选择一笔待缴款项")
+	}
+	if len(req.Lines) > MaxOrderLines {
+		return nil, newErr(ErrInvalid, "too_many_bills", "一次最多支付 %d 笔款项", MaxOrderLines)
+	}
+	ids := make([]int64, 0, len(req.Lines))
+	for _, l := range req.Lines {
+		if slices.Contains(ids, l.BillID) {
+			return nil, newErr(ErrInvalid, "duplicate_bill", "同一笔款项选择了两次")
+		}
+		if l.AmountFen < 0 || l.AmountFen > MaxAmountFen {
+			return nil, newErr(ErrInvalid, "amount_invalid", "金额无效")
+		}
+		ids = append(ids, l.BillID)
+	}
+	now := s.now()
+	var payer store.User
+	if err := s.DB.NewSelect().Model(&payer).Where("id = ?", req.PayerID).Scan(ctx); err != nil {
+		return nil, notFound(err, "缴费人不存在")
+	}
+	order := &store.Order{
+		PayerID: &payer.ID, PayerName: payer.Name, PayerPhone: payer.Phone,
+		Channel: req.Channel, Status: store.OrderOpen,
+		ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
+	}
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var bills []*store.Bill
+		if err := tx.NewSelect().Model(&bills).Relation("Item").Where("bill.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: load bills: %w", err)
+		}
+		byID := make(map[int64]*store.Bill, len(bills))
+		for _, b := range bills {
+			byID[b.ID] = b
+		}
+		lines := make([]*store.OrderLine, 0, len(req.Lines))
+		order.TotalFen = 0
+		for _, l := range req.Lines {
+			b, ok := byID[l.BillID]
+			if !ok || b.PayerID == nil || *b.PayerID != payer.ID {
+				return newErr(ErrForbidden, "bill_not_yours", "所选款项不存在或不属于您")
+			}
+			amount, err := lineAmount(b, l.AmountFen, now)
+			if err != nil {
+				return err
+			}
+			order.TotalFen += amount
+			lines = append(lines, &store.OrderLine{BillID: b.ID, AmountFen: amount})
+		}
+		if order.TotalFen > MaxAmountFen {
+			return newErr(ErrInvalid, "amount_invalid", "单笔订单金额不能超过 %s", money.Format(MaxAmountFen))
+		}
+		return s.insertOrder(ctx, tx, order, lines)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return order, nil
+}
+
+// lineAmount checks that bill b can be paid now and returns the amount to pay on it.
+func lineAmount(b *store.Bill, asked int64, now time.Time) (int64, error) {
+	if why := Payable(b.Item, now); why != "" {
+		return 0, newErr(ErrConflict, "item_not_payable", "%s", why)
+	}
+	if b.Status != store.BillUnpaid && b.Status != store.BillPartial {
+		return 0, newErr(ErrConflict, "bill_not_payable", "款项「%s」%s，无需支付", b.Item.Name, BillStatusLabel(b.Status))
+	}
+	due := b.OutstandingFen()
+	switch {
+	case asked == 0 || asked == due:
+		return due, nil
+	case !b.Item.PartialAllowed:
+		return 0, newErr(ErrInvalid, "amount_invalid", "款项「%s」须一次缴清 %s", b.Item.Name, money.Format(due))
+	case asked > due:
+		return 0, newErr(ErrInvalid, "amount_invalid", "款项「%s」本次最多缴 %s", b.Item.Name, money.Format(due))
+	}
+	return asked, nil
+}
+
+// insertOrder writes an order with its lines and holds its bills, inside tx.
+func (s *Service) insertOrder(ctx context.Context, tx bun.Tx, order *store.Order, lines []*store.OrderLine) error {
+	for attempt := 0; ; attempt++ {
+		order.OrderNo = newNumber("P", order.CreatedAt)
+		_, err := tx.NewInsert().Model(order).Exec(ctx)
+		if err == nil {
+			break
+		}
+		if !store.IsDuplicate(err) || attempt == 3 {
+			return fmt.Errorf("billing: insert order: %w", err)
+		}
+	}
+	for _, l := range lines {
+		l.OrderID = order.ID
+	}
+	if _, err := tx.NewInsert().Model(&lines).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: insert order lines: %w", err)
+	}
+	order.Lines = lines
+	for _, l := range lines {
+		// The hold: a bill joins this order only if no live order holds it. A hold whose
+		// order has expired is void even before the expiry job closes that order.
+		res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
+			Set("held_by_order_id = ?", order.ID).
+			Set("held_until = ?", order.ExpiresAt).
+			Set("version = version + 1").
+			Set("updated_at = ?", order.CreatedAt).
+			Where("id = ?", l.BillID).
+			Where("status IN (?)", bun.In([]store.BillStatus{store.BillUnpaid, store.BillPartial})).
+			Where("(held_by_order_id IS NULL OR held_until <= ?)", order.CreatedAt).
+			Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: hold bill: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return newErr(ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
+		}
+	}
+	return nil
+}
+
+func (s *Service) orderTimeout(ctx context.Context) time.Duration {
+	if s.Settings == nil {
+		return 15 * time.Minute
+	}
+	return time.Duration(s.Settings.Int(ctx, "order.timeout_minutes")) * time.Minute
+}
+
+// StartPayment asks the order's channel to collect it. For a QR or hosted-page channel it
+// stores and returns what the payer opens; for the campus card, which takes the money at
+// once, it applies the payment and returns the paid order. A declined card changes nothing:
+// the order stays open and the payer may try again.
+func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password string) (*store.Order, channel.CreateResult, error) {
+	order, err := s.Order(ctx, orderNo)
+	if err != nil {
+		return nil, channel.CreateResult{}, err
+	}
+	if order.Status != store.OrderOpen {
+		return order, channel.CreateResult{}, newErr(ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(order.Status))
+	}
+	if !s.now().Before(order.ExpiresAt) {
+		return order, channel.CreateResult{}, newErr(ErrConflict, "order_expired", "订单已超时，请重新下单")
+	}
+	ch, err := s.Channel(ctx, order.Channel)
+	if err != nil {
+		return nil, channel.CreateResult{}, err
+	}
+	res, err := ch.Create(ctx, channel.CreateRequest{
+		OrderNo: order.OrderNo, AmountFen: order.TotalFen, Subject: s.subject(ctx, order),
+		ExpiresAt: order.ExpiresAt, NotifyURL: s.NotifyURL(ch.Name()), ReturnURL: s.ReturnURL(order.OrderNo),
+		PayerNo: payerNo, Password: password,
+	})
+	if err != nil {
+		var d *channel.Declined
+		if errors.As(err, &d) {
+			return order, res, newErr(ErrInvalid, d.Code, "%s", d.Message)
+		}
+		s.log().Warn("channel create failed", "order", order.OrderNo, "channel", order.Channel, "err", err)
+		return order, res, newErr(ErrConflict, "channel_unavailable", "支付渠道暂时无法受理，请稍后再试或换一种支付方式")
+	}
+	if res.Paid != nil {
+		if _, err := s.ApplyTrade(ctx, order.Channel, *res.Paid); err != nil {
+			return order, res, err
+		}
+		order, err = s.Order(ctx, orderNo)
+		return order, res, err
+	}
+	payURL := res.QRContent
+	if payURL == "" {
+		payURL = res.RedirectURL
+	}
+	if _, err := s.DB.NewUpdate().Model((*store.Order)(nil)).Set("pay_url = ?", payURL).
+		Where("id = ?", order.ID).Exec(ctx); err != nil {
+		return order, res, fmt.Errorf("billing: save pay url: %w", err)
+	}
+	order.PayURL = payURL
+	return order, res, nil
+}
+
+func (s *Service) subject(ctx context.Context, order *store.Order) string {
+	var names []string
+	err := s.DB.NewSelect().Table("order_lines").ColumnExpr("ci.name").
+		Join("JOIN bills AS b ON b.id = order_lines.bill_id").
+		Join("JOIN charge_items AS ci ON ci.id = b.item_id").
+		Where("order_lines.order_id = ?", order.ID).OrderExpr("order_lines.id").Scan(ctx, &names)
+	if err != nil || len(names) == 0 {
+		return "缴费订单 " + order.OrderNo
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return fmt.Sprintf("%s等%d项", names[0], len(names))
+}
+
+// Order returns an order with its lines and their bills and items.
+func (s *Service) Order(ctx context.Context, orderNo string) (*store.Order, error) {
+	if !validNumber(orderNo) {
+		return nil, newErr(ErrNotFound, "not_found", "订单不存在")
+	}
+	order := new(store.Order)
+	err := s.DB.NewSelect().Model(order).
+		Relation("Lines", func(q *bun.SelectQuery) *bun.SelectQuery { return q.OrderExpr("order_line.id") }).
+		Relation("Lines.Bill").Relation("Lines.Bill.Item").Relation("Lines.Bill.Item.Department").
+		Where("order_no = ?", orderNo).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "订单不存在")
+	}
+	return order, nil
+}
+
+var numberRE = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
+
+func validNumber(s string) bool { return numberRE.MatchString(s) }
+
+// SyncOrder asks the channel about an open (or closed) order and applies a payment the
+// channel has but the platform has not heard of. It is what runs when a payer returns from
+// a channel, while the cashier polls, and in the job that watches open orders.
+func (s *Service) SyncOrder(ctx context.Context, orderNo string) (*store.Order, error) {
+	order, err := s.Order(ctx, orderNo)
+	if err != nil || order.Status == store.OrderPaid {
+		return order, err
+	}
+	ch, err := s.Channel(ctx, order.Channel)
+	if err != nil {
+		return order, err
+	}
+	now := s.now()
+	s.DB.NewUpdate().Model((*store.Order)(nil)).Set("last_queried_at = ?", now).Where("id = ?", order.ID).Exec(ctx)
+	trade, err := ch.Query(ctx, order.OrderNo)
+	if err != nil {
+		return order, fmt.Errorf("billing: query %s: %w", order.OrderNo, err)
+	}
+	if trade.Status != channel.TradeSuccess {
+		return order, nil
+	}
+	if _, err := s.ApplyTrade(ctx, order.Channel, trade); err != nil {
+		return order, err
+	}
+	return s.Order(ctx, orderNo)
+}
+
+// CloseOrder closes an open order and releases its bills. It tells the channel first, so
+// that the payer can no longer pay it there; if the channel reports the order paid, the
+// payment is applied instead.
+func (s *Service) CloseOrder(ctx context.Context, orderNo, actor string) (*store.Order, error) {
+	order, err := s.SyncOrder(ctx, orderNo)
+	if err != nil && !errors.Is(err, channel.ErrUnavailable) {
+		return order, err
+	}
+	if order == nil || order.Status != store.OrderOpen {
+		return order, nil
+	}
+	if ch, err := s.Channel(ctx, order.Channel); err == nil {
+		if err := ch.Close(ctx, order.OrderNo); err != nil {
+			// Closing locally anyway is safe: a payment that still arrives is recorded as late.
+			s.log().Warn("channel close failed", "order", order.OrderNo, "err", err)
+		}
+	}
+	now := s.now()
+	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*store.Order)(nil)).
+			Set("status = ?", store.OrderClosed).Set("closed_at = ?", now).Set("updated_at = ?", now).
+			Where("id = ?", order.ID).Where("status = ?", store.OrderOpen).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: close order: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // paid or closed meanwhile
+		}
+		if _, err := tx.NewUpdate().Model((*store.Bill)(nil)).
+			Set("held_by_order_id = NULL").Set("held_until = NULL").Set("version = version + 1").Set("updated_at = ?", now).
+			Where("held_by_order_id = ?", order.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: release bills: %w", err)
+		}
+		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "order.closed", TargetType: "order", TargetID: order.OrderNo})
+	})
+	if err != nil {
+		return order, err
+	}
+	return s.Order(ctx, orderNo)
+}
+
+// ExpireOrders closes every open order past its expiry (after asking its channel), and
+// returns how many it closed.
+func (s *Service) ExpireOrders(ctx context.Context) (int, error) {
+	var nos []string
+	if err := s.DB.NewSelect().Model((*store.Order)(nil)).Column("order_no").
+		Where("status = ?", store.OrderOpen).Where("expires_at <= ?", s.now()).
+		OrderExpr("expires_at").Limit(500).Scan(ctx, &nos); err != nil {
+		return 0, fmt.Errorf("billing: expired orders: %w", err)
+	}
+	closed := 0
+	for _, no := range nos {
+		o, err := s.CloseOrder(ctx, no, "system")
+		if err != nil {
+			s.log().Warn("expire order", "order", no, "err", err)
+			continue
+		}
+		if o.Status == store.OrderClosed {
+			closed++
+		}
+	}
+	return closed, nil
+}
+
+// SyncOpenOrders queries the channel for open orders that have waited a while without
+// news (created over a minute ago, not queried in the last minute).
+func (s *Service) SyncOpenOrders(ctx context.Context) (int, error) {
+	now := s.now()
+	var nos []string
+	if err := s.DB.NewSelect().Model((*store.Order)(nil)).Column("order_no").
+		Where("status = ?", store.OrderOpen).Where("created_at <= ?", now.Add(-time.Minute)).
+		Where("(last_queried_at IS NULL OR last_queried_at <= ?)", now.Add(-time.Minute)).
+		OrderExpr("created_at").Limit(500).Scan(ctx, &nos); err != nil {
+		return 0, fmt.Errorf("billing: open orders: %w", err)
+	}
+	paid := 0
+	for _, no := range nos {
+		o, err := s.SyncOrder(ctx, no)
+		if err != nil {
+			s.log().Warn("sync order", "order", no, "err", err)
+			continue
+		}
+		if o.Status == store.OrderPaid {
+			paid++
+		}
+	}
+	return paid, nil
+}
+
+func notFound(err error, msg string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return newErr(ErrNotFound, "not_found", "%s", msg)
+	}
+	return err
+}

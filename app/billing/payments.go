@@ -1,0 +1,234 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/app/channel"
+	"campuspay/store"
+)
+
+// Outcome tells what applying a trade did.
+type Outcome struct {
+	Duplicate      bool  // this trade was applied before: nothing changed
+	Late           bool  // the order had been closed when the money came
+	CreditedFen    int64 // what went to bills
+	OverpaidFen    int64 // what no bill could take, flagged for refund
+	ReceiptNos     []string
+	OrderNo        string
+	PaymentTradeNo string
+}
+
+// ApplyTrade records that a channel collected an order and credits its bills: the payment
+// row, the order's move to paid, each bill's new amounts and status, the receipts, the
+// callbacks to business systems, and the audit entry, all in one transaction. It is
+// idempotent on (channel, trade number): a copy of a trade already applied — however many,
+// however concurrent — changes nothing and reports Duplicate.
+//
+// The caller has verified the channel's signature. ApplyTrade checks the rest: the order
+// exists, belongs to that channel, and the amount equals the order's total.
+func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.Trade) (Outcome, error) {
+	out := Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
+	if t.Status != channel.TradeSuccess {
+		return out, newErr(ErrInvalid, "trade_not_paid", "渠道报告的交易未成功：%s", t.Status)
+	}
+	if t.TradeNo == "" || len(t.TradeNo) > 64 {
+		return out, newErr(ErrInvalid, "trade_no_invalid", "渠道交易号无效")
+	}
+	now := s.now()
+	paidAt := store.UTC(t.PaidAt)
+	if t.PaidAt.IsZero() {
+		paidAt = now
+	}
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		out = Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
+		order := new(store.Order)
+		if err := forUpdate(tx.NewSelect().Model(order).Where("order_no = ?", t.OrderNo)).Scan(ctx); err != nil {
+			return notFound(err, "订单不存在")
+		}
+		if order.Channel != channelName {
+			return newErr(ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", order.OrderNo, channelName)
+		}
+		if t.AmountFen != order.TotalFen {
+			return newErr(ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
+		}
+		payment := &store.Payment{
+			OrderID: order.ID, Channel: channelName, TradeNo: t.TradeNo, AmountFen: t.AmountFen,
+			Late: order.Status != store.OrderOpen, PaidAt: paidAt, Raw: t.Raw, CreatedAt: now,
+		}
+		if _, err := tx.NewInsert().Model(payment).Exec(ctx); err != nil {
+			if store.IsDuplicate(err) {
+				out.Duplicate = true
+				return errDuplicate
+			}
+			return fmt.Errorf("billing: insert payment: %w", err)
+		}
+		out.Late = payment.Late
+
+		var lines []*store.OrderLine
+		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", order.ID).OrderExpr("bill_id").Scan(ctx); err != nil {
+			return fmt.Errorf("billing: load lines: %w", err)
+		}
+		if order.Status == store.OrderPaid {
+			// The same order paid a second time under another trade number: all of it is
+			// money no bill is owed.
+			out.OverpaidFen = payment.AmountFen
+			if err := addOverpayment(ctx, tx, payment, nil, payment.AmountFen); err != nil {
+				return err
+			}
+		} else {
+			if !CanMoveOrder(order.Status, store.OrderPaid) {
+				return newErr(ErrConflict, "order_state", "订单状态 %s 不能变为已支付", order.Status)
+			}
+			res, err := tx.NewUpdate().Model((*store.Order)(nil)).
+				Set("status = ?", store.OrderPaid).Set("paid_at = ?", paidAt).Set("updated_at = ?", now).
+				Where("id = ?", order.ID).Where("status = ?", order.Status).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("billing: mark order paid: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("billing: order %s changed under us", order.OrderNo)
+			}
+			for _, l := range lines {
+				credited, err := s.creditBill(ctx, tx, order, payment, l)
+				if err != nil {
+					return err
+				}
+				out.CreditedFen += credited
+				if credited < l.AmountFen {
+					out.OverpaidFen += l.AmountFen - credited
+					billID := l.BillID
+					if err := addOverpayment(ctx, tx, payment, &billID, l.AmountFen-credited); err != nil {
+						return err
+					}
+				}
+				if credited > 0 {
+					no, err := s.issueReceipt(ctx, tx, order, payment, l.BillID, credited, now)
+					if err != nil {
+						return err
+					}
+					out.ReceiptNos = append(out.ReceiptNos, no)
+				}
+			}
+		}
+		if _, err := tx.NewUpdate().Model(payment).Column("credited_fen").Set("credited_fen = ?", out.CreditedFen).WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("billing: payment credited: %w", err)
+		}
+		detail := fmt.Sprintf("trade=%s amount=%d credited=%d overpaid=%d late=%v", t.TradeNo, t.AmountFen, out.CreditedFen, out.OverpaidFen, out.Late)
+		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: "channel:" + channelName, Action: "payment.applied", TargetType: "order", TargetID: order.OrderNo, Detail: detail})
+	})
+	if errors.Is(err, errDuplicate) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	if out.OverpaidFen > 0 {
+		s.log().Warn("overpayment flagged for refund", "order", t.OrderNo, "trade", t.TradeNo, "fen", out.OverpaidFen)
+	}
+	return out, nil
+}
+
+// errDuplicate rolls back the transaction of a trade that was applied before.
+var errDuplicate = errors.New("billing: trade already applied")
+
+// creditBill adds a line's money to its bill, as far as the bill is still due, and
+// returns what it credited.
+func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, l *store.OrderLine) (int64, error) {
+	bill := new(store.Bill)
+	if err := forUpdate(tx.NewSelect().Model(bill).Where("id = ?", l.BillID)).Scan(ctx); err != nil {
+		return 0, fmt.Errorf("billing: load bill %d: %w", l.BillID, err)
+	}
+	credit := min(l.AmountFen, bill.OutstandingFen())
+	q := tx.NewUpdate().Model((*store.Bill)(nil)).Set("version = version + 1").Set("updated_at = ?", p.CreatedAt)
+	if bill.HeldByOrderID != nil && *bill.HeldByOrderID == order.ID {
+		q = q.Set("held_by_order_id = NULL").Set("held_until = NULL")
+	}
+	if credit > 0 {
+		paid := bill.AmountPaidFen + credit
+		status := BillStatusOf(bill.AmountDueFen, paid, bill.AmountRefundedFen, false)
+		q = q.Set("amount_paid_fen = ?", paid).Set("status = ?", status)
+		if status == store.BillPaid {
+			q = q.Set("paid_at = ?", p.PaidAt)
+		}
+		if bill.SourceClient != "" {
+			bill.AmountPaidFen, bill.Status = paid, status
+			if err := queueBillEvent(ctx, tx, bill, "bill."+string(status), p.CreatedAt); err != nil {
+				return 0, err
+			}
+		}
+	}
+	res, err := q.Where("id = ?", bill.ID).Where("version = ?", bill.Version).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("billing: credit bill %d: %w", bill.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return 0, fmt.Errorf("billing: bill %d changed under us", bill.ID)
+	}
+	return credit, nil
+}
+
+func addOverpayment(ctx context.Context, tx bun.Tx, p *store.Payment, billID *int64, fen int64) error {
+	row := &store.Overpayment{PaymentID: p.ID, OrderID: p.OrderID, BillID: billID, AmountFen: fen, Status: "open", CreatedAt: p.CreatedAt}
+	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: overpayment: %w", err)
+	}
+	return nil
+}
+
+// HandleNotification is the whole path of a channel's asynchronous notification: keep it
+// raw, verify its signature, apply it. It returns the acknowledgement the channel expects
+// when the notification was applied now or before; an error means "not believed" and the
+// channel will retry (or give up, and the order will be queried).
+func (s *Service) HandleNotification(ctx context.Context, channelName string, header http.Header, body []byte, remoteAddr string) (contentType string, ack []byte, err error) {
+	ch, ok := s.Channels[channelName]
+	if !ok {
+		return "", nil, newErr(ErrNotFound, "not_found", "unknown channel")
+	}
+	rec := &store.Notification{Channel: channelName, Headers: headerText(header), Body: string(body), RemoteAddr: remoteAddr, ReceivedAt: s.now()}
+	trade, err := ch.VerifyNotification(header, body)
+	if err == nil {
+		rec.OrderNo = trade.OrderNo
+		if trade.Raw == "" {
+			trade.Raw = string(body)
+		}
+		var out Outcome
+		out, err = s.ApplyTrade(ctx, channelName, trade)
+		rec.Outcome = "applied"
+		if out.Duplicate {
+			rec.Outcome = "duplicate"
+		}
+	}
+	if err != nil {
+		rec.Outcome, rec.Error = "rejected", truncate(err.Error(), 500)
+	}
+	if _, ierr := s.DB.NewInsert().Model(rec).Exec(ctx); ierr != nil {
+		s.log().Error("store notification", "channel", channelName, "err", ierr)
+	}
+	if err != nil {
+		if errors.Is(err, channel.ErrBadSignature) || errors.Is(err, channel.ErrMalformed) {
+			return "", nil, newErr(ErrInvalid, "notification_rejected", "%v", err)
+		}
+		return "", nil, err
+	}
+	contentType, ack = ch.NotificationAck()
+	return contentType, ack, nil
+}
+
+func headerText(h http.Header) string {
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

@@ -1,0 +1,158 @@
+package billing
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/uptrace/bun"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"campuspay/app/channel"
+	"campuspay/app/settings"
+	"campuspay/store"
+)
+
+// Shanghai is the zone of business days, receipt years and order numbers.
+var Shanghai = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+// Service is the billing core.
+type Service struct {
+	DB       *bun.DB
+	Settings *settings.Store
+	Channels map[string]channel.Channel
+	// NotifyURL and ReturnURL build the addresses a channel is given for an order.
+	NotifyURL func(channelName string) string
+	ReturnURL func(orderNo string) string
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return store.UTC(s.Now())
+	}
+	return store.UTC(time.Now())
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Channel returns the named channel if it is configured and enabled.
+func (s *Service) Channel(ctx context.Context, name string) (channel.Channel, error) {
+	ch, ok := s.Channels[name]
+	if !ok {
+		return nil, newErr(ErrInvalid, "channel_invalid", "不支持的支付方式：%s", name)
+	}
+	if s.Settings != nil {
+		enabled := false
+		for _, n := range s.Settings.List(ctx, settings.ChannelsEnabled) {
+			enabled = enabled || n == name
+		}
+		if !enabled {
+			return nil, newErr(ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", ChannelLabel(name))
+		}
+	}
+	return ch, nil
+}
+
+// ChannelLabel is a channel's name as payers know it.
+func ChannelLabel(name string) string {
+	switch name {
+	case "sandbox":
+		return "在线支付（模拟）"
+	case "campuscard":
+		return "校园卡"
+	case "alipay":
+		return "支付宝"
+	case "wechatpay":
+		return "微信支付"
+	case "offline":
+		return "线下收款"
+	}
+	return name
+}
+
+// inTx runs fn in a transaction, retrying a few times when the database reports a
+// deadlock or a lock timeout (the transaction was rolled back whole, so a retry is safe).
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return InTx(ctx, s.DB, fn)
+}
+
+// InTx is inTx for callers outside the service (other core packages).
+func InTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = db.RunInTx(ctx, nil, fn)
+		if err == nil || !(retryable(err) || errors.Is(err, errRetry)) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// errRetry asks InTx to run the transaction again (a benign race was lost).
+var errRetry = errors.New("billing: retry transaction")
+
+func retryable(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// forUpdate adds a locking read on MySQL; SQLite transactions already hold the write lock
+// from their first statement (BEGIN IMMEDIATE).
+func forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
+	if store.DialectOf(q.DB()) == store.MySQL {
+		return q.For("UPDATE")
+	}
+	return q
+}
+
+// newNumber makes a number of ≤ 32 characters of [0-9A-Za-z] that every channel accepts:
+// prefix, the Shanghai time to the second, and 8 random digits.
+func newNumber(prefix string, now time.Time) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		panic(fmt.Sprintf("billing: crypto/rand: %v", err))
+	}
+	return fmt.Sprintf("%s%s%08d", prefix, now.In(Shanghai).Format("20060102150405"), n.Int64())
+}
+
+func randomToken(n int) string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, n)
+	for i := range b {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(fmt.Sprintf("billing: crypto/rand: %v", err))
+		}
+		b[i] = alphabet[k.Int64()]
+	}
+	return string(b)
+}

@@ -1,0 +1,125 @@
+// Package store opens the database (MySQL/MariaDB, or the embedded SQLite), applies the
+// schema, and holds the bun models and the queries the rest of the platform shares.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database family a *bun.DB talks to.
+type Dialect string
+
+const (
+	MySQL  Dialect = "mysql"
+	SQLite Dialect = "sqlite"
+)
+
+// DialectOf tells which family db is.
+func DialectOf(db bun.IDB) Dialect {
+	if db.Dialect().Name().String() == "mysql" {
+		return MySQL
+	}
+	return SQLite
+}
+
+// Open connects to MySQL when dsn is set (a go-sql-driver DSN such as
+// "user:pass@tcp(127.0.0.1:3306)/campuspay"), otherwise to the SQLite file
+// campuspay.db under dataDir, creating the folder if needed.
+func Open(dsn, dataDir string) (*bun.DB, error) {
+	if dsn != "" {
+		return openMySQL(dsn)
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: create data folder: %w", err)
+	}
+	return OpenSQLite(filepath.Join(dataDir, "campuspay.db"))
+}
+
+func openMySQL(dsn string) (*bun.DB, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse mysql dsn: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.ClientFoundRows = true // rows affected = rows matched, as SQLite counts them
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: mysql connector: %w", err)
+	}
+	sqldb := sql.OpenDB(connector)
+	sqldb.SetMaxOpenConns(64)
+	sqldb.SetMaxIdleConns(64)
+	sqldb.SetConnMaxLifetime(30 * time.Minute)
+	db := bun.NewDB(sqldb, mysqldialect.New())
+	if err := ping(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenSQLite opens (creating it if needed) the SQLite database at path. Write transactions
+// begin IMMEDIATE so that two writers queue on the busy timeout instead of failing midway.
+func OpenSQLite(path string) (*bun.DB, error) {
+	dsn := "file:" + path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	db := bun.NewDB(sqldb, sqlitedialect.New())
+	if err := ping(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func ping(db *bun.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// IsDuplicate reports whether err is a unique-key violation (MySQL 1062, SQLite
+// constraint unique/primary key): where an operation is idempotent it means "already done".
+func IsDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// UTC is how every timestamp is written: in UTC, truncated to the microseconds both
+// dialects keep, so that what is read back equals what was written.
+func UTC(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
