@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
+
+	"campuspay/store"
+)
+
+// Principal is who a request is from, as kept in the session.
+type Principal struct {
+	UserID  int64
+	Login   string
+	Name    string
+	Roles   []string
+	PayerNo string
+	DeptID  int64
+}
+
+// Has reports whether the principal holds any of roles.
+func (p *Principal) Has(roles ...string) bool {
+	for _, r := range roles {
+		if slices.Contains(p.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	localsSession   = "campuspay.session"
+	localsPrincipal = "campuspay.principal"
+	// CSRFHeader carries the token on HTMX requests (set once on <body hx-headers>);
+	// CSRFField carries it in ordinary forms.
+	CSRFHeader = "X-CSRF-Token"
+	CSRFField  = "_csrf"
+)
+
+// Sessions wraps fiber's session store over the database.
+type Sessions struct {
+	Store *session.Store
+}
+
+// NewSessions returns session handling over storage. secure marks cookies Secure (HTTPS).
+func NewSessions(storage *store.SessionStorage, secure bool, timeout time.Duration) *Sessions {
+	return &Sessions{Store: session.New(session.Config{
+		Storage:        storage,
+		Expiration:     timeout,
+		KeyLookup:      "cookie:campuspay_session",
+		CookieHTTPOnly: true,
+		CookieSecure:   secure,
+		CookieSameSite: "Lax",
+	})}
+}
+
+// Middleware loads the session (if the request carries one) and the principal into locals.
+func (s *Sessions) Middleware() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sess, err := s.Store.Get(c)
+		if err != nil {
+			return err
+		}
+		c.Locals(localsSession, sess)
+		if uid, ok := sess.Get("uid").(int64); ok && uid > 0 {
+			p := &Principal{UserID: uid}
+			p.Login, _ = sess.Get("login").(string)
+			p.Name, _ = sess.Get("name").(string)
+			roles, _ := sess.Get("roles").(string)
+			p.Roles = strings.Split(roles, ",")
+			p.PayerNo, _ = sess.Get("payer_no").(string)
+			p.DeptID, _ = sess.Get("dept").(int64)
+			c.Locals(localsPrincipal, p)
+		}
+		return c.Next()
+	}
+}
+
+// Session returns the request's session.
+func Session(c *fiber.Ctx) *session.Session {
+	sess, _ := c.Locals(localsSession).(*session.Session)
+	return sess
+}
+
+// Current returns the signed-in principal, or nil.
+func Current(c *fiber.Ctx) *Principal {
+	p, _ := c.Locals(localsPrincipal).(*Principal)
+	return p
+}
+
+// SignIn starts a fresh session for u (a new session id, so that a session fixed before
+// sign-in is worthless) and keeps the guest orders the visitor had.
+func SignIn(c *fiber.Ctx, u *store.User) error {
+	sess := Session(c)
+	guest := sess.Get("guest_orders")
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	for _, k := range sess.Keys() {
+		sess.Delete(k)
+	}
+	sess.Set("uid", u.ID)
+	sess.Set("login", u.Login)
+	sess.Set("name", u.Name)
+	sess.Set("roles", u.Roles)
+	sess.Set("payer_no", u.PayerNumber())
+	if u.DepartmentID != nil {
+		sess.Set("dept", *u.DepartmentID)
+	}
+	if guest != nil {
+		sess.Set("guest_orders", guest)
+	}
+	sess.Set("csrf", newToken())
+	c.Locals(localsPrincipal, &Principal{UserID: u.ID, Login: u.Login, Name: u.Name, Roles: u.RoleList(), PayerNo: u.PayerNumber()})
+	return sess.Save()
+}
+
+// SignOut ends the session.
+func SignOut(c *fiber.Ctx) error {
+	c.Locals(localsPrincipal, nil)
+	return Session(c).Destroy()
+}
+
+// CSRFToken returns the session's CSRF token, making one (and saving the session) if needed.
+func CSRFToken(c *fiber.Ctx) string {
+	sess := Session(c)
+	if sess == nil {
+		return ""
+	}
+	if tok, ok := sess.Get("csrf").(string); ok && tok != "" {
+		return tok
+	}
+	tok := newToken()
+	sess.Set("csrf", tok)
+	sess.Save()
+	return tok
+}
+
+// CSRF refuses a state-changing request (anything but GET, HEAD, OPTIONS) whose token, from
+// the X-CSRF-Token header or the _csrf form field, does not equal the session's.
+func CSRF() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch c.Method() {
+		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+			return c.Next()
+		}
+		want, _ := Session(c).Get("csrf").(string)
+		got := c.Get(CSRFHeader)
+		if got == "" {
+			got = c.FormValue(CSRFField)
+		}
+		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			return fiber.NewError(fiber.StatusForbidden, "页面已过期或请求来源不明，请刷新页面后重试")
+		}
+		return c.Next()
+	}
+}
+
+// GuestOrders returns the order numbers an off-campus visitor made in this session: they
+// may see those orders without an account.
+func GuestOrders(c *fiber.Ctx) []string {
+	s, _ := Session(c).Get("guest_orders").(string)
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// AddGuestOrder remembers an order number for this visitor (the last ten).
+func AddGuestOrder(c *fiber.Ctx, orderNo string) error {
+	list := append(GuestOrders(c), orderNo)
+	if len(list) > 10 {
+		list = list[len(list)-10:]
+	}
+	sess := Session(c)
+	sess.Set("guest_orders", strings.Join(list, ","))
+	return sess.Save()
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,48 @@
+// Package jobs holds the platform's background jobs, one file each, as plain functions of
+// a context, and the one file (scheduler.go) that knows gocron.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+
+	"campuspay/app/billing"
+	"campuspay/store"
+)
+
+// ExpireOrders closes open orders past their expiry, releasing their bills.
+func ExpireOrders(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		n, err := b.ExpireOrders(ctx)
+		if err != nil {
+			log.Error("job expire-orders", "err", err)
+			return
+		}
+		if n > 0 {
+			log.Info("job expire-orders", "closed", n)
+		}
+	}
+}
+
+// QueryOpenOrders asks the channels about open orders that heard nothing for a while.
+func QueryOpenOrders(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		n, err := b.SyncOpenOrders(ctx)
+		if err != nil {
+			log.Error("job query-open-orders", "err", err)
+			return
+		}
+		if n > 0 {
+			log.Info("job query-open-orders", "paid", n)
+		}
+	}
+}
+
+// PurgeSessions deletes expired sessions.
+func PurgeSessions(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		if _, err := store.PurgeSessions(ctx, b.DB); err != nil {
+			log.Error("job purge-sessions", "err", err)
+		}
+	}
+}
