@@ -23,6 +23,7 @@ type SandboxTrade struct {
 	RefundedFen int64      `bun:"refunded_fen"`
 	CreatedAt   time.Time  `bun:"created_at"`
 	PaidAt      *time.Time `bun:"paid_at"`
+	ExpiresAt   *time.Time `bun:"expires_at"`
 }
 
 type SandboxRefund struct {

@@ -33,8 +33,9 @@ type CreateRequest struct {
 	Password  string    // campus card: the card password the payer entered
 }
 
-// CreateResult is what the payer does next. Exactly one of QRContent, RedirectURL is set
-// for asynchronous channels; a synchronous channel (campus card) sets Paid instead.
+// CreateResult is what the payer does next. An asynchronous channel sets QRContent (for
+// a PC to show), RedirectURL (for a phone to open), or both; a synchronous channel (the
+// campus card) sets Paid instead.
 type CreateResult struct {
 	QRContent   string // content of a QR code to scan (opens the channel's pay page)
 	RedirectURL string // a page to send a phone's browser to

@@ -15,6 +15,7 @@ CREATE TABLE sim_sandbox_trades (
   refunded_fen  BIGINT       NOT NULL DEFAULT 0,
   created_at    DATETIME(6)  NOT NULL,
   paid_at       DATETIME(6)  NULL,
+  expires_at    DATETIME(6)  NULL,       -- after it the trade can no longer be paid
   UNIQUE KEY uq_sim_sandbox_trades_trade (trade_no),
   UNIQUE KEY uq_sim_sandbox_trades_out (merchant, out_trade_no)
 );

@@ -14,7 +14,8 @@ CREATE TABLE sim_sandbox_trades (
   status        TEXT  NOT NULL,   -- WAIT_PAY | SUCCESS | CLOSED
   refunded_fen  INTEGER       NOT NULL DEFAULT 0,
   created_at    DATETIME  NOT NULL,
-  paid_at       DATETIME  NULL
+  paid_at       DATETIME  NULL,
+  expires_at    DATETIME  NULL       -- after it the trade can no longer be paid
 );
 CREATE UNIQUE INDEX uq_sim_sandbox_trades_trade ON sim_sandbox_trades (trade_no);
 CREATE UNIQUE INDEX uq_sim_sandbox_trades_out ON sim_sandbox_trades (merchant, out_trade_no);
