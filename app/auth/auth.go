@@ -69,6 +69,7 @@ func (s *Service) Authenticate(ctx context.Context, login, password, ip string) 
 	keys := []string{"login:" + strings.ToLower(login), "ip:" + ip}
 	for _, k := range keys {
 		if until, locked := s.locked(ctx, k, now); locked {
+			store.Audit(ctx, s.DB, &store.AuditLog{At: now, Actor: login, Action: "login.locked", IP: ip})
 			return nil, &LockedError{Until: until}
 		}
 	}

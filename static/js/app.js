@@ -8,6 +8,16 @@
     var close = t.closest("[data-dismiss]");
     if (close && close.parentElement) { close.parentElement.remove(); }
   });
+  // A form whose error came back into its error slot starts again empty (a wrong card
+  // password should not stay in the field).
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (form && form.matches && form.matches("form[data-reset-on-error]") && e.detail.target.id.endsWith("-error")) {
+      form.reset();
+      var first = form.querySelector("input:not([type=hidden])");
+      if (first) { first.focus(); }
+    }
+  });
   document.addEventListener("change", function (e) {
     var all = e.target.closest("[data-select-all]");
     if (!all) { return; }

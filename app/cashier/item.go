@@ -1,0 +1,96 @@
+package cashier
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/auth"
+	"campuspay/app/billing"
+	"campuspay/app/money"
+	"campuspay/app/web"
+	"campuspay/store"
+)
+
+// itemForm is the page an open item's poster QR code opens: anyone, with or without an
+// account, enters name, phone and (for a payer-entered item) the amount.
+func (h *Handler) itemForm(c *fiber.Ctx) error {
+	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	return h.Render.Render(c, "cashier/item", item.Name, fiber.Map{"Item": item, "Closed": billing.Payable(item, h.now())})
+}
+
+func (h *Handler) itemPay(c *fiber.Ctx) error {
+	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	req := billing.GuestRequest{ItemCode: item.Code, Name: c.FormValue("name"), Phone: c.FormValue("phone"), Channel: "sandbox"}
+	form := fiber.Map{"Item": item, "Name": req.Name, "Phone": req.Phone, "Amount": c.FormValue("amount")}
+	if item.Pricing == store.PricingPayerEntered {
+		fen, err := money.ParseYuan(c.FormValue("amount"))
+		if err != nil {
+			var pe *money.ParseError
+			form["Error"] = "请填写金额"
+			if errors.As(err, &pe) {
+				form["Error"] = "金额：" + pe.Message
+			}
+			return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/item", item.Name, form)
+		}
+		req.AmountFen = fen
+	}
+	order, err := h.Billing.CreateGuestOrder(c.Context(), req)
+	if err != nil {
+		var be *billing.Error
+		if errors.As(err, &be) && errors.Is(be.Kind, billing.ErrInvalid) {
+			form["Error"] = be.Message
+			return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/item", item.Name, form)
+		}
+		return err
+	}
+	if err := auth.AddGuestOrder(c, order.OrderNo); err != nil {
+		return err
+	}
+	if _, _, err := h.Billing.StartPayment(c.Context(), order.OrderNo, "", ""); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/pay/orders/"+order.OrderNo)
+}
+
+// poster is a printable poster with the item's QR code, for a department to put up.
+func (h *Handler) poster(c *fiber.Ctx) error {
+	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	return h.Render.Render(c, "cashier/poster", item.Name, fiber.Map{"Item": item, "URL": h.BaseURL + "/i/" + item.Code})
+}
+
+func (h *Handler) itemQR(c *fiber.Ctx) error {
+	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	return sendQR(c, h.BaseURL+"/i/"+item.Code, 512)
+}
+
+// lookupForm and lookup let an off-campus payer find a payment by order number and phone.
+func (h *Handler) lookupForm(c *fiber.Ctx) error {
+	return h.Render.Render(c, "cashier/lookup", "查询缴费", nil)
+}
+
+func (h *Handler) lookup(c *fiber.Ctx) error {
+	no, phone := strings.TrimSpace(c.FormValue("order_no")), strings.TrimSpace(c.FormValue("phone"))
+	o, err := h.Billing.LookupOrder(c.Context(), no, phone)
+	if err != nil {
+		return h.Render.Render(c.Status(fiber.StatusNotFound), "cashier/lookup", "查询缴费",
+			fiber.Map{"Error": billing.Message(err, "查询失败"), "OrderNo": no, "Phone": phone})
+	}
+	if err := auth.AddGuestOrder(c, o.OrderNo); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/pay/orders/"+o.OrderNo)
+}

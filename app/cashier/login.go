@@ -1,0 +1,62 @@
+package cashier
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/auth"
+	"campuspay/app/billing"
+	"campuspay/app/web"
+)
+
+func (h *Handler) loginForm(c *fiber.Ctx) error {
+	if auth.Current(c) != nil {
+		return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+	}
+	return h.Render.Render(c, "cashier/login", "登录", fiber.Map{"Next": safeNext(c.Query("next")), "Bare": true})
+}
+
+func (h *Handler) login(c *fiber.Ctx) error {
+	login, password, next := strings.TrimSpace(c.FormValue("login")), c.FormValue("password"), safeNext(c.FormValue("next"))
+	data := fiber.Map{"Login": login, "Next": next, "Bare": true}
+	if login == "" || password == "" {
+		data["Error"] = "请输入学号/工号和密码"
+		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
+	}
+	u, err := h.Auth.Authenticate(c.Context(), login, password, c.IP())
+	var locked *auth.LockedError
+	switch {
+	case errors.As(err, &locked):
+		data["Error"] = "登录失败次数过多，请于 " + locked.Until.In(billing.Shanghai).Format("15:04") + " 后再试"
+	case errors.Is(err, auth.ErrBadCredentials):
+		data["Error"] = "学号/工号或密码不正确"
+	case errors.Is(err, auth.ErrDisabled):
+		data["Error"] = "此账号已停用，请联系财务处"
+	case err != nil:
+		return err
+	}
+	if err != nil {
+		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
+	}
+	if err := auth.SignIn(c, u); err != nil {
+		return err
+	}
+	return web.Redirect(c, next)
+}
+
+func (h *Handler) logout(c *fiber.Ctx) error {
+	if err := auth.SignOut(c); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/login")
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/pay"
+	}
+	return next
+}

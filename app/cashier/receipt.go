@@ -1,0 +1,56 @@
+package cashier
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/skip2/go-qrcode"
+
+	"encoding/base64"
+	"html/template"
+
+	"campuspay/app/settings"
+	"campuspay/store"
+)
+
+// receipt is a receipt fit to print (A5 landscape), for its payer or the visitor who paid.
+func (h *Handler) receipt(c *fiber.Ctx) error {
+	r, err := h.Billing.Receipt(c.Context(), c.Params("no"))
+	if err != nil {
+		return err
+	}
+	o := new(store.Order)
+	if err := h.Billing.DB.NewSelect().Model(o).Where("id = ?", r.OrderID).Scan(c.Context()); err != nil {
+		return err
+	}
+	if !canSee(c, o) {
+		return fiber.NewError(fiber.StatusNotFound, "票据不存在")
+	}
+	qr, err := qrDataURL(h.BaseURL + "/r/" + r.VerifyToken)
+	if err != nil {
+		return err
+	}
+	st := h.Billing.Settings
+	return h.Render.Render(c, "cashier/receipt", "票据 "+r.ReceiptNo, fiber.Map{
+		"Receipt": r, "Order": o, "QR": qr,
+		"Title":  st.Get(c.Context(), settings.ReceiptTitle),
+		"Issuer": st.Get(c.Context(), settings.ReceiptIssuer),
+		"School": st.Get(c.Context(), settings.SchoolName),
+	})
+}
+
+// verify is the public page behind a receipt's QR code: is it genuine, is it current.
+func (h *Handler) verify(c *fiber.Ctx) error {
+	r, err := h.Billing.ReceiptByToken(c.Context(), c.Params("token"))
+	if err != nil {
+		return h.Render.Render(c.Status(fiber.StatusNotFound), "cashier/verify", "票据查验", fiber.Map{"Found": false})
+	}
+	return h.Render.Render(c, "cashier/verify", "票据查验", fiber.Map{"Found": true, "Receipt": r,
+		"School": h.Billing.Settings.Get(c.Context(), settings.SchoolName)})
+}
+
+func qrDataURL(content string) (template.URL, error) {
+	png, err := qrcode.Encode(content, qrcode.Medium, 200)
+	if err != nil {
+		return "", err
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), nil
+}

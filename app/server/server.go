@@ -1,0 +1,255 @@
+// Package server wires the platform together: configuration, database, services, the
+// simulated outside world, the web features, and the jobs. main and the end-to-end tests
+// both build the whole platform through New.
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/uptrace/bun"
+
+	"campuspay/app/auth"
+	"campuspay/app/billing"
+	"campuspay/app/cashier"
+	"campuspay/app/channel"
+	cardchannel "campuspay/app/channel/campuscard"
+	sandboxchannel "campuspay/app/channel/sandbox"
+	"campuspay/app/demo"
+	"campuspay/app/settings"
+	cardsim "campuspay/app/sim/campuscard"
+	sandboxsim "campuspay/app/sim/sandbox"
+	"campuspay/app/web"
+	"campuspay/jobs"
+	"campuspay/static"
+	"campuspay/store"
+)
+
+// Config is everything the platform is told at start.
+type Config struct {
+	Addr    string // listen address, e.g. ":8080"
+	DSN     string // MySQL DSN; empty: the embedded SQLite under DataDir
+	DataDir string
+	BaseURL string // public URL: QR codes, channel notify and return addresses
+	Secret  string // master secret (hex or any string); empty: data/secret.key, made on first start
+	Demo    bool   // load demo data into an empty database
+	Jobs    bool   // run background jobs
+	// ProxyHeader names the header carrying the client address behind a reverse proxy
+	// (e.g. X-Forwarded-For); empty: the connection's address.
+	ProxyHeader    string
+	SessionTimeout time.Duration
+	Log            *slog.Logger
+}
+
+// Server is the assembled platform.
+type Server struct {
+	App        *fiber.App
+	DB         *bun.DB
+	Billing    *billing.Service
+	Auth       *auth.Service
+	Settings   *settings.Store
+	Sandbox    *sandboxsim.Sim
+	Card       *cardsim.Sim
+	Scheduler  *jobs.Scheduler
+	Config     Config
+	DemoLoaded bool
+}
+
+// New opens and migrates the database, loads demo data when asked and the database is
+// new, and builds the app.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = 2 * time.Hour
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	db, err := store.Open(cfg.DSN, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	master, err := masterSecret(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Server{DB: db, Config: cfg, Settings: settings.New(db)}
+	sandboxKey := derive(master, "sandbox-merchant")
+	cardKey := derive(master, "campuscard")
+	s.Sandbox = &sandboxsim.Sim{DB: db, PublicURL: cfg.BaseURL + "/sim/sandbox",
+		Key: func(m string) (string, bool) { return sandboxKey, m == "campuspay" }}
+	s.Card = &cardsim.Sim{DB: db, Key: cardKey}
+	s.Billing = &billing.Service{
+		DB: db, Settings: s.Settings, Log: cfg.Log,
+		Channels: map[string]channel.Channel{
+			"sandbox":    sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey}),
+			"campuscard": cardchannel.New(cardchannel.Config{BaseURL: cfg.BaseURL + "/sim/card", Key: cardKey}),
+		},
+		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
+		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
+	}
+	s.Auth = &auth.Service{DB: db}
+
+	if cfg.Demo {
+		loaded, err := demo.Loaded(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if !loaded {
+			if err := demo.Load(ctx, db, s.Card, time.Now()); err != nil {
+				db.Close()
+				return nil, err
+			}
+			s.DemoLoaded = true
+		}
+	}
+	s.App = s.newApp(derive(master, "links"))
+	if cfg.Jobs {
+		s.Scheduler, err = jobs.NewScheduler(db, cfg.Log, []jobs.Job{
+			{Name: "expire-orders", Every: 30 * time.Second, Run: jobs.ExpireOrders(s.Billing, cfg.Log)},
+			{Name: "query-open-orders", Every: 30 * time.Second, Run: jobs.QueryOpenOrders(s.Billing, cfg.Log)},
+			{Name: "purge-sessions", Every: time.Hour, Run: jobs.PurgeSessions(s.Billing, cfg.Log)},
+		})
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) newApp(linkKey string) *fiber.App {
+	engine := web.NewEngine()
+	renderer := &web.Renderer{Engine: engine, School: func(c *fiber.Ctx) string {
+		return s.Settings.Get(c.Context(), settings.SchoolName)
+	}}
+	app := fiber.New(fiber.Config{
+		Views:                 engine,
+		ErrorHandler:          renderer.ErrorHandler(s.Config.Log),
+		DisableStartupMessage: true,
+		BodyLimit:             16 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ProxyHeader:           s.Config.ProxyHeader,
+	})
+	app.Use(recover.New())
+	app.Use(securityHeaders)
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
+		defer cancel()
+		if err := s.DB.PingContext(ctx); err != nil {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+		}
+		return c.SendString("ok")
+	})
+	s.Sandbox.Routes(app.Group("/sim/sandbox"))
+	s.Card.Routes(app.Group("/sim/card"))
+
+	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
+	ch := &cashier.Handler{
+		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
+		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(),
+	}
+	ch.Routes(app)
+	return app
+}
+
+// securityHeaders keeps pages from being framed, sniffed or made to run outside script.
+// The simulators are "another company" with pages of their own and are left alone.
+func securityHeaders(c *fiber.Ctx) error {
+	if strings.HasPrefix(c.Path(), "/sim/") {
+		return c.Next()
+	}
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'")
+	return c.Next()
+}
+
+// Serve runs the app on ln and the jobs, until ctx ends; then it shuts down in order.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.Scheduler != nil {
+		s.Scheduler.Start()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.App.Listener(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.App.ShutdownWithContext(shutdownCtx)
+	s.Close()
+	return err
+}
+
+// Close stops the jobs and the simulators and closes the database.
+func (s *Server) Close() {
+	if s.Scheduler != nil {
+		s.Scheduler.Stop()
+	}
+	s.Sandbox.Close()
+	s.DB.Close()
+}
+
+// masterSecret returns the secret every other key is derived from: CAMPUSPAY_SECRET, or
+// the file secret.key in the data folder, made (random, 0600) on first start. Several
+// instances must share it: set the variable for them.
+func masterSecret(cfg Config) (string, error) {
+	if cfg.Secret != "" {
+		if len(cfg.Secret) < 32 {
+			return "", errors.New("server: the secret must be at least 32 characters")
+		}
+		return cfg.Secret, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", fmt.Errorf("server: data folder: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	secret := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("server: write secret: %w", err)
+	}
+	return secret, nil
+}
+
+// derive makes a key for one purpose from the master secret.
+func derive(master, purpose string) string {
+	m := hmac.New(sha256.New, []byte(master))
+	m.Write([]byte("campuspay:" + purpose))
+	return hex.EncodeToString(m.Sum(nil))
+}

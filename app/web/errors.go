@@ -1,0 +1,87 @@
+package web
+
+import (
+	"errors"
+	"strings"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/billing"
+)
+
+// StatusOf maps an error to its HTTP status and the message a person may see. Anything
+// unexpected is a 500 whose message says nothing of the cause.
+func StatusOf(err error) (int, string) {
+	var fe *fiber.Error
+	var be *billing.Error
+	switch {
+	case errors.As(err, &be):
+		switch {
+		case errors.Is(be.Kind, billing.ErrNotFound):
+			return fiber.StatusNotFound, be.Message
+		case errors.Is(be.Kind, billing.ErrForbidden):
+			return fiber.StatusForbidden, be.Message
+		case errors.Is(be.Kind, billing.ErrConflict):
+			return fiber.StatusConflict, be.Message
+		default:
+			return fiber.StatusUnprocessableEntity, be.Message
+		}
+	case errors.As(err, &fe):
+		msg := fe.Message
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			msg = "页面不存在"
+		case fiber.StatusMethodNotAllowed:
+			msg = "不支持的请求方式"
+		case fiber.StatusRequestEntityTooLarge:
+			msg = "提交的内容过大"
+		}
+		return fe.Code, msg
+	}
+	return fiber.StatusInternalServerError, "系统繁忙，请稍后再试"
+}
+
+// ErrorHandler is the app's one error handler: an HTMX request gets an alert fragment
+// (with status 200 so that htmx swaps it in) placed in the request's own target when that
+// target is an error slot (an id ending in "-error", next to the form) and otherwise in the
+// page's #flash; a page request gets the error page; anything under /api, /notify or /sim
+// gets JSON.
+func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, msg := StatusOf(err)
+		if status >= 500 {
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		}
+		path := c.Path()
+		if len(path) >= 4 && (path[:4] == "/api" || path[:4] == "/not" || path[:4] == "/sim") {
+			return c.Status(status).JSON(fiber.Map{"error": fiber.Map{"code": codeOf(err, status), "message": msg}})
+		}
+		if IsPartial(c) {
+			if !strings.HasSuffix(c.Get("HX-Target"), "-error") {
+				c.Set("HX-Retarget", "#flash")
+			}
+			c.Set("HX-Reswap", "innerHTML")
+			return r.Fragment(c.Status(fiber.StatusOK), "cashier/_alert", fiber.Map{"Kind": "error", "Message": msg})
+		}
+		return r.Render(c.Status(status), "cashier/error", "出错了", fiber.Map{"Status": status, "Message": msg})
+	}
+}
+
+func codeOf(err error, status int) string {
+	var be *billing.Error
+	if errors.As(err, &be) {
+		return be.Code
+	}
+	switch status {
+	case fiber.StatusNotFound:
+		return "not_found"
+	case fiber.StatusForbidden:
+		return "forbidden"
+	case fiber.StatusUnauthorized:
+		return "unauthorized"
+	case fiber.StatusBadRequest:
+		return "bad_request"
+	}
+	return "internal"
+}

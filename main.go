@@ -1,0 +1,115 @@
+// Command campuspay is the university's unified payment platform (统一支付平台).
+//
+//	campuspay [serve] [flags]   run the platform (the default)
+//	campuspay migrate [flags]   apply the schema and exit
+//
+// Configuration comes from flags, each with an environment variable:
+// CAMPUSPAY_ADDR, CAMPUSPAY_DB, CAMPUSPAY_DATA, CAMPUSPAY_BASE_URL, CAMPUSPAY_SECRET,
+// CAMPUSPAY_PROXY_HEADER.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	_ "time/tzdata" // business days are Asia/Shanghai even where the system has no zone files
+
+	"campuspay/app/demo"
+	"campuspay/app/server"
+	"campuspay/store"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(os.Args[1:], log); err != nil {
+		log.Error("campuspay", "err", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func run(args []string, log *slog.Logger) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	addr := fs.String("addr", env("CAMPUSPAY_ADDR", ":8080"), "listen address")
+	dsn := fs.String("db", env("CAMPUSPAY_DB", ""), "MySQL DSN, e.g. user:pass@tcp(127.0.0.1:3306)/campuspay; empty: embedded SQLite")
+	data := fs.String("data", env("CAMPUSPAY_DATA", "./data"), "data folder (SQLite file, secret key)")
+	baseURL := fs.String("base-url", env("CAMPUSPAY_BASE_URL", ""), "public URL used in QR codes and channel callbacks (default http://127.0.0.1<addr>)")
+	secret := fs.String("secret", env("CAMPUSPAY_SECRET", ""), "master secret, ≥ 32 characters (default: data/secret.key, made on first start)")
+	proxy := fs.String("proxy-header", env("CAMPUSPAY_PROXY_HEADER", ""), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For")
+	withDemo := fs.Bool("demo", true, "load demo data into a new database (on MySQL only when given explicitly)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	demoAsked := false
+	fs.Visit(func(f *flag.Flag) { demoAsked = demoAsked || f.Name == "demo" })
+
+	switch cmd {
+	case "migrate":
+		db, err := store.Open(*dsn, *data)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ran, err := store.Migrate(context.Background(), db)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("applied %d migration(s) %v\n", len(ran), ran)
+		return nil
+	case "serve":
+	default:
+		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if *baseURL == "" {
+		port := ln.Addr().(*net.TCPAddr).Port
+		*baseURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, server.Config{
+		Addr: *addr, DSN: *dsn, DataDir: *data, BaseURL: *baseURL, Secret: *secret,
+		Demo: *withDemo && (*dsn == "" || demoAsked), Jobs: true, ProxyHeader: *proxy, Log: log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	banner(srv, *dsn == "")
+	return srv.Serve(ctx, ln)
+}
+
+func banner(srv *server.Server, embedded bool) {
+	where := "MySQL"
+	if embedded {
+		where = "SQLite " + srv.Config.DataDir + "/campuspay.db"
+	}
+	fmt.Printf("CampusPay 统一支付平台 listening on %s (database: %s)\n", srv.Config.BaseURL, where)
+	fmt.Printf("  cashier: %s/pay    open item poster: %s/i/DONATE-2026/poster\n", srv.Config.BaseURL, srv.Config.BaseURL)
+	if srv.DemoLoaded {
+		fmt.Println("  demo data loaded. Demo logins (login / password):")
+		for _, l := range demo.Logins {
+			fmt.Printf("    %-12s %-15s %s\n", l.Login, l.Password, l.Role)
+		}
+	}
+}
