@@ -2,8 +2,8 @@ package web
 
 import (
 	"errors"
-	"strings"
 	"log/slog"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
