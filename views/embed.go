@@ -4,5 +4,5 @@ package views
 
 import "embed"
 
-//go:embed all:layouts all:cashier
+//go:embed all:layouts all:cashier all:console
 var FS embed.FS

@@ -9,11 +9,16 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/web"
+	"campuspay/store"
 )
 
 func (h *Handler) loginForm(c *fiber.Ctx) error {
-	if auth.Current(c) != nil {
-		return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+	if p := auth.Current(c); p != nil {
+		next := safeNext(c.Query("next"))
+		if next == "/pay" && !p.Has(store.RolePayer) {
+			next = "/console"
+		}
+		return c.Redirect(next, fiber.StatusSeeOther)
 	}
 	return h.Render.Render(c, "cashier/login", "登录", fiber.Map{"Next": safeNext(c.Query("next")), "Bare": true})
 }
@@ -42,6 +47,9 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	}
 	if err := auth.SignIn(c, u); err != nil {
 		return err
+	}
+	if next == "/pay" && !u.HasRole(store.RolePayer) {
+		next = "/console" // staff land in the console unless they asked for a page
 	}
 	return web.Redirect(c, next)
 }

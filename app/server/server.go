@@ -28,6 +28,7 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/cashier"
 	"campuspay/app/channel"
+	"campuspay/app/console"
 	cardchannel "campuspay/app/channel/campuscard"
 	sandboxchannel "campuspay/app/channel/sandbox"
 	"campuspay/app/demo"
@@ -124,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			s.DemoLoaded = true
 		}
 	}
-	s.App = s.newApp(derive(master, "links"))
+	s.App = s.newApp(derive(master, "links"), derive(master, "secrets"))
 	if cfg.Jobs {
 		s.Scheduler, err = jobs.NewScheduler(db, cfg.Log, []jobs.Job{
 			{Name: "expire-orders", Every: 30 * time.Second, Run: jobs.ExpireOrders(s.Billing, cfg.Log)},
@@ -139,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) newApp(linkKey string) *fiber.App {
+func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	engine := web.NewEngine()
 	renderer := &web.Renderer{Engine: engine, School: func(c *fiber.Ctx) string {
 		return s.Settings.Get(c.Context(), settings.SchoolName)
@@ -174,6 +175,12 @@ func (s *Server) newApp(linkKey string) *fiber.App {
 		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(),
 	}
 	ch.Routes(app)
+	con := &console.Handler{
+		Billing: s.Billing, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
+		Sessions: sessions.Middleware(),
+	}
+	con.Routes(app)
 	return app
 }
 

@@ -64,7 +64,11 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			c.Set("HX-Reswap", "innerHTML")
 			return r.Fragment(c.Status(fiber.StatusOK), "cashier/_alert", fiber.Map{"Kind": "error", "Message": msg})
 		}
-		return r.Render(c.Status(status), "cashier/error", "出错了", fiber.Map{"Status": status, "Message": msg})
+		page := "cashier/error"
+		if strings.HasPrefix(path, "/console") {
+			page = "console/error"
+		}
+		return r.Render(c.Status(status), page, "出错了", fiber.Map{"Status": status, "Message": msg})
 	}
 }
 
