@@ -28,9 +28,9 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/cashier"
 	"campuspay/app/channel"
-	"campuspay/app/console"
 	cardchannel "campuspay/app/channel/campuscard"
 	sandboxchannel "campuspay/app/channel/sandbox"
+	"campuspay/app/console"
 	"campuspay/app/demo"
 	"campuspay/app/settings"
 	cardsim "campuspay/app/sim/campuscard"
@@ -54,7 +54,10 @@ type Config struct {
 	// (e.g. X-Forwarded-For); empty: the connection's address.
 	ProxyHeader    string
 	SessionTimeout time.Duration
-	Log            *slog.Logger
+	// ShutdownGrace is how long a shutdown waits for requests in flight (default 10 s).
+	// A connection a client opened but never used counts as in flight until then.
+	ShutdownGrace time.Duration
+	Log           *slog.Logger
 }
 
 // Server is the assembled platform.
@@ -210,7 +213,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	grace := s.Config.ShutdownGrace
+	if grace == 0 {
+		grace = 10 * time.Second
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := s.App.ShutdownWithContext(shutdownCtx)
 	s.Close()

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"campuspay/app/server"
 	"campuspay/store/storetest"
@@ -42,7 +43,7 @@ func Start(t testing.TB, opt Options) *Platform {
 	}
 	base := "http://" + ln.Addr().String()
 	cfg := server.Config{
-		DataDir: t.TempDir(), BaseURL: base, Demo: opt.Demo, Jobs: opt.Jobs,
+		DataDir: t.TempDir(), BaseURL: base, Demo: opt.Demo, Jobs: opt.Jobs, ShutdownGrace: 500 * time.Millisecond,
 		Secret: "test-secret-0123456789abcdef0123456789abcdef",
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
