@@ -58,6 +58,7 @@ type CardTxn struct {
 	CardNo       string    `bun:"card_no"`
 	Kind         string    `bun:"kind"`
 	OutNo        string    `bun:"out_no"`
+	DebitTxnNo   string    `bun:"debit_txn_no"` // a refund's debit
 	AmountFen    int64     `bun:"amount_fen"`
 	BalanceAfter int64     `bun:"balance_after"`
 	CreatedAt    time.Time `bun:"created_at"`

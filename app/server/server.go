@@ -157,6 +157,10 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ProxyHeader:           s.Config.ProxyHeader,
+		// Values read from a request (params, headers, form fields) stay valid after it:
+		// without this, fasthttp reuses their bytes for the next request, and a value kept
+		// by an import job or a log line would silently change.
+		Immutable: true,
 	})
 	app.Use(recover.New())
 	app.Use(securityHeaders)

@@ -49,10 +49,12 @@ CREATE TABLE sim_card_txns (
   card_no       VARCHAR(32)  NOT NULL,
   kind          VARCHAR(16)  NOT NULL,   -- debit | refund
   out_no        VARCHAR(64)  NOT NULL,   -- the platform's order number (debit) or refund number
+  debit_txn_no  VARCHAR(32)  NOT NULL DEFAULT '',  -- for a refund: the debit it returns
   amount_fen    BIGINT       NOT NULL,
   balance_after BIGINT       NOT NULL,
   created_at    DATETIME(6)  NOT NULL,
   UNIQUE KEY uq_sim_card_txns_no (txn_no),
   UNIQUE KEY uq_sim_card_txns_out (kind, out_no),
-  KEY ix_sim_card_txns_created (created_at)
+  KEY ix_sim_card_txns_created (created_at),
+  KEY ix_sim_card_txns_debit (debit_txn_no)
 );

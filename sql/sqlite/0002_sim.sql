@@ -49,6 +49,7 @@ CREATE TABLE sim_card_txns (
   card_no       TEXT  NOT NULL,
   kind          TEXT  NOT NULL,   -- debit | refund
   out_no        TEXT  NOT NULL,   -- the platform's order number (debit) or refund number
+  debit_txn_no  TEXT  NOT NULL DEFAULT '',  -- for a refund: the debit it returns
   amount_fen    INTEGER       NOT NULL,
   balance_after INTEGER       NOT NULL,
   created_at    DATETIME  NOT NULL
@@ -56,4 +57,5 @@ CREATE TABLE sim_card_txns (
 CREATE UNIQUE INDEX uq_sim_card_txns_no ON sim_card_txns (txn_no);
 CREATE UNIQUE INDEX uq_sim_card_txns_out ON sim_card_txns (kind, out_no);
 CREATE INDEX ix_sim_card_txns_created ON sim_card_txns (created_at);
+CREATE INDEX ix_sim_card_txns_debit ON sim_card_txns (debit_txn_no);
 

@@ -7,6 +7,7 @@ package campuscard
 
 import (
 	"bytes"
+	"campuspay/app/money"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -142,7 +143,7 @@ func declined(body []byte) *channel.Declined {
 	case "insufficient_balance":
 		d.Message = "校园卡余额不足，请充值后再试"
 		if e.BalanceFen != nil {
-			d.Message = "校园卡余额不足，当前余额 " + yuan(*e.BalanceFen) + "，请充值后再试"
+			d.Message = "校园卡余额不足，当前余额 " + money.Format(*e.BalanceFen) + "，请充值后再试"
 		}
 	case "no_account":
 		d.Message = "未找到您的校园卡，请到卡务中心咨询"
@@ -304,17 +305,4 @@ func unexpected(op string, status int, body []byte) error {
 		return fmt.Errorf("campuscard: %s: card system refused our signature (%s): %w", op, e.Code, channel.ErrUnavailable)
 	}
 	return fmt.Errorf("campuscard: %s: unexpected status %d (%s)", op, status, e.Code)
-}
-
-// yuan formats fen as ¥1,234.50.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	whole := fmt.Sprint(fen / 100)
-	for i := len(whole) - 3; i > 0; i -= 3 {
-		whole = whole[:i] + "," + whole[i:]
-	}
-	return fmt.Sprintf("%s¥%s.%02d", sign, whole, fen%100)
 }

@@ -42,7 +42,8 @@ func setup(t *testing.T, db *bun.DB) (*simcard.Sim, string) {
 		t.Fatal(err)
 	}
 	go app.Listener(ln)
-	t.Cleanup(func() { app.Shutdown() })
+	// Shutdown alone waits for keep-alive connections the client may hold for 90 s.
+	t.Cleanup(func() { app.ShutdownWithTimeout(time.Second) })
 	return sim, "http://" + ln.Addr().String() + "/sim/card"
 }
 

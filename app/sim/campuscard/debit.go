@@ -1,6 +1,7 @@
 package campuscard
 
 import (
+	"campuspay/app/money"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -149,7 +150,7 @@ func (s *Sim) declineGuard(c *fiber.Ctx, holderNo string) error {
 	balance := acct.BalanceFen
 	return c.Status(fiber.StatusUnprocessableEntity).JSON(errorBody{
 		Code:       "insufficient_balance",
-		Message:    "校园卡余额不足，当前余额 " + yuan(balance),
+		Message:    "校园卡余额不足，当前余额 " + money.Format(balance),
 		BalanceFen: &balance,
 	})
 }

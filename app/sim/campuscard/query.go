@@ -31,7 +31,7 @@ func (s *Sim) refundTxn(c *fiber.Ctx) error {
 		return err
 	}
 	debit := new(store.CardTxn)
-	if err := s.DB.NewSelect().Model(debit).Where("txn_no = ?", debitTxnNo(r.TxnNo)).Scan(ctx); err != nil {
+	if err := s.DB.NewSelect().Model(debit).Where("txn_no = ?", r.DebitTxnNo).Scan(ctx); err != nil {
 		return err
 	}
 	return c.JSON(refundOf(r, debit))

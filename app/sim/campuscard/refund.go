@@ -1,12 +1,12 @@
 package campuscard
 
 import (
+	"campuspay/app/money"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -42,15 +42,6 @@ func refundOf(r, debit *store.CardTxn) refundAnswer {
 	}
 }
 
-// refundPrefix is how every refund txn_no of a debit begins (see the package comment).
-func refundPrefix(debitTxnNo string) string { return "R" + strings.TrimPrefix(debitTxnNo, "D") + "-" }
-
-// debitTxnNo is the txn_no of the debit a refund returns.
-func debitTxnNo(refundTxnNo string) string {
-	core, _, _ := strings.Cut(strings.TrimPrefix(refundTxnNo, "R"), "-")
-	return "D" + core
-}
-
 var errRefundExceeds = errors.New("campuscard: refund exceeds what is left of the debit")
 
 // refund credits a debit's card back: POST /api/refund. The refunds of a debit never
@@ -77,14 +68,14 @@ func (s *Sim) refund(c *fiber.Ctx) error {
 		return err
 	}
 
-	prefix := refundPrefix(debit.TxnNo)
 	r := &store.CardTxn{
-		TxnNo:     prefix + randomHex(4),
-		CardNo:    debit.CardNo,
-		Kind:      kindRefund,
-		OutNo:     req.OutRefundNo,
-		AmountFen: req.AmountFen,
-		CreatedAt: store.UTC(s.now()),
+		TxnNo:      "R" + randomHex(8),
+		DebitTxnNo: debit.TxnNo,
+		CardNo:     debit.CardNo,
+		Kind:       kindRefund,
+		OutNo:      req.OutRefundNo,
+		AmountFen:  req.AmountFen,
+		CreatedAt:  store.UTC(s.now()),
 	}
 	var refundedFen int64
 	txErr := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -105,7 +96,7 @@ func (s *Sim) refund(c *fiber.Ctx) error {
 		}
 		err = tx.NewSelect().Model((*store.CardTxn)(nil)).
 			ColumnExpr("COALESCE(SUM(amount_fen), 0)").
-			Where("kind = ? AND txn_no LIKE ?", kindRefund, prefix+"%").
+			Where("kind = ? AND debit_txn_no = ?", kindRefund, debit.TxnNo).
 			Scan(ctx, &refundedFen)
 		if err != nil {
 			return err
@@ -135,7 +126,7 @@ func (s *Sim) refund(c *fiber.Ctx) error {
 			return txErr // a txn_no collision: vanishingly rare, the client retries
 		}
 		return fail(c, fiber.StatusUnprocessableEntity, "refund_exceeds",
-			"退款金额超过可退金额，可退 "+yuan(debit.AmountFen-refundedFen))
+			"退款金额超过可退金额，可退 "+money.Format(debit.AmountFen-refundedFen))
 	default:
 		return txErr
 	}
@@ -144,7 +135,7 @@ func (s *Sim) refund(c *fiber.Ctx) error {
 // refundAgain answers a refund whose out_refund_no is already used: the first refund
 // when it is the same, 409 otherwise.
 func refundAgain(c *fiber.Ctx, debit *store.CardTxn, req refundRequest, first *store.CardTxn) error {
-	if !strings.HasPrefix(first.TxnNo, refundPrefix(debit.TxnNo)) || first.AmountFen != req.AmountFen {
+	if first.DebitTxnNo != debit.TxnNo || first.AmountFen != req.AmountFen {
 		return fail(c, fiber.StatusConflict, "conflict", "该退款单号已用于另一笔退款")
 	}
 	return c.JSON(refundOf(first, debit))

@@ -47,8 +47,8 @@
 // of the day, exclusive). It is UTF-8 CSV (RFC 4180), ordered by time:
 //
 //	kind,txn_no,card_no,holder_no,out_no,amount_fen,time
-//	debit,D1A2B3C4D5E6F7A8B,C2024001,2024001,P20260314000001,1250,2026-03-14T09:30:00+08:00
-//	refund,R1A2B3C4D5E6F7A8B-0C1D2E3F,C2024001,2024001,RF2026031400001,250,2026-03-14T10:00:00+08:00
+//	debit,D1a2b3c4d5e6f7a8b,C2024001,2024001,P20260314000001,1250,2026-03-14T09:30:00+08:00
+//	refund,R1a2b3c4d5e6f7a8b-0c1d2e3f,C2024001,2024001,RF2026031400001,250,2026-03-14T10:00:00+08:00
 //	SUMMARY,1,1250,1,250,1000
 //
 // kind is debit or refund; out_no is the platform's order number for a debit and its
@@ -59,9 +59,9 @@
 //
 // # Transaction numbers
 //
-// A debit's txn_no is "D" + 16 hex digits; a refund's is "R" + the same 16 digits of the
-// debit it returns + "-" + 8 hex digits. The refund rows have no column naming their
-// debit yet (sim_card_txns), so this prefix is what ties a refund to its debit.
+// A debit's txn_no is "D" + 16 hex digits, a refund's "R" + 16 hex digits; a refund row
+// names the debit it returns in debit_txn_no, and the refunds of a debit never add up to
+// more than the debit.
 package campuscard
 
 import (
@@ -143,7 +143,7 @@ func (s *Sim) OpenAccount(ctx context.Context, a Account) error {
 	if !holderNoRe.MatchString(a.HolderNo) {
 		return fmt.Errorf("campuscard: open account: bad holder number %q", a.HolderNo)
 	}
-	if a.Password == "" || a.BalanceFen < 0 || a.BalanceFen > maxAmountFen*1000 {
+	if a.Password == "" || a.BalanceFen < 0 || a.BalanceFen > maxAmountFen {
 		return fmt.Errorf("campuscard: open account %s: password required and balance within bounds", a.HolderNo)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(a.Password), passwordCost)
@@ -248,17 +248,4 @@ func fail(c *fiber.Ctx, status int, code, message string) error {
 
 func badRequest(c *fiber.Ctx, message string) error {
 	return fail(c, fiber.StatusBadRequest, "bad_request", message)
-}
-
-// yuan formats fen as ¥1,234.50 for the messages a payer reads.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	whole := fmt.Sprint(fen / 100)
-	for i := len(whole) - 3; i > 0; i -= 3 {
-		whole = whole[:i] + "," + whole[i:]
-	}
-	return fmt.Sprintf("%s¥%s.%02d", sign, whole, fen%100)
 }

@@ -2,12 +2,12 @@ package sandbox
 
 import (
 	"bytes"
+	"campuspay/app/money"
 	"database/sql"
 	_ "embed"
 	"errors"
 	"html/template"
 	"log/slog"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -49,7 +49,7 @@ func (s *Sim) payPage(c *fiber.Ctx) error {
 		Title:      "确认付款",
 		Merchant:   merchantName,
 		Subject:    t.Subject,
-		Amount:     formatYuan(t.AmountFen),
+		Amount:     money.Format(t.AmountFen),
 		OutTradeNo: t.OutTradeNo,
 		TradeNo:    t.TradeNo,
 	}
@@ -91,7 +91,7 @@ func (s *Sim) confirm(c *fiber.Ctx) error {
 		return c.Redirect(t.ReturnURL, fiber.StatusSeeOther)
 	}
 	return s.page(c, fiber.StatusOK, "result", resultPageData{Title: "支付成功", Tone: "ok", Message: "支付成功",
-		Amount: formatYuan(t.AmountFen), Subject: t.Subject, Detail: "交易号 " + t.TradeNo})
+		Amount: money.Format(t.AmountFen), Subject: t.Subject, Detail: "交易号 " + t.TradeNo})
 }
 
 // cancelPay handles POST /pay/{trade_no}/cancel: the payer gives up; the trade is closed.
@@ -132,7 +132,7 @@ func (s *Sim) loadForPayment(c *fiber.Ctx) (t *store.SandboxTrade, ok bool, err 
 		if t.Status == StatusClosed {
 			return nil, false, s.page(c, fiber.StatusConflict, "result", resultPageData{Title: "交易已过期", Tone: "warn",
 				Message: "交易已过期，无法支付", Detail: "该交易已超过支付截止时间并已关闭，未扣款。请回到商户页面重新发起支付",
-				Amount: formatYuan(t.AmountFen), Subject: t.Subject, ReturnURL: t.ReturnURL})
+				Amount: money.Format(t.AmountFen), Subject: t.Subject, ReturnURL: t.ReturnURL})
 		}
 	}
 	if t.Status != StatusWaitPay {
@@ -143,7 +143,7 @@ func (s *Sim) loadForPayment(c *fiber.Ctx) (t *store.SandboxTrade, ok bool, err 
 
 // statePage shows a trade that can no longer be paid.
 func (s *Sim) statePage(c *fiber.Ctx, t *store.SandboxTrade) error {
-	d := resultPageData{Amount: formatYuan(t.AmountFen), Subject: t.Subject, ReturnURL: t.ReturnURL}
+	d := resultPageData{Amount: money.Format(t.AmountFen), Subject: t.Subject, ReturnURL: t.ReturnURL}
 	switch t.Status {
 	case StatusSuccess:
 		d.Title, d.Tone, d.Message, d.Detail = "已支付", "ok", "该交易已支付", "请勿重复付款，交易号 "+t.TradeNo
@@ -168,22 +168,4 @@ func (s *Sim) pageInternal(c *fiber.Ctx, err error) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(fiber.StatusInternalServerError).SendString(
 		`<!DOCTYPE html><meta charset="utf-8"><title>系统繁忙</title><p>系统繁忙，请稍后再试。</p>`)
-}
-
-// formatYuan writes fen as the wallet shows money: ¥1,234.50.
-func formatYuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	yuan := strconv.FormatInt(fen/100, 10)
-	var b []byte
-	for i := range len(yuan) {
-		if i > 0 && (len(yuan)-i)%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, yuan[i])
-	}
-	cents := fen % 100
-	return sign + "¥" + string(b) + "." + string(rune('0'+cents/10)) + string(rune('0'+cents%10))
 }
