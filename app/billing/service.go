@@ -40,6 +40,8 @@ type Service struct {
 	ReturnURL func(orderNo string) string
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Secrets seals what is kept secret at rest (business systems' keys).
+	Secrets Sealer
 }
 
 func (s *Service) now() time.Time {

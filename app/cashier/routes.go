@@ -32,39 +32,54 @@ type Handler struct {
 func (h *Handler) Routes(app fiber.Router) {
 	app.Post("/notify/:channel", h.notify) // channels: no session, no CSRF, signature instead
 
-	r := app.Group("", h.Sessions, auth.CSRF())
-	r.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/pay", fiber.StatusSeeOther) })
-	r.Get("/login", h.loginForm)
-	r.Post("/login", h.login)
-	r.Post("/logout", h.logout)
+	// Every page loads the session and checks CSRF on writes. (Attached route by route: a
+	// Group("") with middleware would run it for every path of the app, the API too.)
+	r := sessionRoutes{app, []fiber.Handler{h.Sessions, auth.CSRF()}}
+	r.get("/", func(c *fiber.Ctx) error { return c.Redirect("/pay", fiber.StatusSeeOther) })
+	r.get("/login", h.loginForm)
+	r.post("/login", h.login)
+	r.post("/logout", h.logout)
 
-	// A signed-in payer's pages. (Not a Group with the check: Fiber would run it for
-	// every path under /pay, the guests' order pages too.)
-	r.Get("/pay", h.requirePayer, h.bills)
-	r.Post("/pay/total", h.requirePayer, h.total)
-	r.Post("/pay/orders", h.requirePayer, h.orderCreate)
-	r.Get("/pay/history", h.requirePayer, h.history)
+	// A signed-in payer's pages.
+	r.get("/pay", h.requirePayer, h.bills)
+	r.post("/pay/total", h.requirePayer, h.total)
+	r.post("/pay/orders", h.requirePayer, h.orderCreate)
+	r.get("/pay/history", h.requirePayer, h.history)
 
 	// Orders and receipts are reached by their payer, or by a visitor whose session made
 	// (or was handed) the order: they check access themselves.
-	r.Get("/pay/orders/:no", h.orderShow)
-	r.Get("/pay/orders/:no/status", h.orderStatus)
-	r.Post("/pay/orders/:no/start", h.orderStart)
-	r.Post("/pay/orders/:no/card", h.orderCard)
-	r.Post("/pay/orders/:no/cancel", h.orderCancel)
-	r.Get("/pay/orders/:no/qr.png", h.orderQR)
-	r.Get("/pay/orders/:no/handoff.png", h.handoffQR)
-	r.Get("/pay/return/:no", h.returnFromChannel)
-	r.Get("/pay/receipts/:no", h.receipt)
-	r.Get("/h/:token", h.handoff)
+	r.get("/pay/orders/:no", h.orderShow)
+	r.get("/pay/orders/:no/status", h.orderStatus)
+	r.post("/pay/orders/:no/start", h.orderStart)
+	r.post("/pay/orders/:no/card", h.orderCard)
+	r.post("/pay/orders/:no/cancel", h.orderCancel)
+	r.get("/pay/orders/:no/qr.png", h.orderQR)
+	r.get("/pay/orders/:no/handoff.png", h.handoffQR)
+	r.get("/pay/return/:no", h.returnFromChannel)
+	r.get("/pay/receipts/:no", h.receipt)
+	r.get("/h/:token", h.handoff)
 
-	r.Get("/r/:token", h.verify)
-	r.Get("/i/:code", h.itemForm)
-	r.Post("/i/:code", h.itemPay)
-	r.Get("/i/:code/poster", h.poster)
-	r.Get("/i/:code/qr.png", h.itemQR)
-	r.Get("/lookup", h.lookupForm)
-	r.Post("/lookup", h.lookup)
+	r.get("/r/:token", h.verify)
+	r.get("/i/:code", h.itemForm)
+	r.post("/i/:code", h.itemPay)
+	r.get("/i/:code/poster", h.poster)
+	r.get("/i/:code/qr.png", h.itemQR)
+	r.get("/lookup", h.lookupForm)
+	r.post("/lookup", h.lookup)
+}
+
+// sessionRoutes registers routes behind the same middleware.
+type sessionRoutes struct {
+	app fiber.Router
+	mw  []fiber.Handler
+}
+
+func (s sessionRoutes) get(path string, h ...fiber.Handler) {
+	s.app.Get(path, append(append([]fiber.Handler{}, s.mw...), h...)...)
+}
+
+func (s sessionRoutes) post(path string, h ...fiber.Handler) {
+	s.app.Post(path, append(append([]fiber.Handler{}, s.mw...), h...)...)
 }
 
 func (h *Handler) now() time.Time {

@@ -24,6 +24,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/uptrace/bun"
 
+	"campuspay/app/api"
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/cashier"
@@ -112,6 +113,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
 	}
+	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	s.Auth = &auth.Service{DB: db}
 
 	if cfg.Demo {
@@ -188,6 +190,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		Sessions: sessions.Middleware(),
 	}
 	con.Routes(app)
+	(&api.Handler{Billing: s.Billing, Log: s.Config.Log}).Routes(app)
 	return app
 }
 
