@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/sign"
 	"campuspay/store"
 )
 
@@ -33,7 +34,7 @@ func errUnauthorized(msg string) error {
 // authenticate verifies the request's signature (HMAC-SHA256, or the legacy MD5 scheme
 // where finance enabled it for the client), its timestamp, and that its nonce is new.
 func (h *Handler) authenticate(c *fiber.Ctx) error {
-	appID, ts, nonce, sig := c.Get(HeaderAppID), c.Get(HeaderTimestamp), c.Get(HeaderNonce), c.Get(HeaderSignature)
+	appID, ts, nonce, sig := c.Get(sign.HeaderAppID), c.Get(sign.HeaderTimestamp), c.Get(sign.HeaderNonce), c.Get(sign.HeaderSignature)
 	if appID == "" || ts == "" || nonce == "" || sig == "" {
 		return errUnauthorized("missing signature headers: X-App-Id, X-Timestamp, X-Nonce and X-Signature are required")
 	}
@@ -54,22 +55,22 @@ func (h *Handler) authenticate(c *fiber.Ctx) error {
 	if err != nil || now.Sub(time.Unix(secs, 0)).Abs() > TimestampWindow {
 		return errUnauthorized("timestamp is more than 300 seconds from the platform's clock")
 	}
-	if !ValidNonce(nonce) {
+	if !sign.ValidNonce(nonce) {
 		return errUnauthorized("nonce must be 16-64 characters of [0-9A-Za-z]")
 	}
 	secret, err := h.Billing.ClientSecret(client)
 	if err != nil {
 		return err
 	}
-	sts := StringToSign(c.Method(), c.OriginalURL(), ts, nonce, c.Body())
-	expected := Sign(secret, sts)
-	if c.Get(HeaderSignType) == "MD5" {
+	sts := sign.StringToSign(c.Method(), c.OriginalURL(), ts, nonce, c.Body())
+	expected := sign.HMAC(secret, sts)
+	if c.Get(sign.HeaderSignType) == "MD5" {
 		if !client.LegacyMD5 {
 			return errUnauthorized("the legacy MD5 scheme is not enabled for this client")
 		}
-		expected = SignMD5(secret, sts)
+		expected = sign.MD5(secret, sts)
 	}
-	if !Verify(expected, sig) {
+	if !sign.Verify(expected, sig) {
 		return errUnauthorized("signature does not verify")
 	}
 	fresh, err := store.UseNonce(c.Context(), h.Billing.DB, appID, nonce, now, now.Add(NonceMemory))

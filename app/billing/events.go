@@ -16,19 +16,16 @@ import (
 // does. A delivery job sends it (at least once; event_id lets the receiver deduplicate).
 func queueBillEvent(ctx context.Context, tx bun.Tx, b *store.Bill, eventType string, now time.Time) error {
 	ev := &store.Event{EventID: "evt_" + randomToken(24), Client: b.SourceClient, Type: eventType, Status: "pending", NextAt: now, CreatedAt: now}
-	payload := map[string]any{
+	bill, err := buildAPIBill(ctx, tx, b, nil)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{
 		"event_id":   ev.EventID,
 		"type":       eventType,
-		"created_at": now.In(Shanghai).Format(time.RFC3339),
-		"data": map[string]any{"bill": map[string]any{
-			"bill_no":         b.BillNo,
-			"amount":          b.AmountDueFen,
-			"amount_paid":     b.AmountPaidFen,
-			"amount_refunded": b.AmountRefundedFen,
-			"status":          b.Status,
-		}},
-	}
-	body, err := json.Marshal(payload)
+		"created_at": APITime(now),
+		"data":       map[string]any{"bill": bill},
+	})
 	if err != nil {
 		return fmt.Errorf("billing: event payload: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -70,6 +71,7 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 			return fmt.Errorf("billing: insert payment: %w", err)
 		}
 		out.Late = payment.Late
+		var creditedBills []int64
 
 		var lines []*store.OrderLine
 		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", order.ID).OrderExpr("bill_id").Scan(ctx); err != nil {
@@ -101,6 +103,9 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 					return err
 				}
 				out.CreditedFen += credited
+				if credited > 0 {
+					creditedBills = append(creditedBills, l.BillID)
+				}
 				if credited < l.AmountFen {
 					out.OverpaidFen += l.AmountFen - credited
 					billID := l.BillID
@@ -119,6 +124,13 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 		}
 		if _, err := tx.NewUpdate().Model(payment).Column("credited_fen").Set("credited_fen = ?", out.CreditedFen).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("billing: payment credited: %w", err)
+		}
+		// Tell the business systems whose bills this payment credited, now that the bill
+		// rows and the payment show it.
+		if len(creditedBills) > 0 {
+			if err := queuePaidEvents(ctx, tx, creditedBills, payment.CreatedAt); err != nil {
+				return err
+			}
 		}
 		detail := fmt.Sprintf("trade=%s amount=%d credited=%d overpaid=%d late=%v", t.TradeNo, t.AmountFen, out.CreditedFen, out.OverpaidFen, out.Late)
 		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: "channel:" + channelName, Action: "payment.applied", TargetType: "order", TargetID: order.OrderNo, Detail: detail})
@@ -156,12 +168,6 @@ func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order,
 		q = q.Set("amount_paid_fen = ?", paid).Set("status = ?", status)
 		if status == store.BillPaid {
 			q = q.Set("paid_at = ?", p.PaidAt)
-		}
-		if bill.SourceClient != "" {
-			bill.AmountPaidFen, bill.Status = paid, status
-			if err := queueBillEvent(ctx, tx, bill, "bill."+string(status), p.CreatedAt); err != nil {
-				return 0, err
-			}
 		}
 	}
 	res, err := q.Where("id = ?", bill.ID).Where("version = ?", bill.Version).Exec(ctx)
@@ -231,4 +237,22 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "")
+}
+
+// queuePaidEvents writes a bill.paid or bill.partial callback for each credited bill that
+// came from a business system.
+func queuePaidEvents(ctx context.Context, tx bun.Tx, billIDs []int64, now time.Time) error {
+	var bills []*store.Bill
+	err := tx.NewSelect().Model(&bills).
+		Where("source_client <> ''").Where("id IN (?)", bun.In(billIDs)).
+		OrderExpr("id").Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("billing: bills to tell: %w", err)
+	}
+	for _, b := range bills {
+		if err := queueBillEvent(ctx, tx, b, "bill."+string(b.Status), now); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -42,6 +42,9 @@ type Service struct {
 	Log       *slog.Logger
 	// Secrets seals what is kept secret at rest (business systems' keys).
 	Secrets Sealer
+	// BillLink makes the pay link of an unpaid bill (the API's pay_url): a signed token
+	// that opens the cashier for that bill.
+	BillLink func(b *store.Bill) string
 }
 
 func (s *Service) now() time.Time {

@@ -136,6 +136,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			{Name: "expire-orders", Every: 30 * time.Second, Run: jobs.ExpireOrders(s.Billing, cfg.Log)},
 			{Name: "query-open-orders", Every: 30 * time.Second, Run: jobs.QueryOpenOrders(s.Billing, cfg.Log)},
 			{Name: "purge-sessions", Every: time.Hour, Run: jobs.PurgeSessions(s.Billing, cfg.Log)},
+			{Name: "deliver-callbacks", Every: 5 * time.Second, Run: jobs.DeliverCallbacks(s.Billing, cfg.Log)},
+			{Name: "purge-nonces", Every: 5 * time.Minute, Run: jobs.PurgeNonces(s.Billing, cfg.Log)},
 		})
 		if err != nil {
 			db.Close()

@@ -47,7 +47,9 @@ type Error struct {
 	Message string `json:"message"`
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("campuspay: %d %s: %s", e.Status, e.Code, e.Message) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("campuspay: %d %s: %s", e.Status, e.Code, e.Message)
+}
 
 // StringToSign joins method, request target, timestamp, nonce and the body's SHA-256.
 func StringToSign(method, target, timestamp, nonce string, body []byte) string {

@@ -1,11 +1,12 @@
-// Package api is the integration API business systems are written against
-// (../shared/API.md): signed HTTP/JSON under /api/v1, the SOAP web service, the database
-// inbox, and the signing of callbacks.
-package api
+// Package sign is the integration API's signature scheme (API.md, "Signing"): the string
+// to sign, HMAC-SHA256 and the legacy MD5 variant, and the nonce rule. The API verifies
+// requests with it and the outbox signs callbacks with it.
+package sign
 
 import (
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -34,16 +35,16 @@ func StringToSign(method, target, timestamp, nonce string, body []byte) string {
 	return strings.Join([]string{strings.ToUpper(method), target, timestamp, nonce, hex.EncodeToString(sum[:])}, "\n")
 }
 
-// Sign returns the lowercase hex HMAC-SHA256 of the string to sign under secret.
-func Sign(secret, stringToSign string) string {
+// HMAC returns the lowercase hex HMAC-SHA256 of the string to sign under secret.
+func HMAC(secret, stringToSign string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(stringToSign))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// SignMD5 is the legacy scheme: lowercase hex MD5 of the string to sign followed by the
+// MD5 is the legacy scheme: lowercase hex MD5 of the string to sign followed by the
 // secret. Only for clients finance has allowed it for.
-func SignMD5(secret, stringToSign string) string {
+func MD5(secret, stringToSign string) string {
 	sum := md5.Sum([]byte(stringToSign + secret))
 	return hex.EncodeToString(sum[:])
 }
@@ -51,4 +52,13 @@ func SignMD5(secret, stringToSign string) string {
 // Verify compares a presented signature with the expected one in constant time.
 func Verify(expected, presented string) bool {
 	return subtle.ConstantTimeCompare([]byte(expected), []byte(strings.ToLower(presented))) == 1 && len(presented) == len(expected)
+}
+
+// Nonce makes a fresh 32-character nonce.
+func Nonce() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("sign: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b)
 }

@@ -1,4 +1,4 @@
-package api
+package sign
 
 import (
 	"strings"
@@ -11,22 +11,22 @@ func TestSignatures(t *testing.T) {
 	if got := StringToSign("GET", "/api/v1/bills/B-1", "1", "n", nil); got != "GET\n/api/v1/bills/B-1\n1\nn\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
 		t.Errorf("StringToSign with an empty body = %q, want the SHA-256 of \"\" on the last line", got)
 	}
-	good := Sign(secret, sts)
+	good := HMAC(secret, sts)
 	tests := []struct {
 		name      string
 		presented string
 		expected  string
 		ok        bool
 	}{
-		{"good", good, Sign(secret, sts), true},
-		{"uppercase hex is the same signature", toUpper(good), Sign(secret, sts), true},
-		{"tampered body", good, Sign(secret, StringToSign("POST", "/api/v1/bills?x=1", "1764208800", "abcdefghijklmnop", []byte(`{"bill_no":"B-2"}`))), false},
-		{"tampered query", good, Sign(secret, StringToSign("POST", "/api/v1/bills?x=2", "1764208800", "abcdefghijklmnop", []byte(`{"bill_no":"B-1"}`))), false},
-		{"wrong key", good, Sign("another-secret", sts), false},
-		{"truncated", good[:63], Sign(secret, sts), false},
-		{"empty", "", Sign(secret, sts), false},
-		{"legacy MD5 is not HMAC", SignMD5(secret, sts), Sign(secret, sts), false},
-		{"legacy MD5", SignMD5(secret, sts), SignMD5(secret, sts), true},
+		{"good", good, HMAC(secret, sts), true},
+		{"uppercase hex is the same signature", toUpper(good), HMAC(secret, sts), true},
+		{"tampered body", good, HMAC(secret, StringToSign("POST", "/api/v1/bills?x=1", "1764208800", "abcdefghijklmnop", []byte(`{"bill_no":"B-2"}`))), false},
+		{"tampered query", good, HMAC(secret, StringToSign("POST", "/api/v1/bills?x=2", "1764208800", "abcdefghijklmnop", []byte(`{"bill_no":"B-1"}`))), false},
+		{"wrong key", good, HMAC("another-secret", sts), false},
+		{"truncated", good[:63], HMAC(secret, sts), false},
+		{"empty", "", HMAC(secret, sts), false},
+		{"legacy MD5 is not HMAC", MD5(secret, sts), HMAC(secret, sts), false},
+		{"legacy MD5", MD5(secret, sts), MD5(secret, sts), true},
 	}
 	for _, tt := range tests {
 		if got := Verify(tt.expected, tt.presented); got != tt.ok {

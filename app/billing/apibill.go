@@ -1,0 +1,124 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/store"
+)
+
+// APIBill is a bill as the integration API shows it (API.md, "Objects") — in answers and
+// in callbacks alike.
+type APIBill struct {
+	BillNo         string       `json:"bill_no"`
+	ItemCode       string       `json:"item_code"`
+	Payer          APIPayer     `json:"payer"`
+	Amount         int64        `json:"amount"`
+	AmountPaid     int64        `json:"amount_paid"`
+	AmountRefunded int64        `json:"amount_refunded"`
+	Status         string       `json:"status"`
+	Description    string       `json:"description"`
+	DueDate        *string      `json:"due_date"`
+	CreatedAt      string       `json:"created_at"`
+	PaidAt         *string      `json:"paid_at"`
+	PayURL         string       `json:"pay_url"`
+	Payments       []APIPayment `json:"payments"`
+	Refunds        []APIRefund  `json:"refunds"`
+}
+
+// APIPayer is a bill's payer in the API.
+type APIPayer struct {
+	Type  string `json:"type"`
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// APIPayment is one payment of a bill in the API.
+type APIPayment struct {
+	OrderNo string `json:"order_no"`
+	Channel string `json:"channel"`
+	Amount  int64  `json:"amount"`
+	PaidAt  string `json:"paid_at"`
+}
+
+// APIRefund is one refund of a bill in the API.
+type APIRefund struct {
+	RefundNo string `json:"refund_no"`
+	Amount   int64  `json:"amount"`
+	Status   string `json:"status"`
+}
+
+// APITime formats a time as API.md wants: RFC 3339 with the +08:00 offset.
+func APITime(t time.Time) string { return t.In(Shanghai).Format(time.RFC3339) }
+
+// apiBill builds the API view of a bill inside db (a transaction or the database).
+func (s *Service) apiBill(ctx context.Context, db bun.IDB, b *store.Bill) (*APIBill, error) {
+	return buildAPIBill(ctx, db, b, s.BillLink)
+}
+
+// buildAPIBill builds the API view of a bill; link, when set, makes the pay link of a bill
+// still to be paid.
+func buildAPIBill(ctx context.Context, db bun.IDB, b *store.Bill, link func(*store.Bill) string) (*APIBill, error) {
+	out := &APIBill{
+		BillNo: b.BillNo, Amount: b.AmountDueFen, AmountPaid: b.AmountPaidFen, AmountRefunded: b.AmountRefundedFen,
+		Status: string(b.Status), Description: b.Description, CreatedAt: APITime(b.CreatedAt),
+		Payer:    APIPayer{Type: b.PayerType, Name: b.PayerName, Phone: b.PayerPhone},
+		Payments: []APIPayment{}, Refunds: []APIRefund{},
+	}
+	if err := db.NewSelect().Model((*store.ChargeItem)(nil)).Column("code").Where("id = ?", b.ItemID).Scan(ctx, &out.ItemCode); err != nil {
+		return nil, fmt.Errorf("billing: api bill item: %w", err)
+	}
+	if b.PayerID != nil {
+		if err := db.NewSelect().Model((*store.User)(nil)).Column("payer_no").Where("id = ?", *b.PayerID).Scan(ctx, &out.Payer.ID); err != nil {
+			return nil, fmt.Errorf("billing: api bill payer: %w", err)
+		}
+	}
+	if b.DueDate != nil {
+		d := b.DueDate.Format("2006-01-02")
+		out.DueDate = &d
+	}
+	if b.PaidAt != nil {
+		p := APITime(*b.PaidAt)
+		out.PaidAt = &p
+	}
+	var pays []struct {
+		OrderNo string    `bun:"order_no"`
+		Channel string    `bun:"channel"`
+		Amount  int64     `bun:"amount_fen"`
+		PaidAt  time.Time `bun:"paid_at"`
+	}
+	err := db.NewSelect().TableExpr("order_lines AS l").
+		ColumnExpr("o.order_no, p.channel, l.amount_fen, p.paid_at").
+		Join("JOIN orders AS o ON o.id = l.order_id").
+		Join("JOIN payments AS p ON p.order_id = o.id").
+		Where("l.bill_id = ?", b.ID).Where("p.credited_fen > 0").
+		OrderExpr("p.paid_at, p.id").Scan(ctx, &pays)
+	if err != nil {
+		return nil, fmt.Errorf("billing: api bill payments: %w", err)
+	}
+	for _, p := range pays {
+		out.Payments = append(out.Payments, APIPayment{OrderNo: p.OrderNo, Channel: p.Channel, Amount: p.Amount, PaidAt: APITime(p.PaidAt)})
+	}
+	refunds, err := apiRefundsOf(ctx, db, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Refunds = append(out.Refunds, refunds...)
+	if link != nil && (b.Status == store.BillUnpaid || b.Status == store.BillPartial) {
+		out.PayURL = link(b)
+	}
+	return out, nil
+}
+
+// APIBillByNo returns a client's bill as the API shows it.
+func (s *Service) APIBillByNo(ctx context.Context, client, billNo string) (*APIBill, error) {
+	b := new(store.Bill)
+	if err := s.DB.NewSelect().Model(b).Where("source_client = ? AND bill_no = ?", client, billNo).Scan(ctx); err != nil {
+		return nil, notFound(err, "bill not found")
+	}
+	return s.apiBill(ctx, s.DB, b)
+}

@@ -1,0 +1,195 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/app/sign"
+	"campuspay/store"
+)
+
+// CallbackRetries is how long delivery waits after each failed attempt (API.md,
+// "Callbacks"); after the last, the event is marked failed and finance may resend it.
+var CallbackRetries = []time.Duration{
+	15 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// CallbackTimeout is how long a business system has to answer a callback.
+const CallbackTimeout = 10 * time.Second
+
+// claimFor is how long a claimed event is left alone by other runs while it is sent.
+const claimFor = 2 * time.Minute
+
+// Event statuses.
+const (
+	EventPending   = "pending"
+	EventDelivered = "delivered"
+	EventFailed    = "failed"
+)
+
+// DeliverEvents sends the callbacks that are due, at most limit of them, several at a time,
+// and reports how many were delivered and how many failed for good this run.
+func (s *Service) DeliverEvents(ctx context.Context, client *http.Client, limit int) (delivered, failed int, err error) {
+	now := s.now()
+	var due []*store.Event
+	if err := s.DB.NewSelect().Model(&due).Where("status = ?", EventPending).Where("next_at <= ?", now).
+		OrderExpr("next_at, id").Limit(int64(limit)).Scan(ctx); err != nil {
+		return 0, 0, fmt.Errorf("billing: due events: %w", err)
+	}
+	clients := map[string]*store.Client{}
+	var mu sync.Mutex
+	work := make(chan *store.Event)
+	var wg sync.WaitGroup
+	for range min(8, max(1, len(due))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range work {
+				ok, gaveUp := s.deliver(ctx, client, ev, clients, &mu)
+				mu.Lock()
+				if ok {
+					delivered++
+				}
+				if gaveUp {
+					failed++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, ev := range due {
+		// Claim it: another run (or instance) that read the same row finds next_at moved.
+		res, err := s.DB.NewUpdate().Model((*store.Event)(nil)).Set("next_at = ?", now.Add(claimFor)).
+			Where("id = ? AND status = ? AND next_at = ?", ev.ID, EventPending, ev.NextAt).Exec(ctx)
+		if err != nil {
+			close(work)
+			wg.Wait()
+			return delivered, failed, fmt.Errorf("billing: claim event: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			work <- ev
+		}
+	}
+	close(work)
+	wg.Wait()
+	return delivered, failed, nil
+}
+
+// deliver sends one event and records the outcome; it reports whether the receiver took
+// it, and whether delivery gave up for good.
+func (s *Service) deliver(ctx context.Context, hc *http.Client, ev *store.Event, clients map[string]*store.Client, mu *sync.Mutex) (ok, gaveUp bool) {
+	mu.Lock()
+	cl, known := clients[ev.Client]
+	mu.Unlock()
+	if !known {
+		c, err := s.Client(ctx, ev.Client)
+		if err != nil {
+			c = nil
+		}
+		mu.Lock()
+		clients[ev.Client], cl = c, c
+		mu.Unlock()
+	}
+	status, excerpt := 0, ""
+	var sendErr error
+	switch {
+	case cl == nil:
+		sendErr = fmt.Errorf("接入系统 %s 不存在", ev.Client)
+	case cl.CallbackURL == "":
+		sendErr = fmt.Errorf("接入系统未设置回调地址")
+	default:
+		status, excerpt, sendErr = s.post(ctx, hc, cl, ev)
+	}
+	now := s.now()
+	attempts := ev.Attempts + 1
+	q := s.DB.NewUpdate().Model((*store.Event)(nil)).Set("attempts = ?", attempts).Set("last_status = ?", status).Where("id = ?", ev.ID)
+	switch {
+	case sendErr == nil && status >= 200 && status < 300:
+		ok = true
+		q = q.Set("status = ?", EventDelivered).Set("delivered_at = ?", now).Set("last_error = ''")
+	default:
+		msg := excerpt
+		if sendErr != nil {
+			msg = sendErr.Error()
+		}
+		q = q.Set("last_error = ?", truncate(msg, 500))
+		if attempts > len(CallbackRetries) {
+			gaveUp = true
+			q = q.Set("status = ?", EventFailed)
+		} else {
+			q = q.Set("next_at = ?", now.Add(CallbackRetries[attempts-1]))
+		}
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		s.log().Error("record callback attempt", "event", ev.EventID, "err", err)
+	}
+	return ok, gaveUp
+}
+
+// post sends the event's payload to the client's callback URL, signed with the client's
+// secret exactly as requests to the platform are signed.
+func (s *Service) post(ctx context.Context, hc *http.Client, cl *store.Client, ev *store.Event) (int, string, error) {
+	secret, err := s.ClientSecret(cl)
+	if err != nil {
+		return 0, "", err
+	}
+	u, err := url.Parse(cl.CallbackURL)
+	if err != nil {
+		return 0, "", fmt.Errorf("回调地址无效")
+	}
+	ctx, cancel := context.WithTimeout(ctx, CallbackTimeout)
+	defer cancel()
+	body := []byte(ev.Payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	// The wall clock, not s.Now: the receiver checks the timestamp against its own clock.
+	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), sign.Nonce()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(sign.HeaderAppID, cl.AppID)
+	req.Header.Set(sign.HeaderTimestamp, ts)
+	req.Header.Set(sign.HeaderNonce, nonce)
+	req.Header.Set(sign.HeaderSignature, sign.HMAC(secret, sign.StringToSign("POST", u.RequestURI(), ts, nonce, body)))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
+	return resp.StatusCode, string(raw), nil
+}
+
+// ResendEvents puts failed (or still pending) callbacks back in the queue to be sent now,
+// with a fresh retry schedule: one event by id, or every failed one of a client.
+func (s *Service) ResendEvents(ctx context.Context, client string, eventID int64, actor string) (int, error) {
+	now := s.now()
+	var n int64
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewUpdate().Model((*store.Event)(nil)).Set("status = ?", EventPending).Set("next_at = ?", now).
+			Set("attempts = 0").Where("client = ?", client)
+		if eventID > 0 {
+			q = q.Where("id = ? AND status <> ?", eventID, EventDelivered)
+		} else {
+			q = q.Where("status = ?", EventFailed)
+		}
+		res, err := q.Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: resend events: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "callback.resent", TargetType: "client", TargetID: client,
+			Detail: fmt.Sprintf("event=%d count=%d", eventID, n)})
+	})
+	return int(n), err
+}

@@ -1,0 +1,40 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"campuspay/app/billing"
+	"campuspay/store"
+)
+
+// DeliverCallbacks sends the business systems' callbacks that are due.
+func DeliverCallbacks(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+	client := &http.Client{Timeout: billing.CallbackTimeout}
+	return func(ctx context.Context) {
+		for {
+			delivered, failed, err := b.DeliverEvents(ctx, client, 200)
+			if err != nil {
+				log.Error("job deliver-callbacks", "err", err)
+				return
+			}
+			if failed > 0 {
+				log.Warn("job deliver-callbacks: gave up on callbacks", "failed", failed)
+			}
+			if delivered < 200 || ctx.Err() != nil {
+				return // the queue is drained (or time is up)
+			}
+		}
+	}
+}
+
+// PurgeNonces forgets API nonces whose 15-minute window has passed.
+func PurgeNonces(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		if err := store.PurgeNonces(ctx, b.DB, time.Now()); err != nil {
+			log.Error("job purge-nonces", "err", err)
+		}
+	}
+}
