@@ -1,12 +1,15 @@
 package console_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"campuspay/app/auth"
 	"campuspay/app/server/servertest"
+	"campuspay/store"
 )
 
 // Who may reach each console route. This table is written from the roles, not
@@ -55,6 +58,7 @@ var accessMatrix = []struct {
 
 	{"GET", "/console/receipts", "FLA"},
 	{"GET", "/console/receipts/print?day=2026-11-27", "F"},
+	{"POST", "/console/receipts/print", "F"},
 	{"GET", "/console/receipts/202699999999", "FLA"},
 	{"POST", "/console/receipts/202699999999/print", "F"},
 	{"POST", "/console/receipts/202699999999/void", "F"},
@@ -70,13 +74,44 @@ var accessMatrix = []struct {
 	{"GET", "/console/users/999999", "A"},
 	{"POST", "/console/users/999999", "A"},
 	{"POST", "/console/users/999999/password", "A"},
+	{"POST", "/console/users/999999/disable", "A"},
+	{"POST", "/console/users/999999/enable", "A"},
 	{"GET", "/console/departments", "A"},
 	{"POST", "/console/departments", "A"},
 	{"GET", "/console/roster", "FA"},
 	{"GET", "/console/roster/import", "FA"},
 	{"POST", "/console/roster/import", "FA"},
 	{"GET", "/console/roster/template.xlsx", "FA"},
+	{"GET", "/console/roster/imports/999999", "FA"},
 	{"GET", "/console/audit", "FLA"},
+
+	{"GET", "/console/clients", "FLA"},
+	{"GET", "/console/clients/new", "F"},
+	{"POST", "/console/clients", "F"},
+	{"GET", "/console/clients/999999", "FLA"},
+	{"GET", "/console/clients/999999/edit", "F"},
+	{"POST", "/console/clients/999999", "F"},
+	{"POST", "/console/clients/999999/disable", "F"},
+	{"POST", "/console/clients/999999/enable", "F"},
+	{"POST", "/console/clients/999999/secret", "F"},
+	{"GET", "/console/clients/999999/requests", "FLA"},
+	{"GET", "/console/clients/999999/deliveries", "FLA"},
+	{"POST", "/console/clients/999999/deliveries/resend", "F"},
+	{"POST", "/console/clients/999999/deliveries/999999/resend", "F"},
+
+	{"GET", "/console/recon", "FLA"},
+	{"POST", "/console/recon/run", "F"},
+	{"GET", "/console/recon/status", "FLA"},
+	{"GET", "/console/recon/statements", "FLA"},
+	{"GET", "/console/recon/statements/999999", "FLA"},
+	{"GET", "/console/recon/lines/999999", "FLA"},
+	{"GET", "/console/recon/discrepancies", "FLA"},
+	{"GET", "/console/recon/discrepancies/999999", "FLA"},
+	{"POST", "/console/recon/discrepancies/999999/resolve", "F"},
+	{"GET", "/console/recon/bankfiles", "F"},
+	{"POST", "/console/recon/bankfiles", "F"},
+	{"GET", "/console/recon/banks/ICBC/mapping", "F"},
+	{"POST", "/console/recon/banks/ICBC/mapping", "F"},
 }
 
 func TestAccessMatrix(t *testing.T) {
@@ -126,4 +161,26 @@ func TestAccessMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A change of roles applies at the user's next request, without signing in again.
+func TestRoleChangeAppliesAtOnce(t *testing.T) {
+	p := servertest.Start(t, servertest.Options{Demo: true})
+	b := p.NewBrowser(t)
+	b.Login("dept_jwc", "dept123456")
+	if code, _ := b.Get("/console/items/new"); code != http.StatusOK {
+		t.Fatalf("dept staff opening the new item form: status %d, want 200", code)
+	}
+	ctx := context.Background()
+	var u store.User
+	if err := p.DB.NewSelect().Model(&u).Where("login = 'dept_jwc'").Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Auth.UpdateUser(ctx, u.ID, auth.UserInput{Login: u.Login, Name: u.Name, Roles: []string{store.RoleLeader}}, auth.Actor{Login: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := b.Get("/console/items/new"); code != http.StatusForbidden {
+		t.Errorf("after the role became leader: status %d, want 403", code)
+	}
 }

@@ -29,6 +29,9 @@ var menu = []navItem{
 	{Label: "退款", Href: "/console/refunds", Roles: readers},
 	{Label: "待退溢缴款", Href: "/console/overpayments", Roles: auditors},
 	{Label: "票据", Href: "/console/receipts", Roles: auditors},
+	{Label: "对账", Href: "/console/recon", Roles: auditors},
+	{Label: "线下收款", Href: "/console/offline", Roles: auditors},
+	{Label: "会计凭证", Href: "/console/vouchers", Roles: auditors},
 	{Section: "查询统计", Roles: readers},
 	{Label: "订单查询", Href: "/console/search/orders", Roles: readers},
 	{Label: "支付流水", Href: "/console/search/payments", Roles: readers},
@@ -39,6 +42,7 @@ var menu = []navItem{
 	{Label: "系统参数", Href: "/console/settings", Roles: keepers},
 	{Label: "用户与角色", Href: "/console/users", Roles: admins},
 	{Label: "部门", Href: "/console/departments", Roles: admins},
+	{Label: "接入系统", Href: "/console/clients", Roles: auditors},
 	{Label: "审计日志", Href: "/console/audit", Roles: auditors},
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/recon"
 	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -21,6 +22,7 @@ import (
 // Handler serves the console.
 type Handler struct {
 	Billing  *billing.Service
+	Recon    *recon.Service
 	Auth     *auth.Service
 	Settings *settings.Store
 	Render   *web.Renderer
@@ -95,6 +97,7 @@ func (h *Handler) Routes(app fiber.Router) {
 	// Receipts (receipts*.go)
 	on(get, "/receipts", auditors, h.receiptList)
 	on(get, "/receipts/print", finance, h.receiptBatch)
+	on(post, "/receipts/print", finance, h.receiptBatchPrinted) // counts a batch's prints at once
 	on(get, "/receipts/:no", auditors, h.receiptShow)
 	on(post, "/receipts/:no/print", finance, h.receiptPrinted)
 	on(post, "/receipts/:no/void", finance, h.receiptVoid)
@@ -113,13 +116,56 @@ func (h *Handler) Routes(app fiber.Router) {
 	on(get, "/users/:id", admins, h.userEdit)
 	on(post, "/users/:id", admins, h.userUpdate)
 	on(post, "/users/:id/password", admins, h.userResetPassword)
+	on(post, "/users/:id/disable", admins, h.userDisable)
+	on(post, "/users/:id/enable", admins, h.userEnable)
 	on(get, "/departments", admins, h.departmentList)
 	on(post, "/departments", admins, h.departmentSave)
 	on(get, "/roster", keepers, h.rosterList)
 	on(get, "/roster/import", keepers, h.rosterImportForm)
 	on(post, "/roster/import", keepers, h.rosterImport)
 	on(get, "/roster/template.xlsx", keepers, h.rosterTemplate)
+	on(get, "/roster/imports/:id", keepers, h.rosterImportStatus)
 	on(get, "/audit", auditors, h.auditList)
+
+	// Business systems (client*.go, delivery*.go)
+	on(get, "/clients", auditors, h.clientList)
+	on(get, "/clients/new", finance, h.clientNew)
+	on(post, "/clients", finance, h.clientCreate)
+	on(get, "/clients/:id", auditors, h.clientShow)
+	on(get, "/clients/:id/edit", finance, h.clientEdit)
+	on(post, "/clients/:id", finance, h.clientUpdate)
+	on(post, "/clients/:id/disable", finance, h.clientDisable)
+	on(post, "/clients/:id/enable", finance, h.clientEnable)
+	on(post, "/clients/:id/secret", finance, h.clientRotateSecret) // shows the new secret once
+	on(get, "/clients/:id/requests", auditors, h.clientRequests)
+	on(get, "/clients/:id/deliveries", auditors, h.deliveryList)
+	on(post, "/clients/:id/deliveries/resend", finance, h.deliveryResendFailed)
+	on(post, "/clients/:id/deliveries/:event/resend", finance, h.deliveryResend)
+
+	// Reconciliation: overview and runs, statements, discrepancies, bank files
+	// (recon_*.go, statement_*.go, discrepancy_*.go, bankfile_*.go)
+	on(get, "/recon", auditors, h.reconOverview)
+	on(post, "/recon/run", finance, h.reconRun)
+	on(get, "/recon/status", auditors, h.reconStatus) // the finance dashboard's card (HTMX)
+	on(get, "/recon/statements", auditors, h.statementList)
+	on(get, "/recon/statements/:id", auditors, h.statementShow)
+	on(get, "/recon/lines/:id", auditors, h.statementLine)
+	on(get, "/recon/discrepancies", auditors, h.discrepancyList)
+	on(get, "/recon/discrepancies/:id", auditors, h.discrepancyShow)
+	on(post, "/recon/discrepancies/:id/resolve", finance, h.discrepancyResolve)
+	on(get, "/recon/bankfiles", finance, h.bankfileForm)
+	on(post, "/recon/bankfiles", finance, h.bankfileUpload)
+	on(get, "/recon/banks/:code/mapping", finance, h.bankfileMapping)
+	on(post, "/recon/banks/:code/mapping", finance, h.bankfileMappingSave)
+
+	// Offline collections and accounting vouchers (offline_*.go, voucher_*.go)
+	on(get, "/offline", auditors, h.offlineList)
+	on(get, "/offline/import", finance, h.offlineImportForm)
+	on(post, "/offline/import", finance, h.offlineImport)
+	on(get, "/offline/template.xlsx", finance, h.offlineTemplate)
+	on(get, "/offline/imports/:id", finance, h.offlineImportStatus)
+	on(get, "/vouchers", auditors, h.voucherList)
+	on(get, "/vouchers/export.xlsx", auditors, h.voucherExport)
 }
 
 // signedIn sends a visitor to sign in, and a payer without a staff role back to the cashier.

@@ -1,14 +1,19 @@
 // Package settings holds the platform's typed parameters (系统参数): their definitions,
-// defaults, validation and help text, and a cached reader over the settings table.
+// defaults, validation and help text, and a cached reader over the settings table. Secrets
+// (channel credentials) are kept sealed with an auth.Box and are never read back in full
+// by the console.
 package settings
 
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -19,22 +24,31 @@ import (
 type Kind string
 
 const (
-	String Kind = "string"
+	String Kind = "string" // one line of text
+	Text   Kind = "text"   // several lines (a public key)
 	Int    Kind = "int"
 	Bool   Kind = "bool"
-	List   Kind = "list" // comma-separated words
+	List   Kind = "list"   // comma-separated words
+	Clock  Kind = "clock"  // a time of day, HH:MM (Asia/Shanghai)
+	URL    Kind = "url"    // an http(s) address
+	Secret Kind = "secret" // stored sealed; the console shows only a mask
 )
 
 // Def defines one setting.
 type Def struct {
-	Key     string
-	Kind    Kind
-	Default string
-	Label   string // Simplified Chinese
-	Help    string
-	Min     int64 // for Int
-	Max     int64
-	Choices []string // for List: allowed words
+	Key      string
+	Kind     Kind
+	Section  string // the group the console shows it in
+	Default  string
+	Label    string // Simplified Chinese
+	Help     string
+	Optional bool  // String, Text, URL, Secret: may be empty
+	Min      int64 // for Int
+	Max      int64
+	Choices  []string // for List: allowed words
+	Names    []string // for List: the words as people read them, beside Choices
+	Pattern  *regexp.Regexp
+	Format   string // what Pattern wants, for the error message
 }
 
 // Keys of the settings the platform reads.
@@ -44,18 +58,184 @@ const (
 	ReceiptIssuer       = "receipt.issuer"
 	OrderTimeoutMinutes = "order.timeout_minutes"
 	ChannelsEnabled     = "channels.enabled"
+
+	AlipayAppID      = "alipay.app_id"
+	AlipayPrivateKey = "alipay.private_key"
+	AlipayPublicKey  = "alipay.public_key"
+
+	WechatMchID      = "wechatpay.mch_id"
+	WechatAPIv3Key   = "wechatpay.api_v3_key"
+	WechatSerialNo   = "wechatpay.serial_no"
+	WechatPrivateKey = "wechatpay.private_key"
+
+	CampusCardEndpoint = "campuscard.endpoint"
+	CampusCardKey      = "campuscard.key"
+
+	ReconTime = "recon.time"
+
+	PasswordMinLength     = "password.min_length"
+	PasswordLettersDigits = "password.letters_digits"
+	SessionTimeoutMinutes = "session.timeout_minutes"
+
+	CASEnabled       = "sso.cas_enabled"
+	CASURL           = "sso.cas_url"
+	OIDCEnabled      = "sso.oidc_enabled"
+	OIDCIssuer       = "sso.oidc_issuer"
+	OIDCClientID     = "sso.oidc_client_id"
+	OIDCClientSecret = "sso.oidc_client_secret"
+
+	// Single sign-on: what the SSO engineer added (attribute and claim names, the CAS 2.0
+	// fallback, OIDC scopes, creating payers at first sign-in).
+	CASProtocol2     = "sso.cas_protocol2"
+	CASAttrPayerNo   = "sso.cas_attr_payer_no"
+	CASAttrName      = "sso.cas_attr_name"
+	CASAttrPhone     = "sso.cas_attr_phone"
+	OIDCScopes       = "sso.oidc_scopes"
+	OIDCClaimLogin   = "sso.oidc_claim_login"
+	OIDCClaimPayerNo = "sso.oidc_claim_payer_no"
+	OIDCClaimName    = "sso.oidc_claim_name"
+	OIDCClaimPhone   = "sso.oidc_claim_phone"
+	SSOAutoCreate    = "sso.auto_create_payers"
 )
+
+// Length limits of text values, in characters.
+const (
+	maxStringLength = 200
+	maxTextLength   = 4000
+	maxSecretLength = 8000
+)
+
+// Sections of the settings page, and help texts several settings share.
+const (
+	sectionBasic    = "基本信息"
+	sectionPayment  = "收款与支付渠道"
+	sectionAlipay   = "支付宝"
+	sectionWechat   = "微信支付"
+	sectionCard     = "校园一卡通"
+	sectionRecon    = "对账"
+	sectionSecurity = "账号安全"
+	sectionSSO      = "统一身份认证"
+
+	secretHelpSuffix = "加密保存，保存后只显示末四位。"
+	publicKeyHelp    = "PEM 格式或去掉首尾行的 Base64 文本。"
+	privateKeyHelp   = "应用私钥（PKCS#8 PEM 或 Base64），" + secretHelpSuffix
+)
+
+// claimNameRE is what a CAS attribute or OIDC claim name may be: letters (Chinese too),
+// digits and _ . : -, no spaces.
+var claimNameRE = regexp.MustCompile(`^[\p{L}\p{N}_.:-]{1,64}$`)
+
+const claimNameFormat = "1 到 64 个字母、数字或 _ . : -（不含空格）"
 
 // Defs lists every setting in the order the console shows them.
 var Defs = []Def{
-	{Key: SchoolName, Kind: String, Default: "示例大学", Label: "学校名称", Help: "显示在收银台、票据和报表的抬头。"},
-	{Key: ReceiptTitle, Kind: String, Default: "非税收入一般缴款书（电子）", Label: "票据标题", Help: "打印在每张票据顶部。"},
-	{Key: ReceiptIssuer, Kind: String, Default: "财务处", Label: "开票单位", Help: "票据上的收款单位（盖章处）。"},
-	{Key: OrderTimeoutMinutes, Kind: Int, Default: "15", Min: 1, Max: 120, Label: "订单超时（分钟）", Help: "支付订单在此时间内未支付即关闭，释放其中的账单。"},
-	{Key: ChannelsEnabled, Kind: List, Default: "sandbox,campuscard", Choices: []string{"sandbox", "campuscard"}, Label: "启用的支付渠道", Help: "收银台向缴费人提供的渠道，逗号分隔。"},
+	{Key: SchoolName, Kind: String, Section: sectionBasic, Default: "示例大学", Label: "学校名称", Help: "显示在收银台、票据和报表的抬头。"},
+	{Key: ReceiptTitle, Kind: String, Section: sectionBasic, Default: "非税收入一般缴款书（电子）", Label: "票据标题", Help: "打印在每张票据顶部。"},
+	{Key: ReceiptIssuer, Kind: String, Section: sectionBasic, Default: "财务处", Label: "开票单位", Help: "票据上的收款单位（盖章处）。"},
+
+	{Key: OrderTimeoutMinutes, Kind: Int, Section: sectionPayment, Default: "15", Min: 1, Max: 120, Label: "订单超时（分钟）", Help: "支付订单在此时间内未支付即关闭，释放其中的账单。"},
+	{Key: ChannelsEnabled, Kind: List, Section: sectionPayment, Default: "sandbox,campuscard",
+		Choices: []string{"sandbox", "campuscard", "alipay", "wechatpay"},
+		Names:   []string{"在线支付（模拟）", "校园卡", "支付宝", "微信支付"},
+		Label:   "启用的支付渠道", Help: "收银台向缴费人提供的渠道。支付宝、微信支付须先填写下方凭据，并在接口上线后才会出现在收银台。"},
+
+	{Key: AlipayAppID, Kind: String, Section: sectionAlipay, Optional: true, Label: "应用 ID（APPID）", Help: "支付宝开放平台分配的 16 位数字。",
+		Pattern: regexp.MustCompile(`^[0-9]{16}$`), Format: "16 位数字"},
+	{Key: AlipayPrivateKey, Kind: Secret, Section: sectionAlipay, Optional: true, Label: "应用私钥", Help: privateKeyHelp},
+	{Key: AlipayPublicKey, Kind: Text, Section: sectionAlipay, Optional: true, Label: "支付宝公钥", Help: "用于验证支付宝通知的签名；" + publicKeyHelp},
+
+	{Key: WechatMchID, Kind: String, Section: sectionWechat, Optional: true, Label: "商户号", Help: "微信支付分配的商户号。",
+		Pattern: regexp.MustCompile(`^[0-9]{8,12}$`), Format: "8 到 12 位数字"},
+	{Key: WechatAPIv3Key, Kind: Secret, Section: sectionWechat, Optional: true, Label: "APIv3 密钥", Help: "商户平台设置的 32 位密钥，" + secretHelpSuffix,
+		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{32}$`), Format: "32 位字母或数字"},
+	{Key: WechatSerialNo, Kind: String, Section: sectionWechat, Optional: true, Label: "商户证书序列号", Help: "商户 API 证书的序列号（十六进制）。",
+		Pattern: regexp.MustCompile(`^[0-9A-Fa-f]{8,64}$`), Format: "十六进制字符"},
+	{Key: WechatPrivateKey, Kind: Secret, Section: sectionWechat, Optional: true, Label: "商户 API 私钥", Help: "apiclient_key.pem 的内容，" + secretHelpSuffix},
+
+	{Key: CampusCardEndpoint, Kind: URL, Section: sectionCard, Optional: true, Label: "接口地址", Help: "一卡通系统的接口地址；留空则使用内置的模拟一卡通。"},
+	{Key: CampusCardKey, Kind: Secret, Section: sectionCard, Optional: true, Label: "接口密钥", Help: "与一卡通系统约定的签名密钥，" + secretHelpSuffix},
+
+	{Key: ReconTime, Kind: Clock, Section: sectionRecon, Default: "02:30", Label: "每日对账时间", Help: "每天在此时刻（北京时间，HH:MM）下载前一日的渠道对账单并自动对账。"},
+
+	{Key: PasswordMinLength, Kind: Int, Section: sectionSecurity, Default: "8", Min: 6, Max: 64, Label: "密码最短长度", Help: "新建账号和重置密码时的最少字符数。"},
+	{Key: PasswordLettersDigits, Kind: Bool, Section: sectionSecurity, Default: "true", Label: "密码须同时包含字母和数字"},
+	{Key: SessionTimeoutMinutes, Kind: Int, Section: sectionSecurity, Default: "120", Min: 5, Max: 1440, Label: "登录会话有效期（分钟）", Help: "无操作超过此时长须重新登录，5 到 1440 分钟。"},
+
+	{Key: CASEnabled, Kind: Bool, Section: sectionSSO, Default: "false", Label: "启用 CAS 单点登录"},
+	{Key: CASURL, Kind: URL, Section: sectionSSO, Optional: true, Label: "CAS 服务地址", Help: "如 https://cas.example.edu.cn/cas"},
+	{Key: CASProtocol2, Kind: Bool, Section: sectionSSO, Default: "false", Label: "CAS 服务端仅支持 2.0 协议",
+		Help: "默认按 CAS 3.0 经 /p3/serviceValidate 校验票据并读取用户属性；旧版服务端不支持时勾选，改用 /serviceValidate。在 CAS 服务端登记的服务地址为：平台地址 + /auth/cas/callback（单点退出请求也发往此地址）。"},
+	{Key: CASAttrPayerNo, Kind: String, Section: sectionSSO, Default: "employeeNumber", Optional: true, Label: "CAS 学号/工号属性名",
+		Help: "CAS 返回的用户属性中表示学号/工号的属性名；留空或该属性缺失时以 CAS 用户名作为学号/工号。", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: CASAttrName, Kind: String, Section: sectionSSO, Default: "name", Optional: true, Label: "CAS 姓名属性名", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: CASAttrPhone, Kind: String, Section: sectionSSO, Default: "mobile", Optional: true, Label: "CAS 手机号属性名", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: OIDCEnabled, Kind: Bool, Section: sectionSSO, Default: "false", Label: "启用 OIDC 单点登录"},
+	{Key: OIDCIssuer, Kind: URL, Section: sectionSSO, Optional: true, Label: "OIDC Issuer 地址", Help: "如 https://sso.example.edu.cn"},
+	{Key: OIDCClientID, Kind: String, Section: sectionSSO, Optional: true, Label: "OIDC Client ID"},
+	{Key: OIDCClientSecret, Kind: Secret, Section: sectionSSO, Optional: true, Label: "OIDC Client Secret", Help: secretHelpSuffix},
+	{Key: OIDCScopes, Kind: String, Section: sectionSSO, Default: "openid profile", Label: "OIDC 申请的 scope",
+		Help:    "以空格分隔，openid 总会带上。在身份认证平台登记的回调地址为：平台地址 + /auth/oidc/callback。",
+		Pattern: regexp.MustCompile(`^[\x21-\x7e]+( [\x21-\x7e]+)*$`), Format: "以空格分隔的 scope 名"},
+	{Key: OIDCClaimLogin, Kind: String, Section: sectionSSO, Default: "preferred_username", Optional: true, Label: "OIDC 登录名 claim", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: OIDCClaimPayerNo, Kind: String, Section: sectionSSO, Default: "employee_number", Optional: true, Label: "OIDC 学号/工号 claim",
+		Help: "如 employee_number、student_id；用户先按学号/工号匹配，再按登录名匹配。", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: OIDCClaimName, Kind: String, Section: sectionSSO, Default: "name", Optional: true, Label: "OIDC 姓名 claim", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: OIDCClaimPhone, Kind: String, Section: sectionSSO, Default: "phone_number", Optional: true, Label: "OIDC 手机号 claim", Pattern: claimNameRE, Format: claimNameFormat},
+	{Key: SSOAutoCreate, Kind: Bool, Section: sectionSSO, Default: "false", Label: "首次登录自动创建缴费人",
+		Help: "统一身份认证登录的用户在平台中没有账号时，以其学号/工号自动创建缴费人账号；不勾选则提示其联系财务处开通。"},
+
+	// 会计凭证: the accounts of the daily voucher export (app/recon/vouchers.go), each
+	// "code name". One income account per item category, one clearing account per channel.
+	{Key: VoucherWord, Kind: String, Section: sectionVoucher, Default: "记", Label: "凭证字", Help: "导出凭证的凭证字，如 记、收、付。",
+		Pattern: regexp.MustCompile(`^\p{Han}{1,2}$`), Format: "一到两个汉字"},
+	voucherAccount(VoucherIncomePrefix+"tuition", "学费收入科目", "410101 事业收入-学费"),
+	voucherAccount(VoucherIncomePrefix+"accommodation", "住宿费收入科目", "410102 事业收入-住宿费"),
+	voucherAccount(VoucherIncomePrefix+"exam", "考试费收入科目", "410103 事业收入-考试费"),
+	voucherAccount(VoucherIncomePrefix+"training", "培训费收入科目", "410104 事业收入-培训费"),
+	voucherAccount(VoucherIncomePrefix+"conference", "会议费收入科目", "410105 事业收入-会议费"),
+	voucherAccount(VoucherIncomePrefix+"donation", "捐赠收入科目", "4601 捐赠收入"),
+	voucherAccount(VoucherIncomePrefix+"other", "其他收入科目", "4609 其他收入"),
+	voucherAccount(VoucherClearingPrefix+"sandbox", "在线支付（模拟）清算科目", "122101 其他应收款-支付渠道-在线支付"),
+	voucherAccount(VoucherClearingPrefix+"campuscard", "校园卡清算科目", "122102 其他应收款-支付渠道-校园卡"),
+	voucherAccount(VoucherClearingPrefix+"alipay", "支付宝清算科目", "122103 其他应收款-支付渠道-支付宝"),
+	voucherAccount(VoucherClearingPrefix+"wechatpay", "微信支付清算科目", "122104 其他应收款-支付渠道-微信支付"),
+	voucherAccount(VoucherClearingPrefix+"offline", "线下收款（现金、POS、代扣）科目", "1002 银行存款"),
+	voucherAccount(VoucherFeeAccount, "支付手续费科目", "5901 其他费用-支付手续费"),
+	voucherAccount(VoucherOverpaidAccount, "溢缴款科目", "2307 其他应付款-溢缴款"),
 }
 
-func def(key string) (Def, bool) {
+// Voucher settings (section 会计凭证). An account's value is its code and its name,
+// separated by a space: "1002 银行存款".
+const (
+	sectionVoucher = "会计凭证"
+
+	VoucherWord            = "voucher.word"
+	VoucherIncomePrefix    = "voucher.income."   // + item category
+	VoucherClearingPrefix  = "voucher.clearing." // + channel
+	VoucherFeeAccount      = "voucher.fee"
+	VoucherOverpaidAccount = "voucher.overpaid"
+)
+
+var voucherAccountRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,29} +\S.{0,59}$`)
+
+func voucherAccount(key, label, def string) Def {
+	return Def{Key: key, Kind: String, Section: sectionVoucher, Default: def, Label: label,
+		Help: "科目编码和科目名称，以空格分隔，如「" + def + "」。", Pattern: voucherAccountRE, Format: "「科目编码 科目名称」，如 1002 银行存款"}
+}
+
+// Account reads an account setting ("code name") as its code and name.
+func (s *Store) Account(ctx context.Context, key string) (code, name string) {
+	v := s.Get(ctx, key)
+	if _, err := Validate(key, v); err != nil {
+		d, _ := def(key)
+		v = d.Default
+	}
+	code, name, _ = strings.Cut(v, " ")
+	return code, strings.TrimSpace(name)
+}
+
+// Lookup returns the definition of key.
+func Lookup(key string) (Def, bool) {
 	for _, d := range Defs {
 		if d.Key == key {
 			return d, true
@@ -64,7 +244,33 @@ func def(key string) (Def, bool) {
 	return Def{}, false
 }
 
-// Validate checks value against the setting's definition and returns it normalised.
+func def(key string) (Def, bool) { return Lookup(key) }
+
+// Sections returns the section names in the order the console shows them.
+func Sections() []string {
+	var out []string
+	for _, d := range Defs {
+		if len(out) == 0 || out[len(out)-1] != d.Section {
+			out = append(out, d.Section)
+		}
+	}
+	return out
+}
+
+// ChoiceName is how people read a List setting's word.
+func (d Def) ChoiceName(word string) string {
+	for i, c := range d.Choices {
+		if c == word && i < len(d.Names) {
+			return d.Names[i]
+		}
+	}
+	return word
+}
+
+var clockRE = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):([0-5][0-9])$`)
+
+// Validate checks value against the setting's definition and returns it normalised. For a
+// Secret, value is the plain secret (sealing is the Store's business).
 func Validate(key, value string) (string, error) {
 	d, ok := def(key)
 	if !ok {
@@ -91,7 +297,7 @@ func Validate(key, value string) (string, error) {
 		var words []string
 		for _, w := range strings.Split(value, ",") {
 			w = strings.TrimSpace(w)
-			if w == "" {
+			if w == "" || contains(words, w) {
 				continue
 			}
 			if len(d.Choices) > 0 && !contains(d.Choices, w) {
@@ -99,16 +305,51 @@ func Validate(key, value string) (string, error) {
 			}
 			words = append(words, w)
 		}
-		return strings.Join(words, ","), nil
-	default:
-		if value == "" {
-			return "", fmt.Errorf("%s 不能为空", d.Label)
+		if len(words) == 0 && !d.Optional {
+			return "", fmt.Errorf("%s 至少选择一项", d.Label)
 		}
-		if len([]rune(value)) > 200 {
-			return "", fmt.Errorf("%s 最多 200 字", d.Label)
+		return strings.Join(words, ","), nil
+	case Clock:
+		m := clockRE.FindStringSubmatch(value)
+		if m == nil {
+			return "", fmt.Errorf("%s 须为 HH:MM 格式的时刻，如 02:30", d.Label)
+		}
+		h, _ := strconv.Atoi(m[1])
+		return fmt.Sprintf("%02d:%s", h, m[2]), nil
+	case URL:
+		if value == "" && d.Optional {
+			return "", nil
+		}
+		u, err := url.Parse(value)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(value) > 500 {
+			return "", fmt.Errorf("%s 须为 http:// 或 https:// 开头的网址", d.Label)
 		}
 		return value, nil
 	}
+	limit := maxStringLength
+	switch d.Kind {
+	case Text:
+		limit = maxTextLength
+	case Secret:
+		limit = maxSecretLength
+	default:
+		if strings.ContainsAny(value, "\r\n") {
+			return "", fmt.Errorf("%s 不能换行", d.Label)
+		}
+	}
+	if value == "" {
+		if d.Optional {
+			return "", nil
+		}
+		return "", fmt.Errorf("%s 不能为空", d.Label)
+	}
+	if utf8.RuneCountInString(value) > limit {
+		return "", fmt.Errorf("%s 最多 %d 字", d.Label, limit)
+	}
+	if d.Pattern != nil && !d.Pattern.MatchString(value) {
+		return "", fmt.Errorf("%s 须为%s", d.Label, d.Format)
+	}
+	return value, nil
 }
 
 func contains(list []string, w string) bool {
@@ -152,7 +393,14 @@ func (s *Store) load(ctx context.Context) map[string]string {
 	return m
 }
 
-// Get returns the setting's value, or its default.
+func (s *Store) forget() {
+	s.mu.Lock()
+	s.values = nil
+	s.mu.Unlock()
+}
+
+// Get returns the setting's value, or its default. For a Secret it is the sealed text:
+// use Secret for the plain value.
 func (s *Store) Get(ctx context.Context, key string) string {
 	if v, ok := s.load(ctx)[key]; ok {
 		return v
@@ -171,6 +419,16 @@ func (s *Store) Int(ctx context.Context, key string) int64 {
 	return n
 }
 
+// Bool returns a Bool setting.
+func (s *Store) Bool(ctx context.Context, key string) bool {
+	b, err := strconv.ParseBool(s.Get(ctx, key))
+	if err != nil {
+		d, _ := def(key)
+		b, _ = strconv.ParseBool(d.Default)
+	}
+	return b
+}
+
 // List returns a List setting's words.
 func (s *Store) List(ctx context.Context, key string) []string {
 	v := s.Get(ctx, key)
@@ -180,8 +438,43 @@ func (s *Store) List(ctx context.Context, key string) []string {
 	return strings.Split(v, ",")
 }
 
-// Set validates and stores a value, and returns the old one for the audit log.
+// TimeOfDay returns a Clock setting as hour and minute.
+func (s *Store) TimeOfDay(ctx context.Context, key string) (hour, minute int) {
+	v, err := Validate(key, s.Get(ctx, key))
+	if err != nil {
+		d, _ := def(key)
+		v = d.Default
+	}
+	hour, _ = strconv.Atoi(v[:2])
+	minute, _ = strconv.Atoi(v[3:])
+	return hour, minute
+}
+
+// Sealer seals and opens secrets at rest (auth.Box does).
+type Sealer interface {
+	Seal(plain string) (string, error)
+	Open(sealed string) (string, error)
+}
+
+// Secret returns a Secret setting's plain value ("" when it was never set).
+func (s *Store) Secret(ctx context.Context, key string, box Sealer) (string, error) {
+	sealed := s.load(ctx)[key]
+	if sealed == "" {
+		return "", nil
+	}
+	plain, err := box.Open(sealed)
+	if err != nil {
+		return "", fmt.Errorf("settings: open %s: %w", key, err)
+	}
+	return plain, nil
+}
+
+// Set validates and stores a value, and returns the old one for the audit log. It is for
+// plain settings; secrets go through Save, which seals them.
 func (s *Store) Set(ctx context.Context, key, value, by string) (old string, err error) {
+	if d, _ := def(key); d.Kind == Secret {
+		return "", fmt.Errorf("settings: %s is a secret: use Save", key)
+	}
 	v, err := Validate(key, value)
 	if err != nil {
 		return "", err
@@ -191,8 +484,6 @@ func (s *Store) Set(ctx context.Context, key, value, by string) (old string, err
 	if err := store.PutSetting(ctx, s.DB, row); err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	s.values = nil
-	s.mu.Unlock()
+	s.forget()
 	return old, nil
 }

@@ -1,0 +1,107 @@
+package billing_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/app/billing"
+	"campuspay/store"
+)
+
+// itemFixture is the billing fixture plus a second department, a roster of payers and a
+// draft-ready item form.
+type itemFixture struct {
+	*fixture
+	dept  int64 // the fixture's department (财务处)
+	other int64 // another department
+}
+
+func newItemFixture(t *testing.T, db *bun.DB, payers int) *itemFixture {
+	t.Helper()
+	f := &itemFixture{fixture: newFixture(t, db), dept: 0}
+	f.dept = f.item.DepartmentID
+	now := f.clock.Now()
+	other := &store.Department{Code: "JWC", Name: "教务处", CreatedAt: now}
+	insert(t, db, other)
+	f.other = other.ID
+	var users []*store.User
+	for i := 1; i <= payers; i++ {
+		no := fmt.Sprintf("S%07d", i)
+		users = append(users, &store.User{Login: no, Name: fmt.Sprintf("学生%d", i), Roles: "payer", PayerNo: &no,
+			Phone: fmt.Sprintf("139%08d", i), Status: "active", CreatedAt: now, UpdatedAt: now})
+	}
+	for chunk := 0; chunk < len(users); chunk += 1000 {
+		part := users[chunk:min(chunk+1000, len(users))]
+		insert(t, db, &part)
+	}
+	return f
+}
+
+func itemForm(code string) billing.ItemInput {
+	return billing.ItemInput{Code: code, Name: "2026年暑期培训费", Category: "training", Audience: "both",
+		Pricing: "per_bill", OpensAt: "2026-11-01T08:00", ClosesAt: "2026-12-31T18:00", Description: "培训费"}
+}
+
+// approvedItem creates an item through the lifecycle and returns it approved.
+func (f *itemFixture) approvedItem(t *testing.T, in billing.ItemInput) *store.ChargeItem {
+	t.Helper()
+	ctx := context.Background()
+	in.DepartmentID = f.dept
+	item, err := f.svc.CreateItem(ctx, in, nil, 0, "finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []billing.ItemEvent{billing.ItemSubmitted, billing.ItemApproved} {
+		if item, err = f.svc.MoveItem(ctx, item.ID, ev, "", nil, "finance"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return item
+}
+
+// importCSV imports a CSV under an item and waits for the job to end.
+func (f *itemFixture) importCSV(t *testing.T, itemID int64, lines ...string) (*store.ImportJob, []billing.RowError) {
+	t.Helper()
+	return f.importFile(t, itemID, "bills.csv", []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+func (f *itemFixture) importFile(t *testing.T, itemID int64, name string, data []byte) (*store.ImportJob, []billing.RowError) {
+	t.Helper()
+	ctx := context.Background()
+	job, err := f.svc.ImportBills(ctx, itemID, name, data, nil, "finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waitImport(t, f.svc, job.ID)
+}
+
+func waitImport(t testing.TB, svc *billing.Service, id int64) (*store.ImportJob, []billing.RowError) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		job, rows, err := svc.ImportJob(context.Background(), id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Status.Finished() {
+			return job, rows
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("import job %d did not finish within 60 s", id)
+	return nil, nil
+}
+
+func itemBillCount(t *testing.T, db *bun.DB, itemID int64) int {
+	t.Helper()
+	n, err := db.NewSelect().Model((*store.Bill)(nil)).Where("item_id = ?", itemID).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}

@@ -1,0 +1,168 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"campuspay/app/money"
+	"campuspay/app/server/servertest"
+)
+
+var stChartRE = regexp.MustCompile(`data-echarts="([^"]*)"`)
+
+// stChart fetches a chart fragment as HTMX does and returns its ECharts options.
+func stChart(t *testing.T, b *servertest.Browser, name string) map[string]any {
+	t.Helper()
+	code, body, _ := b.Do("GET", "/console/charts/"+name, nil, true)
+	if code != http.StatusOK {
+		t.Fatalf("chart %s: status %d\n%s", name, code, body)
+	}
+	m := stChartRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("chart %s has no data-echarts attribute:\n%s", name, body)
+	}
+	var opts map[string]any
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &opts); err != nil {
+		t.Fatalf("chart %s options are not JSON: %v", name, err)
+	}
+	return opts
+}
+
+// stSeries returns the values of a chart's series i.
+func stSeries(t *testing.T, opts map[string]any, i int) []string {
+	t.Helper()
+	series := opts["series"].([]any)
+	var out []string
+	for _, d := range series[i].(map[string]any)["data"].([]any) {
+		switch v := d.(map[string]any)["value"].(type) {
+		case string:
+			out = append(out, v)
+		case nil:
+			out = append(out, "")
+		default:
+			b, _ := json.Marshal(v)
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		stPay(t, p, "2026000001", "CET-2026-12") // ¥30.00, 教务处
+		stPay(t, p, "2026000002", "CET-2026-12") // ¥30.00, 教务处
+		stPay(t, p, "2026000004", "DORM-2026")   // ¥1,200.00, 后勤管理处
+		ctx := context.Background()
+		today := p.Billing.Today().Format("2006-01-02")
+
+		fin := stBrowser(t, p, "finance", "finance123456")
+		code, body := fin.Get("/console")
+		if code != http.StatusOK || !strings.Contains(body, "<h1>财务看板</h1>") {
+			t.Fatalf("finance dashboard: status %d\n%s", code, body)
+		}
+		for _, want := range []string{`<script src="/static/js/echarts.min.js" defer></script>`, `src="/static/js/charts.js"`,
+			`hx-get="/console/charts/trend" hx-trigger="load"`, `hx-get="/console/charts/channels"`, `class="stats"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("dashboard lacks %s", want)
+			}
+		}
+		if strings.Contains(body, "<script>") {
+			t.Errorf("dashboard has an inline script")
+		}
+		// Today's figure is what the payment search of today adds up to.
+		o, err := p.Billing.Overview(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Today.CollectedFen != 126000 || o.Today.Count != 3 {
+			t.Errorf("today %+v, want ¥1,260.00 in 3", o.Today)
+		}
+		_, search := fin.Get("/console/search/payments?from=" + today + "&to=" + today)
+		if f := stTfoot(t, search); !strings.Contains(f, money.Format(o.Today.CollectedFen)) || !strings.Contains(f, "合计 3 笔") {
+			t.Errorf("today's search totals %q, dashboard %s", f, money.Format(o.Today.CollectedFen))
+		}
+		if !strings.Contains(body, money.Format(o.Today.CollectedFen)) || !strings.Contains(body, ">3 笔</a>") {
+			t.Errorf("dashboard does not show today's ¥1,260.00 in 3")
+		}
+
+		// The 30-day trend: today is the last point, and the points add up to the search
+		// over the same 30 days.
+		trend := stChart(t, fin, "trend")
+		values := stSeries(t, trend, 0)
+		if len(values) != 30 || values[29] != "1260.00" {
+			t.Fatalf("trend values %v, want 30 days ending 1260.00", values)
+		}
+		var sum int64
+		for _, v := range values {
+			fen, err := money.ParseYuan(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += fen
+		}
+		from := p.Billing.Today().AddDate(0, 0, -29).Format("2006-01-02")
+		_, search = fin.Get("/console/search/payments?from=" + from + "&to=" + today)
+		if f := stTfoot(t, search); !strings.Contains(f, money.Format(sum)) {
+			t.Errorf("30-day search totals %q, trend adds up to %s", f, money.Format(sum))
+		}
+		channels := stChart(t, fin, "channels")
+		if got := stSeries(t, channels, 0); len(got) != 1 || got[0] != "1260.00" {
+			t.Errorf("channels chart %v, want campus card 1260.00", got)
+		}
+		depts := stChart(t, fin, "departments")
+		if got := stSeries(t, depts, 0); len(got) != 2 || got[0] != "1200.00" || got[1] != "60.00" {
+			t.Errorf("departments chart %v, want 1200.00 and 60.00", got)
+		}
+		if out := stSeries(t, stChart(t, fin, "outstanding"), 0); len(out) == 0 {
+			t.Errorf("outstanding chart empty")
+		}
+		if prog := stChart(t, fin, "progress"); len(prog["series"].([]any)) != 2 {
+			t.Errorf("progress chart has %d series, want due and paid", len(prog["series"].([]any)))
+		}
+
+		// 教务处 sees its own ¥60.00 only.
+		jwc := stBrowser(t, p, "dept_jwc", "dept123456")
+		_, body = jwc.Get("/console")
+		if !strings.Contains(body, "<h1>部门看板</h1>") || !strings.Contains(body, "教务处") || !strings.Contains(body, "¥60.00") || strings.Contains(body, "¥1,260.00") {
+			t.Errorf("dept_jwc dashboard should show 教务处's ¥60.00 only")
+		}
+		if got := stSeries(t, stChart(t, jwc, "trend"), 0); got[29] != "60.00" {
+			t.Errorf("dept_jwc trend today %s, want 60.00", got[29])
+		}
+		if got := stSeries(t, stChart(t, jwc, "departments"), 0); len(got) != 1 || got[0] != "60.00" {
+			t.Errorf("dept_jwc departments chart %v, want only its own 60.00", got)
+		}
+		scope, _ := p.Billing.Overview(ctx, &[]int64{mustID(t, stDeptID(t, p, "JWC"))}[0])
+		if scope.Today.CollectedFen != 6000 {
+			t.Errorf("JWC today %d, want 6000", scope.Today.CollectedFen)
+		}
+
+		lead := stBrowser(t, p, "leader", "leader123456")
+		if _, body := lead.Get("/console"); !strings.Contains(body, "<h1>领导看板</h1>") || !strings.Contains(body, "¥1,260.00") {
+			t.Errorf("leader dashboard should be 领导看板 with the whole school's ¥1,260.00")
+		}
+
+		// With the daily snapshot written, the figures stay the same.
+		if _, err := p.Billing.RefreshStats(ctx, 40); err != nil {
+			t.Fatal(err)
+		}
+		if got := stSeries(t, stChart(t, fin, "trend"), 0); strings.Join(got, ",") != strings.Join(values, ",") {
+			t.Errorf("trend after snapshot %v, before %v", got, values)
+		}
+	})
+}
+
+func mustID(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

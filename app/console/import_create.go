@@ -1,0 +1,39 @@
+package console
+
+import (
+	"io"
+
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/auth"
+	"campuspay/app/sheet"
+)
+
+const maxImportRows = sheet.MaxRows
+
+// billImport takes the uploaded file and starts its import in the background; the answer
+// is the job's status, which then polls itself until the import ends.
+func (h *Handler) billImport(c *fiber.Ctx) error {
+	item, err := h.loadItem(c)
+	if err != nil {
+		return err
+	}
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return fiber.NewError(fiber.StatusUnprocessableEntity, "请选择要上传的 Excel (.xlsx) 或 CSV 文件")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	job, err := h.Billing.ImportBills(c.Context(), item.ID, fh.Filename, data, deptScope(auth.Current(c)), actor(c))
+	if err != nil {
+		return err
+	}
+	return h.importJobPage(c, job.ID)
+}

@@ -1,0 +1,48 @@
+package console
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/auth"
+	"campuspay/app/billing"
+	"campuspay/app/web"
+	"campuspay/store"
+)
+
+// itemInput reads the item form.
+func itemInput(c *fiber.Ctx) billing.ItemInput {
+	dept, _ := strconv.ParseInt(c.FormValue("department_id"), 10, 64)
+	return billing.ItemInput{
+		Code: c.FormValue("code"), Name: c.FormValue("name"), DepartmentID: dept,
+		Category: c.FormValue("category"), Audience: c.FormValue("audience"), Pricing: c.FormValue("pricing"),
+		Price: c.FormValue("price"), Min: c.FormValue("min"), Max: c.FormValue("max"),
+		OpensAt: c.FormValue("opens_at"), ClosesAt: c.FormValue("closes_at"),
+		PartialAllowed: c.FormValue("partial_allowed") == "true", RefundableUntil: c.FormValue("refundable_until"),
+		Description: c.FormValue("description"),
+	}
+}
+
+// itemFormPage renders the new or edit form, with field errors when there are some
+// (status 422 for a page, 200 for an HTMX swap, which htmx only makes of 2xx answers).
+func (h *Handler) itemFormPage(c *fiber.Ctx, item *store.ChargeItem, in billing.ItemInput, errs billing.FormErrors) error {
+	data := fiber.Map{"Form": in, "Errors": errs, "Categories": billing.Categories, "PickDept": deptScope(auth.Current(c)) == nil}
+	title, action := "新建收费项目", "/console/items"
+	if item != nil {
+		title, action = "修改收费项目", "/console/items/"+strconv.FormatInt(item.ID, 10)
+		data["Item"] = viewItem(item)
+	}
+	data["Action"] = action
+	if data["PickDept"] == true {
+		depts, err := h.Billing.ItemDepartments(c.Context())
+		if err != nil {
+			return err
+		}
+		data["Departments"] = depts
+	}
+	if len(errs) > 0 && c.Get(web.HeaderHXRequest) != "true" {
+		c.Status(fiber.StatusUnprocessableEntity)
+	}
+	return h.page(c, "console/items_form", title, data)
+}

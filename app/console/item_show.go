@@ -1,0 +1,34 @@
+package console
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/auth"
+)
+
+// itemShow is an item's page: details, the actions the principal may take now, its
+// collection so far, and its timeline.
+func (h *Handler) itemShow(c *fiber.Ctx) error {
+	item, err := h.loadItem(c)
+	if err != nil {
+		return err
+	}
+	progress, err := h.Billing.ItemProgress(c.Context(), item.ID)
+	if err != nil {
+		return err
+	}
+	days, err := h.Billing.ItemProgressDays(c.Context(), item.ID, 7)
+	if err != nil {
+		return err
+	}
+	history, err := h.Billing.ItemTimeline(c.Context(), item.ID)
+	if err != nil {
+		return err
+	}
+	p := auth.Current(c)
+	return h.page(c, "console/items_show", item.Name, fiber.Map{
+		"Item": viewItem(item), "Actions": itemActions(p, item), "Progress": progress, "Days": days,
+		"Timeline": itemTimeline(history), "CanReject": p.Has(finance...) && item.Status == "pending",
+		"CanPublish": p.Has(publishers...), "Flash": itemFlashes[c.Query("done")],
+	})
+}

@@ -1,0 +1,9 @@
+-- System parameters, users, the payer roster and the audit log (console: 系统).
+-- (settings.v is TEXT already here: a sealed channel credential fits.)
+
+-- The roster list filters payers by status (在读 / 毕业 / 离校 / 停用).
+CREATE INDEX ix_users_status ON users (status);
+
+-- The audit log is searched by who acted and by action (prefix), newest first.
+CREATE INDEX ix_audit_logs_actor ON audit_logs (actor, at);
+CREATE INDEX ix_audit_logs_action ON audit_logs (action, at);
