@@ -3,13 +3,16 @@ package auth
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/uptrace/bun"
 
 	"campuspay/store"
 )
@@ -46,11 +49,12 @@ const (
 // Sessions wraps fiber's session store over the database.
 type Sessions struct {
 	Store *session.Store
+	db    *bun.DB // to check, on each request, that the signed-in user is not disabled
 }
 
 // NewSessions returns session handling over storage. secure marks cookies Secure (HTTPS).
 func NewSessions(storage *store.SessionStorage, secure bool, timeout time.Duration) *Sessions {
-	return &Sessions{Store: session.New(session.Config{
+	return &Sessions{db: storage.DB, Store: session.New(session.Config{
 		Storage:        storage,
 		Expiration:     timeout,
 		KeyLookup:      "cookie:campuspay_session",
@@ -69,17 +73,65 @@ func (s *Sessions) Middleware() fiber.Handler {
 		}
 		c.Locals(localsSession, sess)
 		if uid, ok := sess.Get("uid").(int64); ok && uid > 0 {
-			p := &Principal{UserID: uid}
-			p.Login, _ = sess.Get("login").(string)
-			p.Name, _ = sess.Get("name").(string)
-			roles, _ := sess.Get("roles").(string)
-			p.Roles = strings.Split(roles, ",")
-			p.PayerNo, _ = sess.Get("payer_no").(string)
-			p.DeptID, _ = sess.Get("dept").(int64)
-			c.Locals(localsPrincipal, p)
+			// Who the user is now, not when they signed in: a user disabled since is signed
+			// out here, and a change of roles or department applies at the next request
+			// (on another instance within userTTL).
+			u, err := s.user(c, uid)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err != nil || u.Disabled {
+				if err := sess.Reset(); err != nil {
+					return err
+				}
+				return c.Next()
+			}
+			c.Locals(localsPrincipal, principalOf(u))
+			if err := keepAlive(sess); err != nil {
+				return err
+			}
 		}
 		return c.Next()
 	}
+}
+
+// user reads a signed-in user's row, or takes it from the last two seconds' reads.
+func (s *Sessions) user(c *fiber.Ctx, id int64) (*store.User, error) {
+	now := time.Now()
+	if u, ok := users.get(s.db, id, now); ok {
+		return u, nil
+	}
+	u := new(store.User)
+	err := s.db.NewSelect().Model(u).Column("id", "login", "name", "roles", "department_id", "payer_no", "disabled").
+		Where("id = ?", id).Scan(c.Context())
+	if err != nil {
+		return nil, err
+	}
+	users.put(s.db, u, now)
+	return u, nil
+}
+
+// keepAlive makes the session's timeout count from the last use rather than from sign-in:
+// once a quarter of it has passed since the session was last stored, it is stored again
+// (so an active user writes the session a few times per timeout, not on every request).
+func keepAlive(sess *session.Session) error {
+	ttl, _ := sess.Get("ttl").(int64)
+	seen, _ := sess.Get("seen").(int64)
+	now := time.Now().Unix()
+	if ttl <= 0 || now-seen < ttl/4 {
+		return nil
+	}
+	sess.SetExpiry(time.Duration(ttl) * time.Second)
+	sess.Set("seen", now)
+	return sess.Save()
+}
+
+func principalOf(u *store.User) *Principal {
+	p := &Principal{UserID: u.ID, Login: u.Login, Name: u.Name, Roles: u.RoleList(), PayerNo: u.PayerNumber()}
+	if u.DepartmentID != nil {
+		p.DeptID = *u.DepartmentID
+	}
+	return p
 }
 
 // Session returns the request's session.
@@ -96,29 +148,42 @@ func Current(c *fiber.Ctx) *Principal {
 
 // SignIn starts a fresh session for u (a new session id, so that a session fixed before
 // sign-in is worthless) and keeps the guest orders the visitor had.
-func SignIn(c *fiber.Ctx, u *store.User) error {
+//
+// timeout, when not zero, is how long the session lives without use (the session-timeout
+// setting); zero keeps the store's default.
+func SignIn(c *fiber.Ctx, u *store.User, timeout time.Duration) error {
+	_, err := signIn(c, u, timeout, nil)
+	return err
+}
+
+// signIn is SignIn that also keeps extra values in the new session (single sign-on notes
+// how the user came), and returns the new session's id. The session must not be used
+// after it: saving hands it back to fiber's pool.
+func signIn(c *fiber.Ctx, u *store.User, timeout time.Duration, extra map[string]string) (string, error) {
 	sess := Session(c)
 	guest := sess.Get("guest_orders")
 	if err := sess.Regenerate(); err != nil {
-		return err
+		return "", err
 	}
 	for _, k := range sess.Keys() {
 		sess.Delete(k)
 	}
-	sess.Set("uid", u.ID)
-	sess.Set("login", u.Login)
-	sess.Set("name", u.Name)
-	sess.Set("roles", u.Roles)
-	sess.Set("payer_no", u.PayerNumber())
-	if u.DepartmentID != nil {
-		sess.Set("dept", *u.DepartmentID)
-	}
+	sess.Set("uid", u.ID) // the rest is read from the user's row on each request
 	if guest != nil {
 		sess.Set("guest_orders", guest)
 	}
 	sess.Set("csrf", newToken())
-	c.Locals(localsPrincipal, &Principal{UserID: u.ID, Login: u.Login, Name: u.Name, Roles: u.RoleList(), PayerNo: u.PayerNumber()})
-	return sess.Save()
+	if timeout > 0 {
+		sess.SetExpiry(timeout)
+		sess.Set("ttl", int64(timeout/time.Second))
+	}
+	sess.Set("seen", time.Now().Unix())
+	for k, v := range extra {
+		sess.Set(k, v)
+	}
+	c.Locals(localsPrincipal, principalOf(u))
+	id := sess.ID()
+	return id, sess.Save()
 }
 
 // SignOut ends the session.

@@ -3,8 +3,10 @@ package billing
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -67,22 +69,48 @@ func (s *Service) DeliverEvents(ctx context.Context, client *http.Client, limit 
 			}
 		}()
 	}
-	for _, ev := range due {
-		// Claim it: another run (or instance) that read the same row finds next_at moved.
-		res, err := s.DB.NewUpdate().Model((*store.Event)(nil)).Set("next_at = ?", now.Add(claimFor)).
-			Where("id = ? AND status = ? AND next_at = ?", ev.ID, EventPending, ev.NextAt).Exec(ctx)
-		if err != nil {
-			close(work)
-			wg.Wait()
-			return delivered, failed, fmt.Errorf("billing: claim event: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			work <- ev
-		}
+	claimed, err := s.claimEvents(ctx, due, now)
+	if err != nil {
+		close(work)
+		wg.Wait()
+		return delivered, failed, err
+	}
+	for _, ev := range claimed {
+		work <- ev
 	}
 	close(work)
 	wg.Wait()
 	return delivered, failed, nil
+}
+
+// claimEvents takes the due events for this run in one statement: their next_at moves to a
+// claim time of this run's own (to the microsecond), so that an overlapping run or another
+// instance that read the same rows finds them taken, and the rows carrying that time are
+// this run's. Two runs drawing the same microsecond would both send an event: delivery is
+// at least once, and receivers deduplicate on event_id.
+func (s *Service) claimEvents(ctx context.Context, due []*store.Event, now time.Time) ([]*store.Event, error) {
+	if len(due) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(due))
+	for i, ev := range due {
+		ids[i] = ev.ID
+	}
+	jitter, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return nil, err
+	}
+	claim := now.Add(claimFor + time.Duration(jitter.Int64())*time.Microsecond)
+	if _, err := s.DB.NewUpdate().Model((*store.Event)(nil)).Set("next_at = ?", claim).
+		Where("id IN (?)", bun.In(ids)).Where("status = ? AND next_at <= ?", EventPending, now).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("billing: claim events: %w", err)
+	}
+	var claimed []*store.Event
+	if err := s.DB.NewSelect().Model(&claimed).Where("id IN (?)", bun.In(ids)).Where("next_at = ?", claim).
+		OrderExpr("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: claimed events: %w", err)
+	}
+	return claimed, nil
 }
 
 // deliver sends one event and records the outcome; it reports whether the receiver took

@@ -35,6 +35,12 @@ type Outcome struct {
 // The caller has verified the channel's signature. ApplyTrade checks the rest: the order
 // exists, belongs to that channel, and the amount equals the order's total.
 func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.Trade) (Outcome, error) {
+	return s.applyTrade(ctx, channelName, t, nil)
+}
+
+// applyTrade is ApplyTrade; rec, when set, is the notification that brought the trade: it
+// is written in the same transaction when the trade applies (one commit, not two).
+func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.Trade, rec *store.Notification) (Outcome, error) {
 	out := Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
 	if t.Status != channel.TradeSuccess {
 		return out, newErr(ErrInvalid, "trade_not_paid", "渠道报告的交易未成功：%s", t.Status)
@@ -72,6 +78,7 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 		}
 		out.Late = payment.Late
 		var creditedBills []int64
+		var receipts []receiptCredit
 
 		var lines []*store.OrderLine
 		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", order.ID).OrderExpr("bill_id").Scan(ctx); err != nil {
@@ -97,8 +104,22 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 			if n, _ := res.RowsAffected(); n != 1 {
 				return fmt.Errorf("billing: order %s changed under us", order.OrderNo)
 			}
+			// Lock every bill of the order in one statement, in id order (the order every
+			// payment locks them in, so two payments sharing a bill cannot deadlock).
+			billIDs := make([]int64, len(lines))
+			for i, l := range lines {
+				billIDs[i] = l.BillID
+			}
+			var locked []*store.Bill
+			if err := forUpdate(tx.NewSelect().Model(&locked).Where("id IN (?)", bun.In(billIDs)).OrderExpr("id")).Scan(ctx); err != nil {
+				return fmt.Errorf("billing: lock bills: %w", err)
+			}
+			bills := make(map[int64]*store.Bill, len(locked))
+			for _, b := range locked {
+				bills[b.ID] = b
+			}
 			for _, l := range lines {
-				credited, err := s.creditBill(ctx, tx, order, payment, l)
+				credited, err := s.creditBill(ctx, tx, order, payment, l, bills[l.BillID])
 				if err != nil {
 					return err
 				}
@@ -114,11 +135,7 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 					}
 				}
 				if credited > 0 {
-					no, err := s.issueReceipt(ctx, tx, order, payment, l.BillID, credited, now)
-					if err != nil {
-						return err
-					}
-					out.ReceiptNos = append(out.ReceiptNos, no)
+					receipts = append(receipts, receiptCredit{BillID: l.BillID, AmountFen: credited})
 				}
 			}
 		}
@@ -133,7 +150,25 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 			}
 		}
 		detail := fmt.Sprintf("trade=%s amount=%d credited=%d overpaid=%d late=%v", t.TradeNo, t.AmountFen, out.CreditedFen, out.OverpaidFen, out.Late)
-		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: "channel:" + channelName, Action: "payment.applied", TargetType: "order", TargetID: order.OrderNo, Detail: detail})
+		if err := store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: "channel:" + channelName, Action: "payment.applied", TargetType: "order", TargetID: order.OrderNo, Detail: detail}); err != nil {
+			return err
+		}
+		if rec != nil {
+			rec.Outcome = "applied"
+			if _, err := tx.NewInsert().Model(rec).Exec(ctx); err != nil {
+				return fmt.Errorf("billing: store notification: %w", err)
+			}
+		}
+		// Receipts last: their numbers come from one row every payment of the year
+		// updates, so it is locked for as short a time as possible, once per payment.
+		if len(receipts) > 0 {
+			nos, err := issueReceipts(ctx, tx, order, payment, receipts, now)
+			if err != nil {
+				return err
+			}
+			out.ReceiptNos = nos
+		}
+		return nil
 	})
 	if errors.Is(err, errDuplicate) {
 		return out, nil
@@ -152,10 +187,9 @@ var errDuplicate = errors.New("billing: trade already applied")
 
 // creditBill adds a line's money to its bill, as far as the bill is still due, and
 // returns what it credited.
-func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, l *store.OrderLine) (int64, error) {
-	bill := new(store.Bill)
-	if err := forUpdate(tx.NewSelect().Model(bill).Where("id = ?", l.BillID)).Scan(ctx); err != nil {
-		return 0, fmt.Errorf("billing: load bill %d: %w", l.BillID, err)
+func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, l *store.OrderLine, bill *store.Bill) (int64, error) {
+	if bill == nil {
+		return 0, fmt.Errorf("billing: bill %d of order %s is gone", l.BillID, order.OrderNo)
 	}
 	credit := min(l.AmountFen, bill.OutstandingFen())
 	q := tx.NewUpdate().Model((*store.Bill)(nil)).Set("version = version + 1").Set("updated_at = ?", p.CreatedAt)
@@ -205,17 +239,18 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 			trade.Raw = string(body)
 		}
 		var out Outcome
-		out, err = s.ApplyTrade(ctx, channelName, trade)
-		rec.Outcome = "applied"
-		if out.Duplicate {
+		out, err = s.applyTrade(ctx, channelName, trade, rec)
+		if err == nil && out.Duplicate {
 			rec.Outcome = "duplicate"
 		}
 	}
 	if err != nil {
 		rec.Outcome, rec.Error = "rejected", truncate(err.Error(), 500)
 	}
-	if _, ierr := s.DB.NewInsert().Model(rec).Exec(ctx); ierr != nil {
-		s.log().Error("store notification", "channel", channelName, "err", ierr)
+	if rec.Outcome != "applied" { // an applied one was written with the payment
+		if _, ierr := s.DB.NewInsert().Model(rec).Exec(ctx); ierr != nil {
+			s.log().Error("store notification", "channel", channelName, "err", ierr)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, channel.ErrBadSignature) || errors.Is(err, channel.ErrMalformed) {

@@ -10,45 +10,81 @@ import (
 	"campuspay/store"
 )
 
-// issueReceipt numbers and writes the receipt for money credited to one bill by one
-// payment. Numbers run per year (Asia/Shanghai) without gaps: the sequence row is bumped in
-// the same transaction, so a rolled-back payment takes its number back with it.
-func (s *Service) issueReceipt(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, billID, amountFen int64, now time.Time) (string, error) {
-	year := p.PaidAt.In(Shanghai).Year()
-	seq, err := nextReceiptSeq(ctx, tx, year)
+// receiptCredit is money one payment credited to one bill: what a receipt is issued for.
+type receiptCredit struct {
+	BillID    int64
+	AmountFen int64
+}
+
+// issueReceipts numbers and writes the receipts for what one payment credited, one per
+// bill, and returns their numbers. Numbers run per year (Asia/Shanghai) without gaps: the
+// sequence row is bumped once for all of them in the same transaction, so a rolled-back
+// payment takes its numbers back with it.
+func issueReceipts(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, credits []receiptCredit, now time.Time) ([]string, error) {
+	ids := make([]int64, len(credits))
+	for i, c := range credits {
+		ids[i] = c.BillID
+	}
+	var named []struct {
+		ID         int64  `bun:"id"`
+		PayerName  string `bun:"payer_name"`
+		PayerNo    string `bun:"payer_no"`
+		ItemName   string `bun:"item_name"`
+		Department string `bun:"department"`
+	}
+	err := tx.NewSelect().TableExpr("bills AS b").
+		ColumnExpr("b.id, b.payer_name, COALESCE(u.payer_no, '') AS payer_no, ci.name AS item_name, d.name AS department").
+		Join("JOIN charge_items AS ci ON ci.id = b.item_id").
+		Join("JOIN departments AS d ON d.id = ci.department_id").
+		Join("LEFT JOIN users AS u ON u.id = b.payer_id").
+		Where("b.id IN (?)", bun.In(ids)).Scan(ctx, &named)
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("billing: receipt names: %w", err)
 	}
-	bill := new(store.Bill)
-	if err := tx.NewSelect().Model(bill).Relation("Item").Relation("Item.Department").Where("bill.id = ?", billID).Scan(ctx); err != nil {
-		return "", fmt.Errorf("billing: receipt bill: %w", err)
+	byID := make(map[int64]int, len(named))
+	for i, n := range named {
+		byID[n.ID] = i
 	}
-	payerNo := ""
-	if bill.PayerID != nil {
-		tx.NewSelect().Model((*store.User)(nil)).Column("payer_no").Where("id = ?", *bill.PayerID).Scan(ctx, &payerNo)
+	year := p.PaidAt.In(Shanghai).Year()
+	first, err := reserveReceiptSeqs(ctx, tx, year, int64(len(credits)))
+	if err != nil {
+		return nil, err
 	}
-	r := &store.Receipt{
-		ReceiptNo: fmt.Sprintf("%d%08d", year, seq), Year: year, Seq: seq,
-		BillID: billID, OrderID: order.ID, PaymentID: p.ID,
-		PayerName: bill.PayerName, PayerNo: payerNo, ItemName: bill.Item.Name, Department: bill.Item.Department.Name,
-		AmountFen: amountFen, Channel: p.Channel, VerifyToken: randomToken(24), IssuedAt: now,
+	rs := make([]*store.Receipt, len(credits))
+	nos := make([]string, len(credits))
+	for i, c := range credits {
+		n := named[byID[c.BillID]]
+		seq := first + int64(i)
+		rs[i] = &store.Receipt{
+			ReceiptNo: fmt.Sprintf("%d%08d", year, seq), Year: year, Seq: seq,
+			BillID: c.BillID, OrderID: order.ID, PaymentID: p.ID,
+			PayerName: n.PayerName, PayerNo: n.PayerNo, ItemName: n.ItemName, Department: n.Department,
+			AmountFen: c.AmountFen, Channel: p.Channel, VerifyToken: randomToken(24), IssuedAt: now,
+		}
+		nos[i] = rs[i].ReceiptNo
 	}
-	if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
-		return "", fmt.Errorf("billing: insert receipt: %w", err)
+	if _, err := tx.NewInsert().Model(&rs).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("billing: insert receipts: %w", err)
 	}
-	return r.ReceiptNo, nil
+	return nos, nil
 }
 
 // nextReceiptSeq takes the next receipt number of year inside tx.
 func nextReceiptSeq(ctx context.Context, tx bun.Tx, year int) (int64, error) {
-	res, err := tx.NewUpdate().Model((*store.ReceiptSequence)(nil)).Set("last_no = last_no + 1").Where("year = ?", year).Exec(ctx)
+	return reserveReceiptSeqs(ctx, tx, year, 1)
+}
+
+// reserveReceiptSeqs takes the next n receipt numbers of year inside tx and returns the
+// first of them.
+func reserveReceiptSeqs(ctx context.Context, tx bun.Tx, year int, n int64) (int64, error) {
+	res, err := tx.NewUpdate().Model((*store.ReceiptSequence)(nil)).Set("last_no = last_no + ?", n).Where("year = ?", year).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("billing: receipt sequence: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if rows, _ := res.RowsAffected(); rows == 0 {
 		// The first receipt of the year. Two transactions racing here: one insert fails
 		// with a duplicate key and its transaction is retried whole by the caller.
-		if _, err := tx.NewInsert().Model(&store.ReceiptSequence{Year: year, LastNo: 1}).Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(&store.ReceiptSequence{Year: year, LastNo: n}).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
 				return 0, errRetry
 			}
@@ -56,11 +92,11 @@ func nextReceiptSeq(ctx context.Context, tx bun.Tx, year int) (int64, error) {
 		}
 		return 1, nil
 	}
-	var seq int64
-	if err := tx.NewSelect().Model((*store.ReceiptSequence)(nil)).Column("last_no").Where("year = ?", year).Scan(ctx, &seq); err != nil {
+	var last int64
+	if err := tx.NewSelect().Model((*store.ReceiptSequence)(nil)).Column("last_no").Where("year = ?", year).Scan(ctx, &last); err != nil {
 		return 0, fmt.Errorf("billing: receipt sequence: %w", err)
 	}
-	return seq, nil
+	return last - n + 1, nil
 }
 
 // Receipt returns a receipt by its number.

@@ -3,11 +3,13 @@ package cashier
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -20,12 +22,12 @@ func (h *Handler) loginForm(c *fiber.Ctx) error {
 		}
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
-	return h.Render.Render(c, "cashier/login", "登录", fiber.Map{"Next": safeNext(c.Query("next")), "Bare": true})
+	return h.Render.Render(c, "cashier/login", "登录", fiber.Map{"Next": safeNext(c.Query("next")), "Bare": true, "SSO": h.ssoLinks(c)})
 }
 
 func (h *Handler) login(c *fiber.Ctx) error {
 	login, password, next := strings.TrimSpace(c.FormValue("login")), c.FormValue("password"), safeNext(c.FormValue("next"))
-	data := fiber.Map{"Login": login, "Next": next, "Bare": true}
+	data := fiber.Map{"Login": login, "Next": next, "Bare": true, "SSO": h.ssoLinks(c)}
 	if login == "" || password == "" {
 		data["Error"] = "请输入学号/工号和密码"
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
@@ -45,7 +47,8 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
 	}
-	if err := auth.SignIn(c, u); err != nil {
+	timeout := time.Duration(h.Billing.Settings.Int(c.Context(), settings.SessionTimeoutMinutes)) * time.Minute
+	if err := auth.SignIn(c, u, timeout); err != nil {
 		return err
 	}
 	if next == "/pay" && !u.HasRole(store.RolePayer) {

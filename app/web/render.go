@@ -4,7 +4,9 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -84,6 +86,9 @@ type Page struct {
 type Renderer struct {
 	Engine *html.Engine
 	School func(c *fiber.Ctx) string
+
+	once    sync.Once
+	loadErr error
 }
 
 // IsPartial reports whether a request wants a fragment: an HTMX request that is not a
@@ -109,16 +114,16 @@ func (r *Renderer) Render(c *fiber.Ctx, name, title string, data fiber.Map) erro
 	data["User"], data["CSRF"], data["School"] = p, csrf, school
 	c.Type("html", "utf-8")
 	if IsPartial(c) {
-		return r.Engine.Render(c, name, data)
+		return r.execute(c, name, data)
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
-	if err := r.Engine.Render(buf, name, data); err != nil {
+	if err := r.execute(buf, name, data); err != nil {
 		return err
 	}
 	layout := "layouts/" + strings.SplitN(name, "/", 2)[0]
-	return r.Engine.Render(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data})
+	return r.execute(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data})
 }
 
 // Fragment renders a template alone, whatever the request.
@@ -128,7 +133,23 @@ func (r *Renderer) Fragment(c *fiber.Ctx, name string, data fiber.Map) error {
 	}
 	data["User"], data["CSRF"] = auth.Current(c), auth.CSRFToken(c)
 	c.Type("html", "utf-8")
-	return r.Engine.Render(c, name, data)
+	return r.execute(c, name, data)
+}
+
+// execute runs one parsed template. It calls html/template directly rather than
+// Engine.Render, which takes a lock per render to set the engine's functions again (and,
+// with a layout, a global one for the whole render): executing a parsed template is safe
+// from many goroutines at once.
+func (r *Renderer) execute(w io.Writer, name string, data any) error {
+	r.once.Do(func() { r.loadErr = r.Engine.Load() })
+	if r.loadErr != nil {
+		return r.loadErr
+	}
+	t := r.Engine.Templates.Lookup(name)
+	if t == nil {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	return t.Execute(w, data)
 }
 
 // Redirect sends the browser to url: with HX-Redirect for an HTMX request (a plain 3xx

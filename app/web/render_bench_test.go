@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"io/fs"
 	"net/http"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -119,6 +120,7 @@ func BenchmarkBillsRender(b *testing.B) {
 	}{{"renderer", viaRenderer}, {"engine-layout", viaEngineLayout}} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
+			waited := mutexWait()
 			b.RunParallel(func(pb *testing.PB) {
 				c := app.AcquireCtx(&fasthttp.RequestCtx{})
 				defer app.ReleaseCtx(c)
@@ -132,6 +134,16 @@ func BenchmarkBillsRender(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+			b.ReportMetric(float64(mutexWait()-waited)/float64(b.N), "mutex-wait-ns/op")
 		})
 	}
+}
+
+// mutexWait is how long, in all, goroutines of this process have waited on a sync.Mutex or
+// sync.RWMutex (or a runtime lock): what a global lock costs shows here even on a machine
+// with too few cores for it to show in pages/s.
+func mutexWait() time.Duration {
+	s := []metrics.Sample{{Name: "/sync/mutex/wait/total:seconds"}}
+	metrics.Read(s)
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
 }
