@@ -46,38 +46,16 @@ func SQLite(t testing.TB) *bun.DB {
 // when CAMPUSPAY_TEST_MYSQL is not set.
 func MySQL(t testing.TB) *bun.DB {
 	t.Helper()
-	dsn := os.Getenv(EnvMySQL)
-	if dsn == "" {
-		t.Skip(EnvMySQL + " not set")
-	}
-	name := "cpt_" + randomHex(6)
-	admin, err := store.Open(dsn, "")
+	db, err := store.Open(MySQLDSN(t), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DBName = name
-	db, err := store.Open(cfg.FormatDSN(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		admin.Exec("DROP DATABASE " + name)
-		admin.Close()
-	})
+	t.Cleanup(func() { db.Close() }) // runs before MySQLDSN's DROP DATABASE
 	migrate(t, db)
 	return db
 }
 
-// DSN returns a DSN for a fresh empty database on the configured server (for tests that
+// MySQLDSN returns a DSN for a fresh empty database on the configured server (for tests that
 // start the whole binary), dropped when the test ends.
 func MySQLDSN(t testing.TB) string {
 	t.Helper()
@@ -97,7 +75,10 @@ func MySQLDSN(t testing.TB) string {
 		admin.Exec("DROP DATABASE " + name)
 		admin.Close()
 	})
-	cfg, _ := mysql.ParseDSN(dsn)
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.DBName = name
 	return cfg.FormatDSN()
 }
