@@ -123,3 +123,11 @@ func IsDuplicate(err error) bool {
 // UTC is how every timestamp is written: in UTC, truncated to the microseconds both
 // dialects keep, so that what is read back equals what was written.
 func UTC(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// ScanAndCount scans one page of q into dest and counts all its rows, one query after
+// the other. bun's own ScanAndCount runs the two at once on the same query when no
+// connection is set, which races on queries with relations; naming the connection makes
+// it run them in turn.
+func ScanAndCount(ctx context.Context, q *bun.SelectQuery, dest ...any) (int64, error) {
+	return q.Conn(q.DB()).ScanAndCount(ctx, dest...)
+}

@@ -57,7 +57,7 @@ func AuditLogs(ctx context.Context, db bun.IDB, f AuditFilter) ([]AuditLog, int,
 	if f.Limit <= 0 {
 		f.Limit = 20
 	}
-	n, err := q.OrderExpr("at DESC, id DESC").Offset(int64(f.Offset)).Limit(int64(f.Limit)).ScanAndCount(ctx)
+	n, err := ScanAndCount(ctx, q.OrderExpr("at DESC, id DESC").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: audit logs: %w", err)
 	}

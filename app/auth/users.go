@@ -176,7 +176,7 @@ func (s *Service) Users(ctx context.Context, f UserFilter) ([]UserRow, int, erro
 	if f.Limit <= 0 {
 		f.Limit = 20
 	}
-	n, err := q.OrderExpr("u.id").Offset(int64(f.Offset)).Limit(int64(f.Limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("u.id").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("auth: users: %w", err)
 	}
@@ -475,9 +475,9 @@ type DepartmentRow struct {
 // Departments returns one page of departments by code, and how many there are.
 func (s *Service) Departments(ctx context.Context, offset, limit int) ([]DepartmentRow, int, error) {
 	var rows []DepartmentRow
-	n, err := s.DB.NewSelect().Model(&rows).ModelTableExpr("departments AS d").ColumnExpr("d.*").
+	n, err := store.ScanAndCount(ctx, s.DB.NewSelect().Model(&rows).ModelTableExpr("departments AS d").ColumnExpr("d.*").
 		ColumnExpr("(SELECT COUNT(*) FROM users AS u WHERE u.department_id = d.id) AS users").
-		OrderExpr("d.code").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+		OrderExpr("d.code").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("auth: departments: %w", err)
 	}

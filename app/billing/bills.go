@@ -343,7 +343,7 @@ func (s *Service) ItemBills(ctx context.Context, f BillFilter) ([]*BillRow, int,
 	if f.Limit <= 0 {
 		f.Limit = 20
 	}
-	n, err := q.OrderExpr("bill.id").Offset(int64(f.Offset)).Limit(int64(f.Limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("bill.id").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: item bills: %w", err)
 	}

@@ -334,7 +334,7 @@ func (s *Service) Items(ctx context.Context, f ItemFilter) ([]*store.ChargeItem,
 	if f.Limit <= 0 {
 		f.Limit = 20
 	}
-	n, err := q.OrderExpr("charge_item.id DESC").Offset(int64(f.Offset)).Limit(int64(f.Limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("charge_item.id DESC").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: items: %w", err)
 	}

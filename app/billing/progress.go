@@ -142,7 +142,7 @@ func (s *Service) unpaidQuery(itemID int64) *bun.SelectQuery {
 // order they were loaded) and how many there are.
 func (s *Service) UnpaidPayers(ctx context.Context, itemID int64, offset, limit int) ([]UnpaidRow, int, error) {
 	var rows []UnpaidRow
-	n, err := s.unpaidQuery(itemID).OrderExpr("b.id").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx, &rows)
+	n, err := store.ScanAndCount(ctx, s.unpaidQuery(itemID).OrderExpr("b.id").Offset(int64(offset)).Limit(int64(limit)), &rows)
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: unpaid payers: %w", err)
 	}

@@ -79,7 +79,7 @@ func (s *Service) Receipts(ctx context.Context, f ReceiptFilter, offset, limit i
 	if err != nil || !ok {
 		return nil, 0, err
 	}
-	n, err := q.OrderExpr("receipt.issued_at DESC, receipt.id DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("receipt.issued_at DESC, receipt.id DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: receipts: %w", err)
 	}
@@ -94,7 +94,7 @@ func (s *Service) ReceiptsToPrint(ctx context.Context, f ReceiptFilter) ([]*stor
 	if err != nil || !ok {
 		return nil, 0, err
 	}
-	n, err := q.OrderExpr("receipt.year, receipt.seq").Limit(MaxPrintBatch).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("receipt.year, receipt.seq").Limit(MaxPrintBatch))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: receipts to print: %w", err)
 	}

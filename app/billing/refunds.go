@@ -694,7 +694,7 @@ func (s *Service) RefundQueue(ctx context.Context, f RefundQueueFilter, offset, 
 	if f.DeptScope != nil {
 		q = q.Where("bill__item.department_id = ?", *f.DeptScope)
 	}
-	n, err := q.OrderExpr("refund.id DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("refund.id DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: refunds: %w", err)
 	}
@@ -810,7 +810,7 @@ func (s *Service) Overpayments(ctx context.Context, status string, offset, limit
 	if status != "" {
 		q = q.Where("overpayment.status = ?", status)
 	}
-	n, err := q.OrderExpr("overpayment.id DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("overpayment.id DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: overpayments: %w", err)
 	}

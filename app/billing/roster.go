@@ -404,7 +404,7 @@ func (s *Service) Payers(ctx context.Context, f PayerFilter) ([]store.User, int,
 	if f.Limit <= 0 {
 		f.Limit = 20
 	}
-	n, err := q.OrderExpr("payer_no").Offset(int64(f.Offset)).Limit(int64(f.Limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("payer_no").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: payers: %w", err)
 	}

@@ -71,7 +71,7 @@ func (s *Service) Discrepancies(ctx context.Context, f DiscrepancyFilter, offset
 	if !f.Day.IsZero() {
 		q = q.Where("day = ?", dayOnly(f.Day))
 	}
-	n, err := q.OrderExpr("day DESC, id DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("day DESC, id DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("recon: discrepancies: %w", err)
 	}

@@ -114,8 +114,8 @@ func (s *Service) latestRun(ctx context.Context, kind, source string, day time.T
 // Runs is one page of the runs, newest first (the nightly job's own records left out).
 func (s *Service) Runs(ctx context.Context, offset, limit int) ([]*store.ReconRun, int, error) {
 	var rows []*store.ReconRun
-	n, err := s.db().NewSelect().Model(&rows).Where("kind <> ?", RunNightly).OrderExpr("id DESC").
-		Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, s.db().NewSelect().Model(&rows).Where("kind <> ?", RunNightly).OrderExpr("id DESC").
+		Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("recon: runs: %w", err)
 	}

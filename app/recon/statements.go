@@ -237,7 +237,7 @@ func (s *Service) Statements(ctx context.Context, f StatementFilter, offset, lim
 	if !f.Day.IsZero() {
 		q = q.Where("day = ?", dayOnly(f.Day))
 	}
-	n, err := q.OrderExpr("day DESC, source, version DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("day DESC, source, version DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("recon: statements: %w", err)
 	}
@@ -261,7 +261,7 @@ func (s *Service) StatementLines(ctx context.Context, statementID int64, kind st
 	if kind != "" {
 		q = q.Where("kind = ?", kind)
 	}
-	n, err := q.OrderExpr("line_no").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	n, err := store.ScanAndCount(ctx, q.OrderExpr("line_no").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("recon: statement lines: %w", err)
 	}
