@@ -4,5 +4,5 @@ package views
 
 import "embed"
 
-//go:embed all:layouts all:cashier all:console
+//go:embed all:layouts all:cashier all:console all:docs
 var FS embed.FS

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/web"
 	"campuspay/store"
 )
 
@@ -15,6 +16,7 @@ type Handler struct {
 	Billing *billing.Service
 	Log     *slog.Logger
 	Now     func() time.Time
+	Render  *web.Renderer // the /docs/api page
 }
 
 func (h *Handler) now() time.Time {
@@ -27,6 +29,7 @@ func (h *Handler) now() time.Time {
 // Routes lists every route of the integration API. Every /api/v1 request is signed; each
 // is logged for the client's request log.
 func (h *Handler) Routes(app fiber.Router) {
+	app.Get("/docs/api", h.docs) // public: the contract and its examples
 	v1 := app.Group("/api/v1", h.logRequest, h.authenticate)
 	h.v1Routes(v1)
 }

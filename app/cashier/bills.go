@@ -24,8 +24,17 @@ func (h *Handler) bills(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// ?bill=ID ticks one bill (a business system's pay link lands here), unless an open
+	// order holds it.
+	selected, count, selectedFen := int64(c.QueryInt("bill")), 0, int64(0)
+	for _, b := range bills {
+		if b.ID == selected && (b.HeldUntil == nil || !b.HeldUntil.After(h.now())) {
+			count, selectedFen = 1, b.OutstandingFen()
+		}
+	}
 	return h.Render.Render(c, "cashier/bills", "待缴费用", fiber.Map{
 		"Bills": bills, "OutstandingFen": total, "Channels": channels, "Now": h.now(),
+		"Selected": selected, "SelectedCount": count, "SelectedFen": selectedFen,
 	})
 }
 

@@ -26,6 +26,8 @@ type Handler struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Sessions fiber.Handler // loads the session; the CSRF check runs after it
+
+	oidc auth.OIDCProviders // discovered OIDC providers, kept between sign-ins (sso.go)
 }
 
 // Routes lists every route of the cashier.
@@ -38,13 +40,22 @@ func (h *Handler) Routes(app fiber.Router) {
 	r.get("/", func(c *fiber.Ctx) error { return c.Redirect("/pay", fiber.StatusSeeOther) })
 	r.get("/login", h.loginForm)
 	r.post("/login", h.login)
-	r.post("/logout", h.logout)
+	r.post("/logout", h.logoutSSO) // ends the CAS session too for a user who came through CAS
+
+	// Single sign-on (sso.go). The CAS server posts its single-logout request to the
+	// callback server to server: that POST has no session and no CSRF token.
+	r.get("/auth/cas/login", h.casLogin)
+	r.get("/auth/cas/callback", h.casCallback)
+	app.Post("/auth/cas/callback", h.casSingleLogout)
+	r.get("/auth/oidc/login", h.oidcLogin)
+	r.get("/auth/oidc/callback", h.oidcCallback)
 
 	// A signed-in payer's pages.
 	r.get("/pay", h.requirePayer, h.bills)
 	r.post("/pay/total", h.requirePayer, h.total)
 	r.post("/pay/orders", h.requirePayer, h.orderCreate)
 	r.get("/pay/history", h.requirePayer, h.history)
+	r.get("/pay/b/:token", h.payLink) // a business system's pay_url: signs its payer in
 
 	// Orders and receipts are reached by their payer, or by a visitor whose session made
 	// (or was handed) the order: they check access themselves.

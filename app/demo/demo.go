@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/auth"
+	"campuspay/app/billing"
 	"campuspay/app/sim/campuscard"
 	"campuspay/store"
 )
@@ -21,6 +22,7 @@ var Logins = []struct{ Login, Password, Role string }{
 	{"2026000003", "pay123456", "学生，校园卡已冻结"},
 	{"dept_jwc", "dept123456", "部门人员（教务处）"},
 	{"finance", "finance123456", "财务处"},
+	{"finance2", "finance123456", "财务处（复核：退款须由申请人以外的财务人员审批）"},
 	{"leader", "leader123456", "校领导"},
 	{"admin", "admin123456", "系统管理员"},
 }
@@ -54,6 +56,7 @@ func Load(ctx context.Context, db *bun.DB, card *campuscard.Sim, now time.Time) 
 		depts := []*store.Department{
 			{Code: "CWC", Name: "财务处"}, {Code: "JWC", Name: "教务处"}, {Code: "HQ", Name: "后勤管理处"},
 			{Code: "JJH", Name: "教育发展基金会"}, {Code: "JSJ", Name: "计算机学院"},
+			{Code: "ZSB", Name: "招生办公室"},
 		}
 		for _, d := range depts {
 			d.CreatedAt = now
@@ -65,6 +68,7 @@ func Load(ctx context.Context, db *bun.DB, card *campuscard.Sim, now time.Time) 
 		users := []*store.User{
 			{Login: "dept_jwc", Name: "王老师", Roles: store.RoleDept, DepartmentID: &jwc, PasswordHash: staff["dept_jwc"]},
 			{Login: "finance", Name: "刘会计", Roles: store.RoleFinance, PasswordHash: staff["finance"]},
+			{Login: "finance2", Name: "赵出纳", Roles: store.RoleFinance, PasswordHash: staff["finance2"]},
 			{Login: "leader", Name: "陈校长", Roles: store.RoleLeader, PasswordHash: staff["leader"]},
 			{Login: "admin", Name: "系统管理员", Roles: store.RoleAdmin, PasswordHash: staff["admin"]},
 		}
@@ -93,6 +97,8 @@ func Load(ctx context.Context, db *bun.DB, card *campuscard.Sim, now time.Time) 
 			{Code: "CET-2026-12", Name: "2026年12月大学英语四级考试费", DepartmentID: depts[1].ID, Category: "exam", Audience: store.AudienceInternal, Pricing: store.PricingFixed, PriceFen: 3000},
 			{Code: "CONF-AI-2026", Name: "2026人工智能教育学术会议注册费", DepartmentID: depts[4].ID, Category: "conference", Audience: store.AudienceBoth, Pricing: store.PricingFixed, PriceFen: 80000, Description: "含会议资料与两日午餐。"},
 			{Code: "DONATE-2026", Name: "校友捐赠·育才基金", DepartmentID: depts[3].ID, Category: "donation", Audience: store.AudienceBoth, Pricing: store.PricingPayerEntered, MinFen: 100, MaxFen: 10000000, Description: "感谢您对母校的支持，捐赠可开具公益事业捐赠票据。"},
+			// The item the demo business system (DemoClientAppID) posts its bills to.
+			{Code: DemoClientItem, Name: "2026年研究生招生考试报名费", DepartmentID: depts[5].ID, Category: "exam", Audience: store.AudienceBoth, Pricing: store.PricingPerBill, Description: "由招生管理系统通过统一支付平台接口开具。"},
 		}
 		for _, it := range items {
 			it.Status, it.OpensAt, it.ClosesAt, it.RefundableUntil = store.ItemApproved, &opens, &closes, &refundable
@@ -103,7 +109,10 @@ func Load(ctx context.Context, db *bun.DB, card *campuscard.Sim, now time.Time) 
 		}
 		due := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 		var bills []*store.Bill
-		for _, u := range users[4:] {
+		for _, u := range users {
+			if u.PayerNo == nil {
+				continue // staff
+			}
 			tuition := int64(500000 + (u.ID%4)*50000) // ¥5,000.00 – ¥6,500.00
 			for _, b := range []struct {
 				item   *store.ChargeItem
@@ -140,6 +149,27 @@ func Load(ctx context.Context, db *bun.DB, card *campuscard.Sim, now time.Time) 
 			BalanceFen: 300000, Frozen: i == 2}); err != nil {
 			return fmt.Errorf("demo: card account: %w", err)
 		}
+	}
+	return nil
+}
+
+// The demo business system: an admissions system that posts bills to DemoClientItem
+// through the integration API. Its secret is published in the README — for the demo only:
+// a real client's secret is made at random and shown once.
+const (
+	DemoClientAppID  = "demo-admissions"
+	DemoClientSecret = "cc4e51ceae278b3739fdc64bf0cb65d7955828125fde48fa906b38265fbb9d3d"
+	DemoClientItem   = "DEMO-ADM-2026"
+)
+
+// LoadClients registers the demo business system (after Load, with the billing service
+// that seals its secret).
+func LoadClients(ctx context.Context, b *billing.Service) error {
+	err := b.EnsureDemoClient(ctx, billing.ClientInput{
+		AppID: DemoClientAppID, Name: "招生管理系统（演示）", AllowedItems: []string{DemoClientItem},
+	}, DemoClientSecret)
+	if err != nil {
+		return fmt.Errorf("demo: client: %w", err)
 	}
 	return nil
 }

@@ -263,4 +263,3 @@ func TestAccounts(t *testing.T) {
 		}
 	})
 }
-

@@ -1,0 +1,25 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/billing"
+)
+
+// billCreate is POST /api/v1/bills: 201 with the new bill, or 200 with the bill as it
+// stands when the same bill_no came with the same content before.
+func (h *Handler) billCreate(c *fiber.Ctx) error {
+	var req billing.ClientBillRequest
+	if err := decodeJSON(c, limitOne, &req); err != nil {
+		return err
+	}
+	bill, created, err := h.Billing.CreateClientBill(c.Context(), CurrentClient(c), req, billing.SourceAPI)
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(bill)
+}

@@ -1,0 +1,23 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+
+	"campuspay/app/api"
+	"campuspay/app/billing"
+)
+
+// ImportInbox imports the bills business systems wrote into the database inbox.
+func ImportInbox(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		res, err := api.ImportInbox(ctx, b)
+		if err != nil {
+			log.Error("job import-inbox", "err", err, "imported", res.Imported, "rejected", res.Rejected)
+			return
+		}
+		if res.Imported+res.Rejected > 0 {
+			log.Info("job import-inbox", "imported", res.Imported, "rejected", res.Rejected)
+		}
+	}
+}
