@@ -139,9 +139,18 @@ func quoteRefund(ctx context.Context, db bun.IDB, bill *store.Bill, now time.Tim
 		return nil, fmt.Errorf("billing: refunds held: %w", err)
 	}
 	q.RefundableFen = max(q.PaidFen-q.RefundedFen-q.HeldFen, 0)
+	// Money collected offline (cash, POS, deduction) has no channel to go back through:
+	// it is returned at the finance office, not here.
+	online, offline := q.Payments[:0], false
 	for _, p := range q.Payments {
+		if p.Channel == ChannelOffline {
+			offline = true
+			continue
+		}
+		online = append(online, p)
 		q.MaxSingleFen = max(q.MaxSingleFen, min(p.RoomFen(), q.RefundableFen))
 	}
+	q.Payments = online
 	item := bill.Item
 	switch {
 	case bill.Status != store.BillPaid && bill.Status != store.BillPartial:
@@ -152,6 +161,8 @@ func quoteRefund(ctx context.Context, db bun.IDB, bill *store.Bill, now time.Tim
 		q.Closed = "该款项的已缴金额均在退款审批或处理中"
 	case q.RefundableFen == 0:
 		q.Closed = "该款项没有可退金额"
+	case q.MaxSingleFen == 0 && offline:
+		q.Closed = "该款项为线下收款（现金、POS 或代扣），不能原路退回，请在财务处窗口办理退款"
 	case q.MaxSingleFen == 0:
 		q.Closed = "该款项没有可原路退回的支付记录"
 	}

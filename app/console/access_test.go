@@ -112,6 +112,14 @@ var accessMatrix = []struct {
 	{"POST", "/console/recon/bankfiles", "F"},
 	{"GET", "/console/recon/banks/ICBC/mapping", "F"},
 	{"POST", "/console/recon/banks/ICBC/mapping", "F"},
+
+	{"GET", "/console/offline", "FLA"},
+	{"GET", "/console/offline/import", "F"},
+	{"POST", "/console/offline/import", "F"},
+	{"GET", "/console/offline/template.xlsx", "F"},
+	{"GET", "/console/offline/imports/999999", "F"},
+	{"GET", "/console/vouchers", "FLA"},
+	{"GET", "/console/vouchers/export.xlsx", "FLA"},
 }
 
 func TestAccessMatrix(t *testing.T) {

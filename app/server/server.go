@@ -33,7 +33,9 @@ import (
 	sandboxchannel "campuspay/app/channel/sandbox"
 	"campuspay/app/console"
 	"campuspay/app/demo"
+	"campuspay/app/recon"
 	"campuspay/app/settings"
+	banksim "campuspay/app/sim/bank"
 	cardsim "campuspay/app/sim/campuscard"
 	sandboxsim "campuspay/app/sim/sandbox"
 	"campuspay/app/web"
@@ -70,6 +72,8 @@ type Server struct {
 	Settings   *settings.Store
 	Sandbox    *sandboxsim.Sim
 	Card       *cardsim.Sim
+	Bank       *banksim.Sim
+	Recon      *recon.Service
 	Scheduler  *jobs.Scheduler
 	Config     Config
 	DemoLoaded bool
@@ -114,7 +118,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
 	}
 	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
+	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
 	s.Auth = &auth.Service{DB: db}
+	bankKey := derive(master, "bank")
+	s.Bank = &banksim.Sim{DB: db, Account: "6222000000000001", Key: bankKey, SandboxMerchant: "campuspay"}
+	s.Recon = &recon.Service{Billing: s.Billing, Log: cfg.Log,
+		Bank: &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey}}
 
 	if cfg.Demo {
 		loaded, err := demo.Loaded(ctx, db)
@@ -124,6 +133,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		if !loaded {
 			if err := demo.Load(ctx, db, s.Card, time.Now()); err != nil {
+				db.Close()
+				return nil, err
+			}
+			if err := demo.LoadClients(ctx, s.Billing); err != nil {
 				db.Close()
 				return nil, err
 			}
@@ -138,6 +151,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			{Name: "purge-sessions", Every: time.Hour, Run: jobs.PurgeSessions(s.Billing, cfg.Log)},
 			{Name: "deliver-callbacks", Every: 5 * time.Second, Run: jobs.DeliverCallbacks(s.Billing, cfg.Log)},
 			{Name: "purge-nonces", Every: 5 * time.Minute, Run: jobs.PurgeNonces(s.Billing, cfg.Log)},
+			{Name: "sync-refunds", Every: time.Minute, Run: jobs.SyncRefunds(s.Billing, cfg.Log)},
+			{Name: "snapshot-stats", Every: 10 * time.Minute, Run: jobs.SnapshotStats(s.Billing, cfg.Log)},
+			{Name: "import-inbox", Every: 30 * time.Second, Run: jobs.ImportInbox(s.Billing, cfg.Log)},
+			{Name: "reconcile", Every: 5 * time.Minute, Run: jobs.Reconcile(s.Recon, cfg.Log)},
 		})
 		if err != nil {
 			db.Close()
@@ -179,6 +196,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	})
 	s.Sandbox.Routes(app.Group("/sim/sandbox"))
 	s.Card.Routes(app.Group("/sim/card"))
+	s.Bank.Routes(app.Group("/sim/bank"))
 
 	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
@@ -187,12 +205,14 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	}
 	ch.Routes(app)
 	con := &console.Handler{
-		Billing: s.Billing, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Billing: s.Billing, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
 		Sessions: sessions.Middleware(),
 	}
 	con.Routes(app)
-	(&api.Handler{Billing: s.Billing, Log: s.Config.Log}).Routes(app)
+	ah := &api.Handler{Billing: s.Billing, Log: s.Config.Log, Render: renderer}
+	ah.Routes(app)
+	ah.SOAPRoutes(app)
 	return app
 }
 

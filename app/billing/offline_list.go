@@ -1,0 +1,123 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/store"
+)
+
+// OfflineFilter narrows the list of offline collections.
+type OfflineFilter struct {
+	Method string    // cash | pos | deduction; "" all
+	From   time.Time // collection days, both included; zero: open
+	To     time.Time
+	Q      string // a reference, payer number or name, or order number
+	JobID  int64  // one import's rows; 0 all
+}
+
+// OfflineCollectionRow is an offline collection as the console lists it.
+type OfflineCollectionRow struct {
+	store.OfflineCollection `bun:",extend"`
+
+	OrderNo    string `bun:"order_no"`
+	BillNo     string `bun:"bill_no"`
+	PayerName  string `bun:"payer_name"`
+	PayerNo    string `bun:"payer_no"`
+	ItemCode   string `bun:"item_code"`
+	ItemName   string `bun:"item_name"`
+	Department string `bun:"department"`
+}
+
+// OfflineTotals adds up every row a filter finds.
+type OfflineTotals struct {
+	Count     int   `bun:"n"`
+	AmountFen int64 `bun:"amount_fen"`
+}
+
+func (s *Service) offlineQuery(f OfflineFilter) *bun.SelectQuery {
+	q := s.DB.NewSelect().TableExpr("offline_collections AS oc").
+		Join("JOIN orders AS o ON o.id = oc.order_id").
+		Join("JOIN bills AS b ON b.id = oc.bill_id").
+		Join("JOIN charge_items AS ci ON ci.id = b.item_id").
+		Join("JOIN departments AS d ON d.id = ci.department_id").
+		Join("LEFT JOIN users AS u ON u.id = b.payer_id")
+	if f.Method != "" {
+		q = q.Where("oc.method = ?", f.Method)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("oc.collected_on >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("oc.collected_on <= ?", f.To)
+	}
+	if f.JobID > 0 {
+		q = q.Where("oc.import_job_id = ?", f.JobID)
+	}
+	if v := strings.TrimSpace(f.Q); v != "" {
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("oc.reference = ?", v).WhereOr("u.payer_no = ?", v).WhereOr("b.payer_name = ?", v).WhereOr("o.order_no = ?", v)
+		})
+	}
+	return q
+}
+
+// OfflineCollections returns one page of offline collections, newest import first, and the
+// totals of every row the filter finds.
+func (s *Service) OfflineCollections(ctx context.Context, f OfflineFilter, offset, limit int) ([]OfflineCollectionRow, OfflineTotals, error) {
+	var tot OfflineTotals
+	if err := s.offlineQuery(f).ColumnExpr("COUNT(*) AS n, COALESCE(SUM(oc.amount_fen), 0) AS amount_fen").Scan(ctx, &tot); err != nil {
+		return nil, tot, fmt.Errorf("billing: offline totals: %w", err)
+	}
+	var rows []OfflineCollectionRow
+	err := s.offlineQuery(f).ColumnExpr("oc.*").
+		ColumnExpr("o.order_no, b.bill_no, b.payer_name, COALESCE(u.payer_no, '') AS payer_no").
+		ColumnExpr("ci.code AS item_code, ci.name AS item_name, d.name AS department").
+		OrderExpr("oc.id DESC").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, tot, fmt.Errorf("billing: offline collections: %w", err)
+	}
+	return rows, tot, nil
+}
+
+// OfflineImport returns an offline import job and its bad rows.
+func (s *Service) OfflineImport(ctx context.Context, id int64) (*store.ImportJob, []RowError, error) {
+	job, rows, err := s.ImportJob(ctx, id, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if job.Kind != ImportKindOffline {
+		return nil, nil, newErr(ErrNotFound, "not_found", "导入任务不存在")
+	}
+	return job, rows, nil
+}
+
+// OfflineImports returns the latest offline imports, newest first.
+func (s *Service) OfflineImports(ctx context.Context, limit int) ([]store.ImportJob, error) {
+	var jobs []store.ImportJob
+	err := s.DB.NewSelect().Model(&jobs).Where("kind = ?", ImportKindOffline).
+		OrderExpr("created_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("billing: offline imports: %w", err)
+	}
+	return jobs, nil
+}
+
+// MethodLabel is the row's method as finance calls it.
+func (r OfflineCollectionRow) MethodLabel() string { return OfflineMethodLabel(r.Method) }
+
+// OfflineMethodChoice is a method for a filter's options.
+type OfflineMethodChoice struct{ Code, Label string }
+
+// OfflineMethodChoices lists the methods with their labels.
+func OfflineMethodChoices() []OfflineMethodChoice {
+	out := make([]OfflineMethodChoice, len(OfflineMethods))
+	for i, m := range OfflineMethods {
+		out[i] = OfflineMethodChoice{m, OfflineMethodLabel(m)}
+	}
+	return out
+}
