@@ -6,7 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
-	"campuspay/app/sheet"
 )
 
 // billTemplate sends the item's import template: the columns, and example rows.
@@ -15,16 +14,7 @@ func (h *Handler) billTemplate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	itemsAttachment(c, item.Code+"-账单导入模板.xlsx")
-	examples := billing.BillTemplateExample(item)
-	return sheet.WriteXLSX(c.Response().BodyWriter(), "账单", billing.BillTemplateHeader, func(yield func([]any) error) error {
-		for _, row := range examples {
-			if err := yield(row); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return sendTemplate(c, item.Code+"-账单导入模板.xlsx", "账单", billing.BillTemplateHeader, billing.BillTemplateExample(item))
 }
 
 // itemsAttachment makes the answer an .xlsx download named name (UTF-8 names per RFC 6266).
