@@ -242,3 +242,44 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// summaryField is one figure of a statement's summary line: its column, its name, and what
+// the statement's lines add up to.
+type summaryField struct {
+	i       int
+	name    string
+	want    int64
+	isCount bool
+}
+
+func countField(i int, name string, want int) summaryField {
+	return summaryField{i: i, name: name, want: int64(want), isCount: true}
+}
+
+func fenField(i int, name string, want int64) summaryField {
+	return summaryField{i: i, name: name, want: want}
+}
+
+// checkSummary refuses a summary line whose figures are not what the lines add up to.
+func checkSummary(line int, rec []string, fields ...summaryField) error {
+	for _, f := range fields {
+		var got int64
+		if f.isCount {
+			n, err := count(line, f.name, rec[f.i])
+			if err != nil {
+				return err
+			}
+			got = int64(n)
+		} else {
+			v, err := summed(line, f.name, strings.TrimSpace(rec[f.i]))
+			if err != nil {
+				return err
+			}
+			got = v
+		}
+		if got != f.want {
+			return mismatch(line, f.name, got, f.want)
+		}
+	}
+	return nil
+}

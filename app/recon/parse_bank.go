@@ -62,33 +62,9 @@ func ParseBank(r io.Reader, emit func(*Line) error) (Summary, error) {
 		if len(rec) != 5 {
 			return &ParseError{Line: line, Reason: "汇总行应为 SUMMARY,收入笔数,收入金额,支出笔数,支出金额"}
 		}
-		for _, f := range []struct {
-			i    int
-			name string
-			want int
-		}{{1, "收入笔数", credits}, {3, "支出笔数", debits}} {
-			n, err := count(line, f.name, rec[f.i])
-			if err != nil {
-				return err
-			}
-			if n != f.want {
-				return mismatch(line, f.name, int64(n), int64(f.want))
-			}
-		}
-		for _, f := range []struct {
-			i    int
-			name string
-			want int64
-		}{{2, "收入金额", sum.GrossFen}, {4, "支出金额", sum.RefundFen}} {
-			v, err := summed(line, f.name, strings.TrimSpace(rec[f.i]))
-			if err != nil {
-				return err
-			}
-			if v != f.want {
-				return mismatch(line, f.name, v, f.want)
-			}
-		}
-		return nil
+		return checkSummary(line, rec,
+			countField(1, "收入笔数", credits), countField(3, "支出笔数", debits),
+			fenField(2, "收入金额", sum.GrossFen), fenField(4, "支出金额", sum.RefundFen))
 	})
 	return sum, err
 }

@@ -2,7 +2,6 @@ package recon
 
 import (
 	"io"
-	"strings"
 )
 
 var cardHeader = []string{"kind", "txn_no", "card_no", "holder_no", "out_no", "amount_fen", "time"}
@@ -61,33 +60,9 @@ func ParseCard(r io.Reader, emit func(*Line) error) (Summary, error) {
 		if len(rec) != 6 {
 			return &ParseError{Line: line, Reason: "汇总行应为 SUMMARY,扣款笔数,扣款金额,退款笔数,退款金额,净额"}
 		}
-		for _, f := range []struct {
-			i    int
-			name string
-			want int
-		}{{1, "扣款笔数", debits}, {3, "退款笔数", refunds}} {
-			n, err := count(line, f.name, rec[f.i])
-			if err != nil {
-				return err
-			}
-			if n != f.want {
-				return mismatch(line, f.name, int64(n), int64(f.want))
-			}
-		}
-		for _, f := range []struct {
-			i    int
-			name string
-			want int64
-		}{{2, "扣款金额", sum.GrossFen}, {4, "退款金额", sum.RefundFen}, {5, "净额", sum.NetFen}} {
-			v, err := summed(line, f.name, strings.TrimSpace(rec[f.i]))
-			if err != nil {
-				return err
-			}
-			if v != f.want {
-				return mismatch(line, f.name, v, f.want)
-			}
-		}
-		return nil
+		return checkSummary(line, rec,
+			countField(1, "扣款笔数", debits), countField(3, "退款笔数", refunds),
+			fenField(2, "扣款金额", sum.GrossFen), fenField(4, "退款金额", sum.RefundFen), fenField(5, "净额", sum.NetFen))
 	})
 	return sum, err
 }

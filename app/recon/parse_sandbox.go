@@ -2,7 +2,6 @@ package recon
 
 import (
 	"io"
-	"strings"
 )
 
 var sandboxHeader = []string{"type", "trade_no", "out_trade_no", "refund_no", "amount_fen", "fee_fen", "time"}
@@ -66,26 +65,9 @@ func ParseSandbox(r io.Reader, emit func(*Line) error) (Summary, error) {
 		if len(rec) != 6 {
 			return &ParseError{Line: line, Reason: "汇总行应为 SUMMARY,笔数,交易总额,手续费,退款总额,净额"}
 		}
-		n, err := count(line, "笔数", rec[1])
-		if err != nil {
-			return err
-		}
-		if n != sum.Count {
-			return mismatch(line, "笔数", int64(n), int64(sum.Count))
-		}
-		for i, f := range []struct {
-			name string
-			want int64
-		}{{"交易总额", sum.GrossFen}, {"手续费", sum.FeeFen}, {"退款总额", sum.RefundFen}, {"净额", sum.NetFen}} {
-			v, err := summed(line, f.name, strings.TrimSpace(rec[i+2]))
-			if err != nil {
-				return err
-			}
-			if v != f.want {
-				return mismatch(line, f.name, v, f.want)
-			}
-		}
-		return nil
+		return checkSummary(line, rec, countField(1, "笔数", sum.Count),
+			fenField(2, "交易总额", sum.GrossFen), fenField(3, "手续费", sum.FeeFen),
+			fenField(4, "退款总额", sum.RefundFen), fenField(5, "净额", sum.NetFen))
 	})
 	return sum, err
 }
