@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"time"
@@ -34,51 +35,82 @@ func errUnauthorized(msg string) error {
 // authenticate verifies the request's signature (HMAC-SHA256, or the legacy MD5 scheme
 // where finance enabled it for the client), its timestamp, and that its nonce is new.
 func (h *Handler) authenticate(c *fiber.Ctx) error {
-	appID, ts, nonce, sig := c.Get(sign.HeaderAppID), c.Get(sign.HeaderTimestamp), c.Get(sign.HeaderNonce), c.Get(sign.HeaderSignature)
-	if appID == "" || ts == "" || nonce == "" || sig == "" {
+	r := signedRequest{
+		AppID: c.Get(sign.HeaderAppID), Timestamp: c.Get(sign.HeaderTimestamp), Nonce: c.Get(sign.HeaderNonce),
+		Signature: c.Get(sign.HeaderSignature), SignType: c.Get(sign.HeaderSignType),
+		Method: c.Method(), Target: c.OriginalURL(), Body: c.Body(),
+	}
+	if r.AppID == "" || r.Timestamp == "" || r.Nonce == "" || r.Signature == "" {
 		return errUnauthorized("missing signature headers: X-App-Id, X-Timestamp, X-Nonce and X-Signature are required")
 	}
-	client, err := h.Billing.Client(c.Context(), appID)
+	client, err := h.verify(c.Context(), r, false)
+	if client != nil {
+		c.Locals(localsClient, client) // for the request log, even when refused
+	}
+	if err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// signedRequest is what a signed request presents (in headers, or in a SOAP header) and
+// what its signature covers.
+type signedRequest struct {
+	AppID, Timestamp, Nonce, Signature, SignType string
+	Method, Target                               string
+	Body                                         []byte
+}
+
+// verify applies the signing rules of API.md to a request: a known, enabled client; a
+// timestamp within 300 s; a well-formed nonce; the HMAC-SHA256 signature (or legacy MD5
+// where finance enabled it) of method, target, timestamp, nonce and body; and a nonce not
+// used in the last 15 minutes. The client is returned even when refused, for the request
+// log. strictType refuses a sign type other than "", HMAC-SHA256 and MD5 (the SOAP header
+// names it explicitly); otherwise anything but MD5 means HMAC.
+func (h *Handler) verify(ctx context.Context, r signedRequest, strictType bool) (*store.Client, error) {
+	client, err := h.Billing.Client(ctx, r.AppID)
 	if err != nil {
 		var be *billing.Error
 		if errors.As(err, &be) {
-			return errUnauthorized("unknown app id")
+			return nil, errUnauthorized("unknown app id")
 		}
-		return err
+		return nil, err
 	}
-	c.Locals(localsClient, client) // for the request log, even when refused below
 	if client.Disabled {
-		return errUnauthorized("this client is disabled")
+		return client, errUnauthorized("this client is disabled")
 	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
+	secs, err := strconv.ParseInt(r.Timestamp, 10, 64)
 	now := h.now()
 	if err != nil || now.Sub(time.Unix(secs, 0)).Abs() > TimestampWindow {
-		return errUnauthorized("timestamp is more than 300 seconds from the platform's clock")
+		return client, errUnauthorized("timestamp is more than 300 seconds from the platform's clock")
 	}
-	if !sign.ValidNonce(nonce) {
-		return errUnauthorized("nonce must be 16-64 characters of [0-9A-Za-z]")
+	if !sign.ValidNonce(r.Nonce) {
+		return client, errUnauthorized("nonce must be 16-64 characters of [0-9A-Za-z]")
 	}
 	secret, err := h.Billing.ClientSecret(client)
 	if err != nil {
-		return err
+		return client, err
 	}
-	sts := sign.StringToSign(c.Method(), c.OriginalURL(), ts, nonce, c.Body())
+	sts := sign.StringToSign(r.Method, r.Target, r.Timestamp, r.Nonce, r.Body)
 	expected := sign.HMAC(secret, sts)
-	if c.Get(sign.HeaderSignType) == "MD5" {
+	switch {
+	case r.SignType == "MD5":
 		if !client.LegacyMD5 {
-			return errUnauthorized("the legacy MD5 scheme is not enabled for this client")
+			return client, errUnauthorized("the legacy MD5 scheme is not enabled for this client")
 		}
 		expected = sign.MD5(secret, sts)
+	case strictType && r.SignType != "" && r.SignType != "HMAC-SHA256":
+		return client, errUnauthorized("SignType must be empty or MD5")
 	}
-	if !sign.Verify(expected, sig) {
-		return errUnauthorized("signature does not verify")
+	if !sign.Verify(expected, r.Signature) {
+		return client, errUnauthorized("signature does not verify")
 	}
-	fresh, err := store.UseNonce(c.Context(), h.Billing.DB, appID, nonce, now, now.Add(NonceMemory))
+	fresh, err := store.UseNonce(ctx, h.Billing.DB, r.AppID, r.Nonce, now, now.Add(NonceMemory))
 	if err != nil {
-		return err
+		return client, err
 	}
 	if !fresh {
-		return errUnauthorized("nonce was used in the last 15 minutes")
+		return client, errUnauthorized("nonce was used in the last 15 minutes")
 	}
-	return c.Next()
+	return client, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -45,15 +46,21 @@ func (h *Handler) logRequest(c *fiber.Ctx) error {
 		code, msg = e.Code, e.Message
 		writeError(c, e)
 	}
-	if cl := CurrentClient(c); cl != nil {
-		row := &store.APIRequest{AppID: cl.AppID, Method: c.Method(), Path: truncate(c.OriginalURL(), 500),
-			Status: c.Response().StatusCode(), ErrorCode: code, Message: truncate(msg, 500),
-			DurationMS: int(time.Since(start).Milliseconds()), RemoteAddr: c.IP(), At: store.UTC(time.Now())}
-		if _, err := h.Billing.DB.NewInsert().Model(row).Exec(c.Context()); err != nil {
-			h.Log.Warn("api request log", "err", err)
-		}
-	}
+	h.logCall(c.Context(), c, CurrentClient(c), c.Method(), c.OriginalURL(), c.Response().StatusCode(), code, msg, start)
 	return nil
+}
+
+// logCall writes one request of a known client into its request log.
+func (h *Handler) logCall(ctx context.Context, c *fiber.Ctx, client *store.Client, method, path string, status int, code, msg string, start time.Time) {
+	if client == nil {
+		return
+	}
+	row := &store.APIRequest{AppID: client.AppID, Method: method, Path: truncate(path, 500),
+		Status: status, ErrorCode: code, Message: truncate(msg, 500),
+		DurationMS: int(time.Since(start).Milliseconds()), RemoteAddr: c.IP(), At: store.UTC(time.Now())}
+	if _, err := h.Billing.DB.NewInsert().Model(row).Exec(ctx); err != nil {
+		h.Log.Warn("api request log", "err", err)
+	}
 }
 
 func truncate(s string, n int) string {

@@ -47,7 +47,8 @@ func (h *Handler) soapServe(c *fiber.Ctx) error {
 	if call != nil {
 		op = call.Op
 	}
-	h.logSOAP(ctx, c, client, op, status, code, msg, start)
+	// The status is the one the JSON API would have answered (the fault itself travels as HTTP 500).
+	h.logCall(ctx, c, client, "POST", soapPath+"#"+op, status, code, msg, start)
 	return nil
 }
 
@@ -60,11 +61,11 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 		if err != nil {
 			return nil, err
 		}
-		bill, created, err := h.Billing.CreateClientBill(ctx, client, req, "soap")
+		bill, created, err := h.Billing.CreateClientBill(ctx, client, req, billing.SourceSOAP)
 		if err != nil {
 			return nil, err
 		}
-		return &soapCreateBillResponse{Created: created, Bill: toSOAPBill(bill)}, nil
+		return &soapCreateBillResponse{Created: created, Bill: bill}, nil
 	case body.QueryBill != nil:
 		no, err := requiredBillNo(body.QueryBill)
 		if err != nil {
@@ -74,7 +75,7 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 		if err != nil {
 			return nil, err
 		}
-		return &soapQueryBillResponse{Bill: toSOAPBill(bill)}, nil
+		return &soapQueryBillResponse{Bill: bill}, nil
 	case body.CancelBill != nil:
 		no, err := requiredBillNo(body.CancelBill)
 		if err != nil {
@@ -84,7 +85,7 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 		if err != nil {
 			return nil, err
 		}
-		return &soapCancelBillResponse{Bill: toSOAPBill(bill)}, nil
+		return &soapCancelBillResponse{Bill: bill}, nil
 	}
 	return nil, clientFault("the SOAP Body holds no operation: CreateBill, QueryBill or CancelBill")
 }
@@ -131,77 +132,17 @@ func requiredBillNo(in *soapBillNo) (string, error) {
 
 // Answers, in the element order the WSDL's sequences give.
 type soapCreateBillResponse struct {
-	XMLName xml.Name  `xml:"urn:campuspay:bills:v1 CreateBillResponse"`
-	Created bool      `xml:"created"`
-	Bill    *soapBill `xml:"bill"`
+	XMLName xml.Name         `xml:"urn:campuspay:bills:v1 CreateBillResponse"`
+	Created bool             `xml:"created"`
+	Bill    *billing.APIBill `xml:"bill"`
 }
 
 type soapQueryBillResponse struct {
-	XMLName xml.Name  `xml:"urn:campuspay:bills:v1 QueryBillResponse"`
-	Bill    *soapBill `xml:"bill"`
+	XMLName xml.Name         `xml:"urn:campuspay:bills:v1 QueryBillResponse"`
+	Bill    *billing.APIBill `xml:"bill"`
 }
 
 type soapCancelBillResponse struct {
-	XMLName xml.Name  `xml:"urn:campuspay:bills:v1 CancelBillResponse"`
-	Bill    *soapBill `xml:"bill"`
-}
-
-type soapBill struct {
-	BillNo         string        `xml:"bill_no"`
-	ItemCode       string        `xml:"item_code"`
-	Payer          soapPayer     `xml:"payer"`
-	Amount         int64         `xml:"amount"`
-	AmountPaid     int64         `xml:"amount_paid"`
-	AmountRefunded int64         `xml:"amount_refunded"`
-	Status         string        `xml:"status"`
-	Description    string        `xml:"description"`
-	DueDate        *string       `xml:"due_date,omitempty"`
-	CreatedAt      string        `xml:"created_at"`
-	PaidAt         *string       `xml:"paid_at,omitempty"`
-	PayURL         string        `xml:"pay_url,omitempty"`
-	Payments       []soapPayment `xml:"payment"`
-	Refunds        []soapRefund  `xml:"refund"`
-}
-
-type soapPayment struct {
-	OrderNo string `xml:"order_no"`
-	Channel string `xml:"channel"`
-	Amount  int64  `xml:"amount"`
-	PaidAt  string `xml:"paid_at"`
-}
-
-type soapRefund struct {
-	RefundNo string `xml:"refund_no"`
-	Amount   int64  `xml:"amount"`
-	Status   string `xml:"status"`
-}
-
-func toSOAPBill(b *billing.APIBill) *soapBill {
-	out := &soapBill{
-		BillNo: b.BillNo, ItemCode: b.ItemCode,
-		Payer:  soapPayer{Type: b.Payer.Type, ID: b.Payer.ID, Name: b.Payer.Name, Phone: b.Payer.Phone},
-		Amount: b.Amount, AmountPaid: b.AmountPaid, AmountRefunded: b.AmountRefunded, Status: b.Status,
-		Description: b.Description, DueDate: b.DueDate, CreatedAt: b.CreatedAt, PaidAt: b.PaidAt, PayURL: b.PayURL,
-	}
-	for _, p := range b.Payments {
-		out.Payments = append(out.Payments, soapPayment{OrderNo: p.OrderNo, Channel: p.Channel, Amount: p.Amount, PaidAt: p.PaidAt})
-	}
-	for _, r := range b.Refunds {
-		out.Refunds = append(out.Refunds, soapRefund{RefundNo: r.RefundNo, Amount: r.Amount, Status: r.Status})
-	}
-	return out
-}
-
-// logSOAP writes the request into the client's request log. The status is the one the
-// JSON API would have answered (the fault itself travels as HTTP 500).
-func (h *Handler) logSOAP(ctx context.Context, c *fiber.Ctx, client *store.Client, op string, status int, code, msg string, start time.Time) {
-	if client == nil {
-		return
-	}
-	row := &store.APIRequest{AppID: client.AppID, Method: "POST", Path: truncate(soapPath+"#"+op, 500),
-		Status: status, ErrorCode: code, Message: truncate(msg, 500),
-		DurationMS: int(time.Since(start).Milliseconds()), RemoteAddr: c.IP(), At: store.UTC(time.Now())}
-	if _, err := h.Billing.DB.NewInsert().Model(row).Exec(ctx); err != nil {
-		h.Log.Warn("soap request log", "err", err)
-	}
+	XMLName xml.Name         `xml:"urn:campuspay:bills:v1 CancelBillResponse"`
+	Bill    *billing.APIBill `xml:"bill"`
 }

@@ -16,10 +16,6 @@ const (
 	soapPath   = "/ws/bills"
 )
 
-// soapAction is the SOAPAction the WSDL gives an operation. The service dispatches on the
-// Body's element, so a client that sends another SOAPAction (or none) is still served.
-func soapAction(op string) string { return soapBillNS + ":" + op }
-
 // soapWSDL answers GET /ws/bills?wsdl with the service description; any other GET says
 // where it is.
 func (h *Handler) soapWSDL(c *fiber.Ctx) error {

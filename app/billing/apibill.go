@@ -11,45 +11,45 @@ import (
 )
 
 // APIBill is a bill as the integration API shows it (API.md, "Objects") — in answers and
-// in callbacks alike.
+// in callbacks alike, and (with the xml tags) in the SOAP service's answers.
 type APIBill struct {
-	BillNo         string       `json:"bill_no"`
-	ItemCode       string       `json:"item_code"`
-	Payer          APIPayer     `json:"payer"`
-	Amount         int64        `json:"amount"`
-	AmountPaid     int64        `json:"amount_paid"`
-	AmountRefunded int64        `json:"amount_refunded"`
-	Status         string       `json:"status"`
-	Description    string       `json:"description"`
-	DueDate        *string      `json:"due_date"`
-	CreatedAt      string       `json:"created_at"`
-	PaidAt         *string      `json:"paid_at"`
-	PayURL         string       `json:"pay_url"`
-	Payments       []APIPayment `json:"payments"`
-	Refunds        []APIRefund  `json:"refunds"`
+	BillNo         string       `json:"bill_no" xml:"bill_no"`
+	ItemCode       string       `json:"item_code" xml:"item_code"`
+	Payer          APIPayer     `json:"payer" xml:"payer"`
+	Amount         int64        `json:"amount" xml:"amount"`
+	AmountPaid     int64        `json:"amount_paid" xml:"amount_paid"`
+	AmountRefunded int64        `json:"amount_refunded" xml:"amount_refunded"`
+	Status         string       `json:"status" xml:"status"`
+	Description    string       `json:"description" xml:"description"`
+	DueDate        *string      `json:"due_date" xml:"due_date,omitempty"`
+	CreatedAt      string       `json:"created_at" xml:"created_at"`
+	PaidAt         *string      `json:"paid_at" xml:"paid_at,omitempty"`
+	PayURL         string       `json:"pay_url" xml:"pay_url,omitempty"`
+	Payments       []APIPayment `json:"payments" xml:"payment"`
+	Refunds        []APIRefund  `json:"refunds" xml:"refund"`
 }
 
 // APIPayer is a bill's payer in the API.
 type APIPayer struct {
-	Type  string `json:"type"`
-	ID    string `json:"id,omitempty"`
-	Name  string `json:"name"`
-	Phone string `json:"phone,omitempty"`
+	Type  string `json:"type" xml:"type"`
+	ID    string `json:"id,omitempty" xml:"id,omitempty"`
+	Name  string `json:"name" xml:"name,omitempty"`
+	Phone string `json:"phone,omitempty" xml:"phone,omitempty"`
 }
 
 // APIPayment is one payment of a bill in the API.
 type APIPayment struct {
-	OrderNo string `json:"order_no"`
-	Channel string `json:"channel"`
-	Amount  int64  `json:"amount"`
-	PaidAt  string `json:"paid_at"`
+	OrderNo string `json:"order_no" xml:"order_no"`
+	Channel string `json:"channel" xml:"channel"`
+	Amount  int64  `json:"amount" xml:"amount"`
+	PaidAt  string `json:"paid_at" xml:"paid_at"`
 }
 
 // APIRefund is one refund of a bill in the API.
 type APIRefund struct {
-	RefundNo string `json:"refund_no"`
-	Amount   int64  `json:"amount"`
-	Status   string `json:"status"`
+	RefundNo string `json:"refund_no" xml:"refund_no"`
+	Amount   int64  `json:"amount" xml:"amount"`
+	Status   string `json:"status" xml:"status"`
 }
 
 // APITime formats a time as API.md wants: RFC 3339 with the +08:00 offset.
