@@ -122,9 +122,24 @@ func (s *Service) ReceiptByToken(ctx context.Context, token string) (*store.Rece
 
 // OrderReceipts returns the receipts an order's payment produced.
 func (s *Service) OrderReceipts(ctx context.Context, orderID int64) ([]*store.Receipt, error) {
+	byOrder, err := s.ReceiptsOfOrders(ctx, []int64{orderID})
+	return byOrder[orderID], err
+}
+
+// ReceiptsOfOrders returns the receipts of several orders at once, by order id.
+func (s *Service) ReceiptsOfOrders(ctx context.Context, orderIDs []int64) (map[int64][]*store.Receipt, error) {
+	byOrder := make(map[int64][]*store.Receipt, len(orderIDs))
+	if len(orderIDs) == 0 {
+		return byOrder, nil
+	}
 	var rs []*store.Receipt
-	err := s.DB.NewSelect().Model(&rs).Where("order_id = ?", orderID).OrderExpr("id").Scan(ctx)
-	return rs, err
+	if err := s.DB.NewSelect().Model(&rs).Where("order_id IN (?)", bun.In(orderIDs)).OrderExpr("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: receipts of orders: %w", err)
+	}
+	for _, r := range rs {
+		byOrder[r.OrderID] = append(byOrder[r.OrderID], r)
+	}
+	return byOrder, nil
 }
 
 // CountPrint records that a receipt was printed once more and returns the new count.

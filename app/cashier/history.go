@@ -4,7 +4,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/store"
 )
 
 // history lists the payer's paid orders with their receipts.
@@ -14,13 +13,13 @@ func (h *Handler) history(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	receipts := make(map[int64][]*store.Receipt, len(orders))
-	for _, o := range orders {
-		rs, err := h.Billing.OrderReceipts(c.Context(), o.ID)
-		if err != nil {
-			return err
-		}
-		receipts[o.ID] = rs
+	ids := make([]int64, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
+	}
+	receipts, err := h.Billing.ReceiptsOfOrders(c.Context(), ids)
+	if err != nil {
+		return err
 	}
 	return h.Render.Render(c, "cashier/history", "缴费记录", fiber.Map{"Orders": orders, "Receipts": receipts})
 }
