@@ -113,12 +113,3 @@ func buildAPIBill(ctx context.Context, db bun.IDB, b *store.Bill, link func(*sto
 	}
 	return out, nil
 }
-
-// APIBillByNo returns a client's bill as the API shows it.
-func (s *Service) APIBillByNo(ctx context.Context, client, billNo string) (*APIBill, error) {
-	b := new(store.Bill)
-	if err := s.DB.NewSelect().Model(b).Where("source_client = ? AND bill_no = ?", client, billNo).Scan(ctx); err != nil {
-		return nil, notFound(err, "bill not found")
-	}
-	return s.apiBill(ctx, s.DB, b)
-}

@@ -79,9 +79,6 @@ type ClientBillResult struct {
 // sent): letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @.
 var apiBillNoRE = regexp.MustCompile(`^[0-9A-Za-z._~!$&'()*+,;=:@-]{1,64}$`)
 
-// ValidClientNumber reports whether s may be a business system's bill or refund number.
-func ValidClientNumber(s string) bool { return apiBillNoRE.MatchString(s) }
-
 // badField is a 400 bad_request whose message starts with the field's name.
 func badField(field, format string, args ...any) *Error {
 	return &Error{Kind: ErrInvalid, Code: "bad_request", Message: field + "：" + fmt.Sprintf(format, args...)}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -49,7 +50,7 @@ func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 	}
 	var codes []string
 	for _, code := range in.AllowedItems {
-		if code = strings.TrimSpace(code); code != "" && !contains(codes, code) {
+		if code = strings.TrimSpace(code); code != "" && !slices.Contains(codes, code) {
 			codes = append(codes, code)
 		}
 	}
@@ -64,15 +65,6 @@ func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 	}
 	in.AllowedItems = codes
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // NewClientSecret makes a client secret: 32 random bytes as 64 hex characters.

@@ -43,7 +43,7 @@ func ItemCodes(c *store.Client) []string {
 
 func (f ClientFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 	if kw := strings.TrimSpace(f.Query); kw != "" {
-		like := "%" + strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(kw) + "%"
+		like := store.LikeContains(kw)
 		q = q.Where("(client.name LIKE ? ESCAPE '!' OR client.app_id LIKE ? ESCAPE '!')", like, like)
 	}
 	switch f.State {

@@ -328,7 +328,7 @@ func (s *Service) Items(ctx context.Context, f ItemFilter) ([]*store.ChargeItem,
 		q = q.Where("charge_item.status = ?", f.Status)
 	}
 	if kw := strings.TrimSpace(f.Q); kw != "" {
-		like := itemLike(kw)
+		like := store.LikeContains(kw)
 		q = q.Where("(charge_item.code LIKE ? ESCAPE '!' OR charge_item.name LIKE ? ESCAPE '!')", like, like)
 	}
 	if f.Limit <= 0 {
@@ -339,11 +339,6 @@ func (s *Service) Items(ctx context.Context, f ItemFilter) ([]*store.ChargeItem,
 		return nil, 0, fmt.Errorf("billing: items: %w", err)
 	}
 	return items, int(n), nil
-}
-
-// itemLike is a LIKE pattern (with ESCAPE '!') matching text containing kw.
-func itemLike(kw string) string {
-	return "%" + strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(kw) + "%"
 }
 
 // Item returns a charge item with its department. An item outside scope (another

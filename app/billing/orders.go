@@ -143,24 +143,27 @@ func (s *Service) insertOrder(ctx context.Context, tx bun.Tx, order *store.Order
 		return fmt.Errorf("billing: insert order lines: %w", err)
 	}
 	order.Lines = lines
-	for _, l := range lines {
-		// The hold: a bill joins this order only if no live order holds it. A hold whose
-		// order has expired is void even before the expiry job closes that order.
-		res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
-			Set("held_by_order_id = ?", order.ID).
-			Set("held_until = ?", order.ExpiresAt).
-			Set("version = version + 1").
-			Set("updated_at = ?", order.CreatedAt).
-			Where("id = ?", l.BillID).
-			Where("status IN (?)", bun.In([]store.BillStatus{store.BillUnpaid, store.BillPartial})).
-			Where("(held_by_order_id IS NULL OR held_until <= ?)", order.CreatedAt).
-			Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("billing: hold bill: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
-		}
+	billIDs := make([]int64, len(lines))
+	for i, l := range lines {
+		billIDs[i] = l.BillID
+	}
+	// The hold: a bill joins this order only if no live order holds it (a hold whose order
+	// has expired is void even before the expiry job closes that order). All of them or
+	// none: one held elsewhere rolls the whole order back.
+	res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
+		Set("held_by_order_id = ?", order.ID).
+		Set("held_until = ?", order.ExpiresAt).
+		Set("version = version + 1").
+		Set("updated_at = ?", order.CreatedAt).
+		Where("id IN (?)", bun.In(billIDs)).
+		Where("status IN (?)", bun.In([]store.BillStatus{store.BillUnpaid, store.BillPartial})).
+		Where("(held_by_order_id IS NULL OR held_until <= ?)", order.CreatedAt).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("billing: hold bills: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(billIDs)) {
+		return newErr(ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
 	}
 	return nil
 }

@@ -79,11 +79,6 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 		out.Late = payment.Late
 		var creditedBills []int64
 		var receipts []receiptCredit
-
-		var lines []*store.OrderLine
-		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", order.ID).OrderExpr("bill_id").Scan(ctx); err != nil {
-			return fmt.Errorf("billing: load lines: %w", err)
-		}
 		if order.Status == store.OrderPaid {
 			// The same order paid a second time under another trade number: all of it is
 			// money no bill is owed.
@@ -103,6 +98,10 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 			}
 			if n, _ := res.RowsAffected(); n != 1 {
 				return fmt.Errorf("billing: order %s changed under us", order.OrderNo)
+			}
+			var lines []*store.OrderLine
+			if err := tx.NewSelect().Model(&lines).Where("order_id = ?", order.ID).OrderExpr("bill_id").Scan(ctx); err != nil {
+				return fmt.Errorf("billing: load lines: %w", err)
 			}
 			// Lock every bill of the order in one statement, in id order (the order every
 			// payment locks them in, so two payments sharing a bill cannot deadlock).

@@ -141,18 +141,3 @@ func (s *Service) ReceiptsOfOrders(ctx context.Context, orderIDs []int64) (map[i
 	}
 	return byOrder, nil
 }
-
-// CountPrint records that a receipt was printed once more and returns the new count.
-func (s *Service) CountPrint(ctx context.Context, receiptNo, actor string) (int, error) {
-	var count int
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewUpdate().Model((*store.Receipt)(nil)).Set("print_count = print_count + 1").Where("receipt_no = ?", receiptNo).Exec(ctx); err != nil {
-			return err
-		}
-		if err := tx.NewSelect().Model((*store.Receipt)(nil)).Column("print_count").Where("receipt_no = ?", receiptNo).Scan(ctx, &count); err != nil {
-			return notFound(err, "票据不存在")
-		}
-		return store.Audit(ctx, tx, &store.AuditLog{At: s.now(), Actor: actor, Action: "receipt.printed", TargetType: "receipt", TargetID: receiptNo, Detail: fmt.Sprintf("count=%d", count)})
-	})
-	return count, err
-}

@@ -30,12 +30,12 @@ func queueRefundEvent(ctx context.Context, tx bun.Tx, b *store.Bill, r *store.Re
 		refund["message"] = r.ChannelMessage
 	}
 	if r.FinishedAt != nil {
-		refund["finished_at"] = r.FinishedAt.In(Shanghai).Format(time.RFC3339)
+		refund["finished_at"] = APITime(*r.FinishedAt)
 	}
 	payload := map[string]any{
 		"event_id":   ev.EventID,
 		"type":       eventType,
-		"created_at": now.In(Shanghai).Format(time.RFC3339),
+		"created_at": APITime(now),
 		"data": map[string]any{
 			"bill": map[string]any{
 				"bill_no":         b.BillNo,

@@ -106,7 +106,7 @@ func (f SearchFilter) payer(q *bun.SelectQuery, numberCol, nameCol string) *bun.
 	if p == "" {
 		return q
 	}
-	like := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(p) + "%"
+	like := store.LikePrefix(p)
 	return q.Where("("+numberCol+" = ? OR "+nameCol+" LIKE ? ESCAPE '!')", p, like)
 }
 
