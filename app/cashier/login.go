@@ -1,6 +1,7 @@
 package cashier
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
 	}
-	timeout := time.Duration(h.Billing.Settings.Int(c.Context(), settings.SessionTimeoutMinutes)) * time.Minute
+	timeout := h.sessionTimeout(c.Context())
 	if err := auth.SignIn(c, u, timeout); err != nil {
 		return err
 	}
@@ -70,4 +71,9 @@ func safeNext(next string) string {
 		return "/pay"
 	}
 	return next
+}
+
+// sessionTimeout is how long a session lives without use (the session-timeout setting).
+func (h *Handler) sessionTimeout(ctx context.Context) time.Duration {
+	return time.Duration(h.Billing.Settings.Int(ctx, settings.SessionTimeoutMinutes)) * time.Minute
 }

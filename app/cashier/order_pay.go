@@ -57,10 +57,7 @@ func (h *Handler) orderCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if o.PayerID == nil {
-		return web.Redirect(c, "/pay/orders/"+o.OrderNo)
-	}
-	if o.Status == store.OrderPaid {
+	if o.PayerID == nil || o.Status == store.OrderPaid {
 		return web.Redirect(c, "/pay/orders/"+o.OrderNo)
 	}
 	return web.Redirect(c, "/pay")

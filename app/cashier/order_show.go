@@ -46,20 +46,23 @@ func (h *Handler) orderStatus(c *fiber.Ctx) error {
 }
 
 func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
-	receipts, err := h.Billing.OrderReceipts(c.Context(), o.ID)
-	if err != nil {
-		return nil, err
+	// Only a paid order shows receipts: the open one is polled every 2 s and needs none.
+	var receipts []*store.Receipt
+	if o.Status == store.OrderPaid {
+		var err error
+		if receipts, err = h.Billing.OrderReceipts(c.Context(), o.ID); err != nil {
+			return nil, err
+		}
 	}
 	ua := strings.ToLower(c.Get(fiber.HeaderUserAgent))
 	mobile := strings.Contains(ua, "mobile") || strings.Contains(ua, "android") || strings.Contains(ua, "iphone")
-	expired := o.Status == "open" && !h.now().Before(o.ExpiresAt)
+	expired := o.Status == store.OrderOpen && !h.now().Before(o.ExpiresAt)
 	handoff := ""
 	if o.Status == store.OrderOpen && !mobile {
-		handoff = h.BaseURL + "/h/" + h.Signer.Sign(handoffPurpose, o.OrderNo, o.ExpiresAt)
+		handoff = h.handoffURL(o)
 	}
 	return fiber.Map{
 		"Order": o, "Receipts": receipts, "Mobile": mobile, "Expired": expired, "HandoffURL": handoff,
-		"SecondsLeft": int(time.Until(o.ExpiresAt).Seconds()),
-		"Guest":       o.PayerID == nil,
+		"Guest": o.PayerID == nil,
 	}, nil
 }

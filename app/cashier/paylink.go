@@ -2,13 +2,11 @@ package cashier
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
-	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -64,7 +62,7 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 	if u.Roles != store.RolePayer {
 		return c.Redirect("/login?next="+next, fiber.StatusSeeOther)
 	}
-	timeout := time.Duration(h.Billing.Settings.Int(c.Context(), settings.SessionTimeoutMinutes)) * time.Minute
+	timeout := h.sessionTimeout(c.Context())
 	if err := auth.SignIn(c, u, timeout); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/web"
+	"campuspay/store"
 )
 
 func sendQR(c *fiber.Ctx, content string, size int) error {
@@ -41,7 +42,12 @@ func (h *Handler) handoffQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendQR(c, h.BaseURL+"/h/"+h.Signer.Sign(handoffPurpose, o.OrderNo, o.ExpiresAt), 256)
+	return sendQR(c, h.handoffURL(o), 256)
+}
+
+// handoffURL is the link that opens order o on another device until it expires.
+func (h *Handler) handoffURL(o *store.Order) string {
+	return h.BaseURL + "/h/" + h.Signer.Sign(handoffPurpose, o.OrderNo, o.ExpiresAt)
 }
 
 // handoff opens an order handed over from another device.

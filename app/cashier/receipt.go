@@ -43,8 +43,7 @@ func (h *Handler) verify(c *fiber.Ctx) error {
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusNotFound), "cashier/verify", "票据查验", fiber.Map{"Found": false})
 	}
-	return h.Render.Render(c, "cashier/verify", "票据查验", fiber.Map{"Found": true, "Receipt": r,
-		"School": h.Billing.Settings.Get(c.Context(), settings.SchoolName)})
+	return h.Render.Render(c, "cashier/verify", "票据查验", fiber.Map{"Found": true, "Receipt": r})
 }
 
 func qrDataURL(content string) (template.URL, error) {

@@ -97,7 +97,7 @@ func (h *Handler) ssoSignIn(c *fiber.Ctx, id auth.Identity, next, ticket string)
 	case err != nil:
 		return err
 	}
-	timeout := time.Duration(h.Billing.Settings.Int(ctx, settings.SessionTimeoutMinutes)) * time.Minute
+	timeout := h.sessionTimeout(ctx)
 	sessionID, err := auth.SignInVia(c, u, timeout, id.Provider) // /logout then ends a CAS session too
 	if err != nil {
 		return err

@@ -33,8 +33,8 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 		title = "财务看板"
 	case scope != nil:
 		title, unit = "部门看板", "本部门"
-		if choices, err := h.Billing.SearchChoices(c.Context(), scope); err == nil && len(choices.Departments) == 1 {
-			unit = choices.Departments[0].Name
+		if d, err := h.department(c, *scope); err == nil {
+			unit = d.Name
 		}
 	}
 	return h.page(c, "console/dashboard", title, fiber.Map{

@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/store"
 )
 
 // navItem is one entry of the console's menu (or a section heading).
@@ -17,7 +16,6 @@ type navItem struct {
 	Href    string
 	Roles   []string
 	Current bool
-	Count   int
 }
 
 // menu is the console's navigation; each entry shows only to the roles that may open it.
@@ -90,5 +88,3 @@ func actor(c *fiber.Ctx) string {
 	}
 	return "anonymous"
 }
-
-var _ = store.RoleAdmin

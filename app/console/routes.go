@@ -200,12 +200,6 @@ func deptScope(p *auth.Principal) *int64 {
 	return &id
 }
 
-// canSeeDept reports whether p may see records of department deptID.
-func canSeeDept(p *auth.Principal, deptID int64) bool {
-	scope := deptScope(p)
-	return scope == nil || *scope == deptID
-}
-
 func (h *Handler) now() time.Time {
 	if h.Now != nil {
 		return h.Now()

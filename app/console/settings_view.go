@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -61,7 +62,7 @@ func (h *Handler) settingsSections(c *fiber.Ctx, typed map[string]string, errs s
 		case settings.List:
 			words := strings.Split(value, ",")
 			for _, w := range d.Choices {
-				f.Options = append(f.Options, settingsOption{Value: w, Name: d.ChoiceName(w), Checked: contains(words, w)})
+				f.Options = append(f.Options, settingsOption{Value: w, Name: d.ChoiceName(w), Checked: slices.Contains(words, w)})
 			}
 		default:
 			f.Value = value
@@ -82,13 +83,4 @@ func secretTail(plain string) string {
 		}
 	}
 	return plain
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

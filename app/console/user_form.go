@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,7 +26,7 @@ type userFormData struct {
 }
 
 // HasRole tells the form which role boxes are ticked.
-func (f *userFormData) HasRole(r string) bool { return contains(f.Roles, r) }
+func (f *userFormData) HasRole(r string) bool { return slices.Contains(f.Roles, r) }
 
 type roleChoice struct{ Value, Label string }
 
