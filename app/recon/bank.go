@@ -2,6 +2,7 @@ package recon
 
 import (
 	"bytes"
+	"campuspay/app/sign"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -80,7 +81,7 @@ func (b *BankClient) Statement(ctx context.Context, day time.Time) (io.ReadClose
 	ts := strconv.FormatInt(now().Unix(), 10)
 	req.Header.Set("X-Bank-Account", b.Account)
 	req.Header.Set("X-Bank-Timestamp", ts)
-	req.Header.Set("X-Bank-Signature", bankMAC(b.Key, "GET\n"+req.URL.EscapedPath()+"\n"+ts))
+	req.Header.Set("X-Bank-Signature", sign.HMAC(b.Key, "GET\n"+req.URL.EscapedPath()+"\n"+ts))
 	client := b.HTTP
 	if client == nil {
 		client = &http.Client{Timeout: 60 * time.Second}
@@ -101,17 +102,11 @@ func (b *BankClient) Statement(ctx context.Context, day time.Time) (io.ReadClose
 		return nil, fmt.Errorf("bank: statement %s: HTTP %d", day.Format(time.DateOnly), resp.StatusCode)
 	}
 	sum := sha256.Sum256(body)
-	want := bankMAC(b.Key, resp.Header.Get("X-Bank-Timestamp")+"\n"+hex.EncodeToString(sum[:]))
+	want := sign.HMAC(b.Key, resp.Header.Get("X-Bank-Timestamp")+"\n"+hex.EncodeToString(sum[:]))
 	if !hmac.Equal([]byte(want), []byte(resp.Header.Get("X-Bank-Signature"))) {
 		return nil, fmt.Errorf("bank: statement %s: answer signature does not verify", day.Format(time.DateOnly))
 	}
 	return io.NopCloser(bytes.NewReader(body)), nil
-}
-
-func bankMAC(key, message string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(message))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 // ---------- uploaded bank files ----------

@@ -131,7 +131,7 @@ type VoucherReport struct {
 // Vouchers computes the report of business days from..to (both included, at most
 // VoucherMaxDays).
 func (s *Service) Vouchers(ctx context.Context, from, to time.Time) (*VoucherReport, error) {
-	from, to = voucherDay(from), voucherDay(to)
+	from, to = dayOnly(from), dayOnly(to)
 	if to.Before(from) {
 		return nil, &billing.Error{Kind: billing.ErrInvalid, Code: "range_invalid", Message: "结束日期不能早于开始日期"}
 	}
@@ -306,7 +306,7 @@ func (s *Service) voucherChannels(ctx context.Context, rep *VoucherReport, mysql
 		return fmt.Errorf("recon: vouchers statements: %w", err)
 	}
 	for _, st := range sts { // by version: the latest wins
-		c := ch(voucherDay(st.Day), st.Source)
+		c := ch(dayOnly(st.Day), st.Source)
 		c.Statement, c.StatementVersion, c.FeeFen = true, st.Version, st.FeeFen
 	}
 	for _, c := range chans {
@@ -506,10 +506,4 @@ func voucherDayOf(mysql bool, col string) string {
 		return "DATE_FORMAT(" + col + " + INTERVAL 8 HOUR, '%Y-%m-%d')"
 	}
 	return "date(" + col + ", '+8 hours')"
-}
-
-// voucherDay is a business day at 00:00 UTC of its date.
-func voucherDay(d time.Time) time.Time {
-	y, m, dd := d.Date()
-	return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
 }

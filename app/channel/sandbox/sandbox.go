@@ -6,6 +6,7 @@ package sandbox
 
 import (
 	"bytes"
+	"campuspay/app/sign"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -137,7 +138,7 @@ func (c *Channel) VerifyNotification(header http.Header, body []byte) (channel.T
 	if ts == "" || sig == "" {
 		return channel.Trade{}, fmt.Errorf("sandbox: notification without signature headers: %w", channel.ErrBadSignature)
 	}
-	if !hmac.Equal([]byte(sig), []byte(mac(c.key, "NOTIFY\n"+ts+"\n"+bodyHash(body)))) {
+	if !hmac.Equal([]byte(sig), []byte(sign.HMAC(c.key, "NOTIFY\n"+ts+"\n"+bodyHash(body)))) {
 		return channel.Trade{}, fmt.Errorf("sandbox: notification: %w", channel.ErrBadSignature)
 	}
 	if !c.withinWindow(ts) {
@@ -333,7 +334,7 @@ func (c *Channel) callRaw(ctx context.Context, method, path string, in, out any)
 	}
 	req.Header.Set(headerMerchant, c.merchant)
 	req.Header.Set(headerTimestamp, ts)
-	req.Header.Set(headerSignature, mac(c.key, method+"\n"+signedPath+"\n"+ts+"\n"+bodyHash(reqBody)))
+	req.Header.Set(headerSignature, sign.HMAC(c.key, method+"\n"+signedPath+"\n"+ts+"\n"+bodyHash(reqBody)))
 
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -348,7 +349,7 @@ func (c *Channel) callRaw(ctx context.Context, method, path string, in, out any)
 		return body, fmt.Errorf("%w: HTTP %d", channel.ErrUnavailable, resp.StatusCode)
 	}
 	rts, rsig := resp.Header.Get(headerTimestamp), resp.Header.Get(headerSignature)
-	want := mac(c.key, method+"\n"+signedPath+"\n"+rts+"\n"+bodyHash(body))
+	want := sign.HMAC(c.key, method+"\n"+signedPath+"\n"+rts+"\n"+bodyHash(body))
 	if rsig == "" || !hmac.Equal([]byte(rsig), []byte(want)) {
 		return body, fmt.Errorf("%w: answer (HTTP %d) signature does not verify", channel.ErrUnavailable, resp.StatusCode)
 	}
@@ -387,10 +388,4 @@ func (c *Channel) withinWindow(ts string) bool {
 func bodyHash(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
-}
-
-func mac(key, message string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(message))
-	return hex.EncodeToString(m.Sum(nil))
 }

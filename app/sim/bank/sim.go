@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"campuspay/app/sign"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -102,7 +103,7 @@ func (s *Sim) authenticate(c *fiber.Ctx) error {
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	d := s.now().Sub(time.Unix(sec, 0))
 	path := string(c.Request().URI().PathOriginal())
-	want := mac(s.Key, "GET\n"+path+"\n"+ts)
+	want := sign.HMAC(s.Key, "GET\n"+path+"\n"+ts)
 	if err != nil || d > signatureWindow || d < -signatureWindow || c.Get(HeaderAccount) != s.Account ||
 		!hmac.Equal([]byte(want), []byte(c.Get(HeaderSignature))) {
 		return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"code": "BAD_SIGNATURE", "message": "签名验证失败"})
@@ -138,12 +139,6 @@ func (s *Sim) postSwitches(c *fiber.Ctx) error {
 	}
 	s.Set(req.Channel, day, req.Action)
 	return s.getSwitches(c)
-}
-
-func mac(key, message string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(message))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 func bodyHash(body []byte) string {

@@ -2,6 +2,7 @@ package bank
 
 import (
 	"bytes"
+	"campuspay/app/sign"
 	"cmp"
 	"context"
 	"encoding/csv"
@@ -45,7 +46,7 @@ func (s *Sim) statement(c *fiber.Ctx) error {
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
 	c.Set(HeaderTimestamp, ts)
-	c.Set(HeaderSignature, mac(s.Key, ts+"\n"+bodyHash(body)))
+	c.Set(HeaderSignature, sign.HMAC(s.Key, ts+"\n"+bodyHash(body)))
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	return c.Send(body)
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"campuspay/app/sign"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,12 +12,12 @@ import (
 // signRequest signs a gateway request or response:
 // hex HMAC-SHA256(key, METHOD+"\n"+PATH+"\n"+TIMESTAMP+"\n"+hex(sha256(body))).
 func signRequest(key, method, path, timestamp string, body []byte) string {
-	return mac(key, method+"\n"+path+"\n"+timestamp+"\n"+bodyHash(body))
+	return sign.HMAC(key, method+"\n"+path+"\n"+timestamp+"\n"+bodyHash(body))
 }
 
 // signNotification signs a notification: hex HMAC-SHA256(key, "NOTIFY\n"+TIMESTAMP+"\n"+hex(sha256(body))).
 func signNotification(key, timestamp string, body []byte) string {
-	return mac(key, "NOTIFY\n"+timestamp+"\n"+bodyHash(body))
+	return sign.HMAC(key, "NOTIFY\n"+timestamp+"\n"+bodyHash(body))
 }
 
 func verifyRequest(key, method, path, timestamp string, body []byte, signature string) bool {
@@ -27,12 +28,6 @@ func verifyRequest(key, method, path, timestamp string, body []byte, signature s
 func bodyHash(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
-}
-
-func mac(key, message string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(message))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 // withinWindow reports whether timestamp (unix seconds) is at most 300 s from now.
