@@ -479,10 +479,12 @@ func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *ImportRun, r
 		billIDs = append(billIDs, a.rec.billID)
 	}
 	slices.Sort(billIDs)
-	for chunk := range chunksOf(slices.Compact(billIDs), offlineChunk) {
-		if err := queuePaidEvents(ctx, tx, chunk, now); err != nil {
-			return res, err
-		}
+	credited := make([]*store.Bill, 0, len(billIDs))
+	for _, id := range slices.Compact(billIDs) {
+		credited = append(credited, &st.bills[id].Bill) // as the last of its rows left it
+	}
+	if err := queuePaidEvents(ctx, tx, credited, now); err != nil {
+		return res, err
 	}
 	jobID := run.Job.ID
 	for chunk := range chunksOf(applied, offlineChunk) {
@@ -581,7 +583,7 @@ func insertOfflineOrders(ctx context.Context, tx bun.Tx, chunk []offlineApplied)
 	return nil
 }
 
-// creditOffline credits one row's money to its bill through creditBill, and keeps the
+// creditOffline credits one row's money to its bill through creditBill, which keeps the
 // locked bill's copy up to date for the next row on the same bill. The rows were checked
 // against the locked bills, so all of the money goes to the bill; anything else is a bug
 // and rolls the import back.
@@ -592,13 +594,6 @@ func (s *Service) creditOffline(ctx context.Context, tx bun.Tx, a offlineApplied
 	}
 	if credited != a.rec.AmountFen {
 		return fmt.Errorf("billing: offline line %d credited %d of %d fen", a.rec.Line, credited, a.rec.AmountFen)
-	}
-	b.Version++
-	b.AmountPaidFen += credited
-	b.Status = BillStatusOf(b.AmountDueFen, b.AmountPaidFen, b.AmountRefundedFen, false)
-	if b.Status == store.BillPaid {
-		paidAt := a.payment.PaidAt
-		b.PaidAt = &paidAt
 	}
 	return nil
 }

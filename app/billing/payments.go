@@ -77,7 +77,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 			return fmt.Errorf("billing: insert payment: %w", err)
 		}
 		out.Late = payment.Late
-		var creditedBills []int64
+		var creditedBills []*store.Bill
 		var receipts []receiptCredit
 		if order.Status == store.OrderPaid {
 			// The same order paid a second time under another trade number: all of it is
@@ -124,7 +124,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 				}
 				out.CreditedFen += credited
 				if credited > 0 {
-					creditedBills = append(creditedBills, l.BillID)
+					creditedBills = append(creditedBills, bills[l.BillID])
 				}
 				if credited < l.AmountFen {
 					out.OverpaidFen += l.AmountFen - credited
@@ -184,22 +184,28 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 // errDuplicate rolls back the transaction of a trade that was applied before.
 var errDuplicate = errors.New("billing: trade already applied")
 
-// creditBill adds a line's money to its bill, as far as the bill is still due, and
-// returns what it credited.
+// creditBill adds a line's money to its (locked) bill, as far as the bill is still due,
+// returns what it credited, and leaves bill as the row now is.
 func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, l *store.OrderLine, bill *store.Bill) (int64, error) {
 	if bill == nil {
 		return 0, fmt.Errorf("billing: bill %d of order %s is gone", l.BillID, order.OrderNo)
 	}
 	credit := min(l.AmountFen, bill.OutstandingFen())
+	after := *bill // the row as this update leaves it
+	after.Version++
+	after.UpdatedAt = p.CreatedAt
 	q := tx.NewUpdate().Model((*store.Bill)(nil)).Set("version = version + 1").Set("updated_at = ?", p.CreatedAt)
 	if bill.HeldByOrderID != nil && *bill.HeldByOrderID == order.ID {
 		q = q.Set("held_by_order_id = NULL").Set("held_until = NULL")
+		after.HeldByOrderID, after.HeldUntil = nil, nil
 	}
 	if credit > 0 {
-		paid := bill.AmountPaidFen + credit
-		status := BillStatusOf(bill.AmountDueFen, paid, bill.AmountRefundedFen, false)
-		q = q.Set("amount_paid_fen = ?", paid).Set("status = ?", status)
-		if status == store.BillPaid {
+		after.AmountPaidFen += credit
+		after.Status = BillStatusOf(after.AmountDueFen, after.AmountPaidFen, after.AmountRefundedFen, false)
+		q = q.Set("amount_paid_fen = ?", after.AmountPaidFen).Set("status = ?", after.Status)
+		if after.Status == store.BillPaid {
+			paidAt := p.PaidAt
+			after.PaidAt = &paidAt
 			q = q.Set("paid_at = ?", p.PaidAt)
 		}
 	}
@@ -210,6 +216,7 @@ func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order,
 	if n, _ := res.RowsAffected(); n != 1 {
 		return 0, fmt.Errorf("billing: bill %d changed under us", bill.ID)
 	}
+	*bill = after // the caller's copy stays true for what it does next (events, another line)
 	return credit, nil
 }
 
@@ -273,17 +280,13 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
-// queuePaidEvents writes a bill.paid or bill.partial callback for each credited bill that
-// came from a business system.
-func queuePaidEvents(ctx context.Context, tx bun.Tx, billIDs []int64, now time.Time) error {
-	var bills []*store.Bill
-	err := tx.NewSelect().Model(&bills).
-		Where("source_client <> ''").Where("id IN (?)", bun.In(billIDs)).
-		OrderExpr("id").Scan(ctx)
-	if err != nil {
-		return fmt.Errorf("billing: bills to tell: %w", err)
-	}
+// queuePaidEvents writes a bill.paid or bill.partial callback for each credited bill (as
+// creditBill left it) that came from a business system.
+func queuePaidEvents(ctx context.Context, tx bun.Tx, bills []*store.Bill, now time.Time) error {
 	for _, b := range bills {
+		if b.SourceClient == "" {
+			continue
+		}
 		if err := queueBillEvent(ctx, tx, b, "bill."+string(b.Status), now); err != nil {
 			return err
 		}
