@@ -43,13 +43,20 @@ type CreateResult struct {
 }
 
 // Trade is a channel's record of a payment, from a notification or a query.
+//
+// OrderNo is the platform's number at the channel: the order's, or on the Provider model
+// the attempt's. AppID and MerchantNo are what the company's message claims (Alipay
+// app_id/seller_id, WeChat appid/mchid, UnionPay merId); the core checks them, the attempt
+// and the amount against its own rows — a verified signature is not enough.
 type Trade struct {
-	OrderNo   string
-	TradeNo   string // the channel's own number, unique per channel
-	AmountFen int64
-	Status    TradeStatus
-	PaidAt    time.Time
-	Raw       string // the channel's message as received, for the record
+	OrderNo    string
+	TradeNo    string // the channel's own number, unique per channel
+	AmountFen  int64
+	Status     TradeStatus
+	PaidAt     time.Time
+	AppID      string
+	MerchantNo string
+	Raw        string // the channel's message as received, for the record
 }
 
 // RefundRequest asks a channel to return money from one paid order.
