@@ -3,13 +3,9 @@ package static
 import (
 	"io/fs"
 	"path"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// cssURL matches url(x), url("x") and url('x').
-var cssURL = regexp.MustCompile(`url\(\s*['"]?([^'")]+?)['"]?\s*\)`)
 
 func TestCSSURLsExist(t *testing.T) {
 	css, err := fs.ReadFile(FS, "css/app.css")

@@ -18,6 +18,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/money"
+	"campuspay/static"
 	"campuspay/store"
 	"campuspay/views"
 )
@@ -38,6 +39,8 @@ func NewEngine() *html.Engine {
 
 // Funcs are the template functions.
 var Funcs = template.FuncMap{
+	// asset is an embedded file's address with its content hash: {{asset "css/app.css"}}.
+	"asset":       static.URL,
 	"yuan":        money.Format,
 	"plain":       money.Plain,
 	"capitals":    money.Capitals,
