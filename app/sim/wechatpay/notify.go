@@ -89,6 +89,35 @@ func (s *Sim) deliver(n notice, delay time.Duration) {
 	}()
 }
 
+// releaseNewestFirst sends held notifications one after another, newest first; one that
+// is not acknowledged goes on to the ordinary retries.
+func (s *Sim) releaseNewestFirst(held []notice) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		for i := len(held) - 1; i >= 0; i-- {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if !s.send(held[i]) {
+				s.mu.Lock()
+				wait := s.switches.RetryEvery
+				s.mu.Unlock()
+				if wait <= 0 {
+					wait = defaultRetry
+				}
+				s.deliver(held[i], wait)
+			}
+		}
+	}()
+}
+
 // send posts n once, signed now, and reports whether it was acknowledged.
 func (s *Sim) send(n notice) bool {
 	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, n.url, bytes.NewReader(n.body))
@@ -118,4 +147,16 @@ func (s *Sim) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Delivery(nil), s.delivered...)
+}
+
+// SendEvent sends a notification of any event type with resource as its encrypted content
+// (original_type "transaction" unless the event starts with REFUND.), signed and retried
+// like the fake's own: for tests and training (e.g. an event the platform must ignore).
+func (s *Sim) SendEvent(url, event string, resource map[string]any) {
+	original := "transaction"
+	if len(event) > 7 && event[:7] == "REFUND." {
+		original = "refund"
+	}
+	plain, _ := json.Marshal(resource)
+	s.notify(url, event, "模拟通知", original, plain)
 }

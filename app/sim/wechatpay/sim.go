@@ -46,20 +46,20 @@ const (
 )
 
 const (
-	maxRequestBytes  = 64 << 10
-	authWindow       = 5 * time.Minute
-	maxNotifyTries   = 15
-	defaultRetry     = 15 * time.Second
-	notifyHTTPLimit  = 10 * time.Second
-	maxHeldNotices   = 1000
-	maxDuplicates    = 10
-	maxNotifyDelay   = 10 * time.Minute
-	defaultSubMchID  = "1900000201"
-	defaultMchID     = "1900000109"
-	defaultAppID     = "wx8888888888888888"
-	simulatedOpenID  = "oSIMpayer0000000000000000000"
-	authScheme       = "WECHATPAY2-SHA256-RSA2048"
-	certValidity     = 5 * 365 * 24 * time.Hour
+	maxRequestBytes = 64 << 10
+	authWindow      = 5 * time.Minute
+	maxNotifyTries  = 15
+	defaultRetry    = 15 * time.Second
+	notifyHTTPLimit = 10 * time.Second
+	maxHeldNotices  = 1000
+	maxDuplicates   = 10
+	maxNotifyDelay  = 10 * time.Minute
+	defaultSubMchID = "1900000201"
+	defaultMchID    = "1900000109"
+	defaultAppID    = "wx8888888888888888"
+	simulatedOpenID = "oSIMpayer0000000000000000000"
+	authScheme      = "WECHATPAY2-SHA256-RSA2048"
+	certValidity    = 5 * 365 * 24 * time.Hour
 )
 
 // shanghai is Asia/Shanghai (fixed +08:00, as China has kept since 1991).
@@ -302,8 +302,8 @@ func (s *Sim) SetSwitches(sw Switches) error {
 		held, s.held = s.held, nil
 	}
 	s.mu.Unlock()
-	for i := len(held) - 1; i >= 0; i-- {
-		s.deliver(held[i], 0)
+	if len(held) > 0 {
+		s.releaseNewestFirst(held)
 	}
 	return nil
 }

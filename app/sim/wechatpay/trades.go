@@ -417,3 +417,36 @@ const (
 	errPaid    = simError("该订单已支付")
 	errClosed  = simError("该订单已关闭或已过期")
 )
+
+// TradeInfo is what the fake recorded of a trade, for tests to check what was asked for.
+type TradeInfo struct {
+	Partner                          bool
+	AppID, MchID, SubAppID, SubMchID string
+	OutTradeNo, TransactionID        string
+	TradeType, State                 string
+	TotalFen                         int64
+	Description, NotifyURL           string
+	Expire                           time.Time
+	OpenID, PayerIP, PrepayID        string
+}
+
+// Trade returns what the fake knows of out_trade_no (of any merchant).
+func (s *Sim) Trade(outTradeNo string) (TradeInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.trades {
+		if t.outTradeNo != outTradeNo {
+			continue
+		}
+		s.expireLocked(t)
+		app, mch := t.appID, t.mchID
+		if t.partner {
+			app, mch = t.spAppID, t.spMchID
+		}
+		return TradeInfo{Partner: t.partner, AppID: app, MchID: mch, SubAppID: t.subAppID, SubMchID: t.subMchID,
+			OutTradeNo: t.outTradeNo, TransactionID: t.transactionID, TradeType: t.tradeType, State: t.state,
+			TotalFen: t.total, Description: t.description, NotifyURL: t.notifyURL, Expire: t.expire,
+			OpenID: t.openID, PayerIP: t.payerIP, PrepayID: t.prepayID}, true
+	}
+	return TradeInfo{}, false
+}
