@@ -44,6 +44,9 @@ func (s *Sim) certificates(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(raw)
 }
 
+// apiHost is WeChat Pay's API host, as the real download_url names it.
+const apiHost = "https://api.mch.weixin.qq.com"
+
 // The trade bill's 27 columns (bill_type ALL).
 var billHeader = []string{"交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号",
 	"用户标识", "交易类型", "交易状态", "付款银行", "货币种类", "应结订单金额", "代金券金额", "微信退款单号",
@@ -187,7 +190,9 @@ func (s *Sim) tradeBill(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.answer(w, http.StatusOK, map[string]string{
 		"hash_type": "SHA1", "hash_value": hash,
-		"download_url": s.absolute(r) + "/v3/billdownload/file?" + url.Values{"token": {token}, "tartype": {"gzip"}}.Encode(),
+		// As WeChat does, the address names WeChat's API host; a client that sends its API
+		// requests to this fake sends the download here too.
+		"download_url": apiHost + "/v3/billdownload/file?" + url.Values{"token": {token}, "tartype": {"gzip"}}.Encode(),
 	})
 }
 
