@@ -446,3 +446,21 @@ func TestDuplicateAndReordered(t *testing.T) {
 		}
 	}
 }
+
+func TestLostNotificationFoundByQuery(t *testing.T) {
+	e := newEnv(t)
+	if err := e.sim.SetSwitches(wxsim.Switches{DropNotify: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, "WXLOST001", channel.WayWxH5, 4200)
+	if err := e.sim.Pay("WXLOST001"); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.sim.Deliveries(); len(d) != 0 {
+		t.Fatalf("a dropped notification was delivered: %+v", d)
+	}
+	tr, err := e.p.Query(ctx, channel.TradeRef{AttemptNo: "WXLOST001"})
+	if err != nil || tr.Status != channel.TradeSuccess || tr.AmountFen != 4200 || tr.TradeNo == "" {
+		t.Errorf("query after a lost notification = %+v, %v", tr, err)
+	}
+}
