@@ -157,9 +157,13 @@ func TestUnreachableOrGarbageIsUnavailable(t *testing.T) {
 	ref := e.ref(req)
 
 	for name, h := range map[string]func(w http.ResponseWriter, r *http.Request){
-		"html":   func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html><body>502 Bad Gateway</body></html>") },
-		"500":    func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) },
-		"huge":   func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "respCode=00&x="+strings.Repeat("a", 1<<20)) },
+		"html": func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "<html><body>502 Bad Gateway</body></html>")
+		},
+		"500": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) },
+		"huge": func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "respCode=00&x="+strings.Repeat("a", 1<<20))
+		},
 		"nosign": func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "respCode=00&orderId=A20260304DOWN") },
 	} {
 		t.Run(name, func(t *testing.T) {
