@@ -138,8 +138,8 @@ func (e *env) openPage(res channel.PayResult) string {
 	}
 	page := e.postForm(res.Form.Action, res.Form.Fields)
 	m := tokenPattern.FindStringSubmatch(page)
-	if m == nil || !strings.Contains(page, "确认支付") {
-		e.t.Fatalf("pay page has no 确认支付 form:\n%s", page)
+	if m == nil || !strings.Contains(page, "确认支付") || strings.Contains(page, "<script") {
+		e.t.Fatalf("pay page has no 确认支付 form, or has a script:\n%s", page)
 	}
 	return m[1]
 }
