@@ -56,6 +56,9 @@ func TestParseAnswer(t *testing.T) {
 	if got["respCode"] != "00" || got["reserved"] != "{a=1&b=2}" || !strings.Contains(got["signPubKeyCert"], "MI+/=") || got["x"] != "" {
 		t.Errorf("parseAnswer = %q", got)
 	}
+	if got, err := parseAnswer("a=}&b=1"); err != nil || got["a"] != "}" || got["b"] != "1" {
+		t.Errorf("a stray brace: %q, %v", got, err)
+	}
 	for _, bad := range []string{"", "<html>", "=1", "a=1&a=2", "a={1&b=2"} {
 		if _, err := parseAnswer(bad); err == nil {
 			t.Errorf("parseAnswer(%q) accepted", bad)

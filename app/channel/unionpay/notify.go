@@ -82,8 +82,9 @@ func decodeNotice(f map[string]string, raw string) (channel.Notice, error) {
 		if f["queryId"] == "" {
 			return malformed(fmt.Errorf("refund %s: queryId is missing", f["orderId"]))
 		}
+		// A refund message names the consume only by its queryId; orderId is the refund's.
 		n.Kind, n.Refund = channel.NoticeRefund, r
-		n.Trade.TradeNo = f["origQryId"]
+		n.Trade.OrderNo, n.Trade.TradeNo = "", f["origQryId"]
 	default:
 		n.Kind, n.Reason = channel.NoticeIgnore, "txnType "+t+" is not a payment or refund"
 	}

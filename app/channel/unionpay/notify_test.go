@@ -170,6 +170,9 @@ func TestReorderedNotificationsDecodeConsistently(t *testing.T) {
 	if paid.Kind != channel.NoticePaid || paid.Trade.OrderNo != req.AttemptNo || paid.Trade.AmountFen != 1000 {
 		t.Errorf("second released = %+v; want the payment", paid)
 	}
+	if refund.Trade.OrderNo != "" {
+		t.Errorf("refund notice claims order %q; UnionPay's refund message names the consume only by queryId", refund.Trade.OrderNo)
+	}
 	if refund.Trade.TradeNo != paid.Trade.TradeNo {
 		t.Errorf("refund names consume %q, payment is %q", refund.Trade.TradeNo, paid.Trade.TradeNo)
 	}

@@ -17,6 +17,11 @@
 // (signPubKeyCert). It is believed only when it chains to the configured middle and root
 // certificates and its subject CN names UnionPay (the third '@'-separated field); a
 // certificate from any other chain is refused.
+//
+// PKCS#12 is read with software.sslmate.com/src/go-pkcs12 rather than x/crypto/pkcs12:
+// the latter is frozen, cannot read files encrypted with PBES2/AES (what current OpenSSL
+// and Windows export by default), refuses files that also carry the issuing chain, and
+// cannot write one (the fake issues the merchant's file at run time).
 package unionpay
 
 import (

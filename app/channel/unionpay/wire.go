@@ -95,7 +95,9 @@ func parseAnswer(s string) (map[string]string, error) {
 			case '{', '[':
 				depth++
 			case '}', ']':
-				depth--
+				if depth > 0 {
+					depth--
+				}
 			case '&':
 				if depth == 0 {
 					end = i
