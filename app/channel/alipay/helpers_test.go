@@ -46,7 +46,7 @@ type env struct {
 	door     *httptest.Server
 	received chan []byte
 	ackMu    sync.Mutex
-	ack      string // what the door answers; "success" unless a test says otherwise
+	fails    int // the door answers "fail" to this many more deliveries, then "success"
 	p        channel.Provider
 }
 
@@ -54,7 +54,7 @@ const sep1 = 10 // 2024-09-01 10:00 Beijing time: the business day most tests us
 
 func newEnv(t *testing.T, cert bool) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2024, 9, 1, sep1, 0, 0, 0, shanghai)}, received: make(chan []byte, 64), ack: "success"}
+	e := &env{t: t, clock: &clock{t: time.Date(2024, 9, 1, sep1, 0, 0, 0, shanghai)}, received: make(chan []byte, 64)}
 	sim, err := alipaysim.New("/sim/alipay", e.clock.Now, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,11 @@ func newEnv(t *testing.T, cert bool) *env {
 		b, _ := io.ReadAll(r.Body)
 		e.received <- b
 		e.ackMu.Lock()
-		a := e.ack
+		a := "success"
+		if e.fails > 0 {
+			e.fails--
+			a = "fail"
+		}
 		e.ackMu.Unlock()
 		io.WriteString(w, a)
 	}))
@@ -97,10 +101,10 @@ func (e *env) open(values map[string]string) channel.Provider {
 	return p
 }
 
-func (e *env) setAck(s string) {
+func (e *env) failNext(n int) {
 	e.ackMu.Lock()
 	defer e.ackMu.Unlock()
-	e.ack = s
+	e.fails = n
 }
 
 func (e *env) notifyURL() string { return e.door.URL + "/notify/alipay/1" }

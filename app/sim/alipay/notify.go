@@ -196,3 +196,19 @@ func (s *Sim) post(n notice) bool {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
 	return strings.TrimSpace(string(body)) == "success"
 }
+
+// Renotify sends a notification of the trade's current status (WAIT_BUYER_PAY,
+// TRADE_CLOSED, …), as Alipay does for products that notify those too.
+func (s *Sim) Renotify(outTradeNo string) error {
+	s.mu.Lock()
+	t := s.trades[outTradeNo]
+	if t == nil {
+		s.mu.Unlock()
+		return errors.New("alipay sim: no trade " + outTradeNo)
+	}
+	s.expireLocked(t)
+	n := s.tradeNoticeLocked(t)
+	s.mu.Unlock()
+	s.dispatch(n)
+	return nil
+}
