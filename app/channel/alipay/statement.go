@@ -162,6 +162,9 @@ func ParseStatement(raw []byte, day time.Time) ([]channel.StatementLine, error) 
 		if err != nil {
 			return malformed("detail line %d: %v", i+1, err)
 		}
+		if line.At.Before(d) || !line.At.Before(d.AddDate(0, 0, 1)) {
+			return malformed("detail line %d: completed %s, outside the day", i+1, line.At.In(shanghai).Format(wireTime))
+		}
 		if line.Kind == channel.StatementPayment {
 			payments++
 		} else {
