@@ -95,7 +95,7 @@ func (s *Sim) payPage(w http.ResponseWriter, r *http.Request) {
 		t.scanned = true
 	}
 	s.expireLocked(t)
-	d := pageData{Subject: t.subject, Amount: yuan(t.amountFen)[0:], OutTradeNo: t.outTradeNo, TradeNo: t.tradeNo,
+	d := pageData{Subject: t.subject, Amount: yuan(t.amountFen), OutTradeNo: t.outTradeNo, TradeNo: t.tradeNo,
 		Status: t.status, Action: s.base + "/pay/" + url.PathEscape(t.tradeNo)}
 	s.mu.Unlock()
 	s.renderPage(w, http.StatusOK, d)
