@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -234,6 +235,43 @@ func TestDownloadURLStaysWithAlipay(t *testing.T) {
 		_, err := p.downloadURL(u)
 		if (err == nil) != want {
 			t.Errorf("downloadURL(%q) = %v, want accepted %v", u, err, want)
+		}
+	}
+}
+
+// bigBill is a consistent bill of n payments of 1.00 each.
+func bigBill(b testing.TB, n int) []byte {
+	var d strings.Builder
+	head := func(title string) string {
+		return "#支付宝" + title + "查询\r\n#起始日期：[2024年09月01日 00:00:00]   终止日期：[2024年09月02日 00:00:00]\r\n"
+	}
+	d.WriteString(head("业务明细") + strings.Join(DetailHeader, ",") + "\r\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&d, "20240901220014%014d\t,A%d\t,交易\t,学费\t,2024-09-01 10:00:00\t,2024-09-01 10:00:04\t,\t,\t,\t,\t,stu***\t,1.00\t,1.00\t,0.00\t,0.00\t,0.00\t,0.00\t,0.00\t,\t,0.00\t,0.00\t,\t,-0.01\t,0.00\t,\t\r\n", i, i)
+	}
+	fmt.Fprintf(&d, "#交易合计：%d笔，退款合计：0笔\r\n", n)
+	summary := head("业务汇总") + strings.Join(SummaryHeader, ",") + "\r\n" +
+		fmt.Sprintf("合计,,%d,0,%d.00,%d.00,0.00,0.00,0.00,-%d.%02d,0.00,0.00\r\n", n, n, n, n/100, n%100)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range [][2]string{{"x_20240901_业务明细.csv", d.String()}, {"x_20240901_业务明细(汇总).csv", summary}} {
+		name, _ := simplifiedchinese.GBK.NewEncoder().String(e[0])
+		body, _ := simplifiedchinese.GBK.NewEncoder().String(e[1])
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, NonUTF8: true})
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// BenchmarkParseStatement10k parses a day of 10,000 payments.
+func BenchmarkParseStatement10k(b *testing.B) {
+	raw := bigBill(b, 10000)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		lines, err := ParseStatement(raw, fuzzDay)
+		if err != nil || len(lines) != 10000 {
+			b.Fatalf("%d lines, %v", len(lines), err)
 		}
 	}
 }
