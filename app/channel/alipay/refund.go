@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/smartwalle/alipay/v3"
 
@@ -40,7 +41,7 @@ func (p *provider) Refund(ctx context.Context, call channel.RefundCall) (channel
 		OutTradeNo:   call.Trade.AttemptNo,
 		TradeNo:      call.Trade.TradeNo,
 		RefundAmount: money.Plain(call.AmountFen),
-		RefundReason: subject(call.Reason),
+		RefundReason: reason(call.Reason),
 		OutRequestNo: call.RefundNo,
 	})
 	if err != nil {
@@ -106,6 +107,14 @@ func (p *provider) QueryRefund(ctx context.Context, call channel.RefundCall) (ch
 		return channel.RefundResult{}, fmt.Errorf("alipay: %s: refund_amount: %w: %w", op, err, channel.ErrUnavailable)
 	}
 	return channel.RefundResult{RefundNo: call.RefundNo, ChannelRefundNo: rsp.TradeNo, AmountFen: amount, Status: channel.RefundSucceeded}, nil
+}
+
+// reason is a refund reason Alipay accepts: like a subject, but empty stays empty.
+func reason(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
+	return subject(s)
 }
 
 func isUnavailable(e alipay.Error) bool {

@@ -27,7 +27,7 @@ func TestPartialThenFullRefund(t *testing.T) {
 	if r1 != want1 {
 		t.Errorf("Refund R1 = %+v, want %+v", r1, want1)
 	}
-	if c := e.lastCall("alipay.trade.refund"); c.Biz["refund_amount"] != "30.00" || c.Biz["out_request_no"] != "R1" {
+	if c := e.lastCall("alipay.trade.refund"); c.Biz["refund_amount"] != "30.00" || c.Biz["out_request_no"] != "R1" || c.Biz["refund_reason"] != "退学退费" {
 		t.Errorf("refund biz_content = %v", c.Biz)
 	}
 	n1 := e.notice(e.next())
