@@ -5,7 +5,7 @@
 //
 // Configuration comes from flags, each with an environment variable:
 // CAMPUSPAY_ADDR, CAMPUSPAY_DB, CAMPUSPAY_DATA, CAMPUSPAY_BASE_URL, CAMPUSPAY_SECRET,
-// CAMPUSPAY_PROXY_HEADER.
+// CAMPUSPAY_PROXY_HEADER, CAMPUSPAY_SIMULATORS.
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	_ "time/tzdata" // business days are Asia/Shanghai even where the system has no zone files
@@ -40,6 +41,19 @@ func env(name, fallback string) string {
 	return fallback
 }
 
+// envBool reads a true/false environment variable; unset is false.
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	return b, nil
+}
+
 func run(args []string, log *slog.Logger) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -53,6 +67,11 @@ func run(args []string, log *slog.Logger) error {
 	secret := fs.String("secret", env("CAMPUSPAY_SECRET", ""), "master secret, ≥ 32 characters (default: data/secret.key, made on first start)")
 	proxy := fs.String("proxy-header", env("CAMPUSPAY_PROXY_HEADER", ""), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For")
 	withDemo := fs.Bool("demo", true, "load demo data into a new database (on MySQL only when given explicitly)")
+	simsDefault, err := envBool("CAMPUSPAY_SIMULATORS")
+	if err != nil {
+		return err
+	}
+	sims := fs.Bool("simulators", simsDefault, "serve the simulated payment company, campus card and bank under /sim/ (play money) on a database the demo did not load")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,6 +109,7 @@ func run(args []string, log *slog.Logger) error {
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DSN: *dsn, DataDir: *data, BaseURL: *baseURL, Secret: *secret,
 		Demo: *withDemo && (*dsn == "" || demoAsked), Jobs: true, ProxyHeader: *proxy, Log: log,
+		Simulators: *sims,
 	})
 	if err != nil {
 		ln.Close()
@@ -106,6 +126,14 @@ func banner(srv *server.Server, embedded bool) {
 	}
 	fmt.Printf("CampusPay 统一支付平台 listening on %s (database: %s)\n", srv.Config.BaseURL, where)
 	fmt.Printf("  cashier: %s/pay    open item poster: %s/i/DONATE-2026/poster\n", srv.Config.BaseURL, srv.Config.BaseURL)
+	if srv.Simulators {
+		fmt.Println("  SIMULATORS ON (演示模式：模拟支付，不产生真实收款): /sim/sandbox, /sim/card, /sim/bank")
+	}
+	live := srv.Billing.LiveChannels(context.Background())
+	if len(live) == 0 {
+		live = []string{"none"}
+	}
+	fmt.Printf("  live payment channels: %s\n", strings.Join(live, ", "))
 	if srv.DemoLoaded {
 		fmt.Println("  demo data loaded. Demo logins (login / password):")
 		for _, l := range demo.Logins {

@@ -700,7 +700,7 @@ func (s *Service) PayLinkBill(ctx context.Context, billID string) (*store.Bill, 
 // holds the bill — the payer opened the link twice — that order is handed back (created
 // false) instead.
 func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName string) (*store.Order, bool, error) {
-	if _, err := s.Channel(ctx, channelName); err != nil {
+	if _, err := s.ChannelForNewPayment(ctx, channelName); err != nil {
 		return nil, false, err
 	}
 	if channelName == "campuscard" {

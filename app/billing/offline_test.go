@@ -250,7 +250,7 @@ func TestOfflineImportAllOrNothing(t *testing.T) {
 		}
 
 		// The offline channel is not one payers can choose.
-		if _, err := f.svc.Channel(ctx, "offline"); err == nil {
+		if _, err := f.svc.ChannelForNewPayment(ctx, "offline"); err == nil {
 			t.Error(`Channel("offline") = nil error, want it refused`)
 		}
 		if _, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "offline",

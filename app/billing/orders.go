@@ -41,7 +41,7 @@ type OrderRequest struct {
 // other order can take them until this one is paid or expires. It does not contact the
 // channel: StartPayment does.
 func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Order, error) {
-	if _, err := s.Channel(ctx, req.Channel); err != nil {
+	if _, err := s.ChannelForNewPayment(ctx, req.Channel); err != nil {
 		return nil, err
 	}
 	if len(req.Lines) == 0 {
@@ -190,7 +190,7 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	if !s.now().Before(order.ExpiresAt) {
 		return order, channel.CreateResult{}, newErr(ErrConflict, "order_expired", "订单已超时，请重新下单")
 	}
-	ch, err := s.Channel(ctx, order.Channel)
+	ch, err := s.ChannelForNewPayment(ctx, order.Channel)
 	if err != nil {
 		return nil, channel.CreateResult{}, err
 	}
@@ -269,7 +269,7 @@ func (s *Service) SyncOrder(ctx context.Context, orderNo string) (*store.Order, 
 	if err != nil || order.Status == store.OrderPaid {
 		return order, err
 	}
-	ch, err := s.Channel(ctx, order.Channel)
+	ch, err := s.ChannelForExisting(ctx, order.Channel)
 	if err != nil {
 		return order, err
 	}
@@ -299,7 +299,7 @@ func (s *Service) CloseOrder(ctx context.Context, orderNo, actor string) (*store
 	if order == nil || order.Status != store.OrderOpen {
 		return order, nil
 	}
-	if ch, err := s.Channel(ctx, order.Channel); err == nil {
+	if ch, err := s.ChannelForExisting(ctx, order.Channel); err == nil {
 		if err := ch.Close(ctx, order.OrderNo); err != nil {
 			// Closing locally anyway is safe: a payment that still arrives is recorded as late.
 			s.log().Warn("channel close failed", "order", order.OrderNo, "err", err)

@@ -105,7 +105,7 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 	if why := Payable(item, now); why != "" {
 		return nil, newErr(ErrConflict, "item_not_payable", "%s", why)
 	}
-	if _, err := s.Channel(ctx, req.Channel); err != nil {
+	if _, err := s.ChannelForNewPayment(ctx, req.Channel); err != nil {
 		return nil, err
 	}
 	if req.Channel == "campuscard" {

@@ -412,7 +412,7 @@ func (s *Service) executeRefund(ctx context.Context, id int64, actor string) (*s
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.Channel(ctx, r.Channel)
+	ch, err := s.ChannelForExisting(ctx, r.Channel)
 	if err != nil {
 		return r, err // stays approved; SyncRefund sends it once the channel is back
 	}
@@ -639,7 +639,7 @@ func (s *Service) SyncRefund(ctx context.Context, id int64, actor string) (*stor
 	default:
 		return r, nil
 	}
-	ch, err := s.Channel(ctx, r.Channel)
+	ch, err := s.ChannelForExisting(ctx, r.Channel)
 	if err != nil {
 		return r, err
 	}

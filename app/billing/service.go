@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -61,22 +62,62 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Channel returns the named channel if it is configured and enabled.
-func (s *Service) Channel(ctx context.Context, name string) (channel.Channel, error) {
+// ChannelForNewPayment returns the named channel for taking a new payment (a new order,
+// or starting payment on an open one): it must be configured, enabled in the settings and
+// ready (an adapter that needs an address has one).
+func (s *Service) ChannelForNewPayment(ctx context.Context, name string) (channel.Channel, error) {
+	ch, err := s.ChannelForExisting(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !s.live(ctx, name, ch) {
+		return nil, newErr(ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", ChannelLabel(name))
+	}
+	return ch, nil
+}
+
+// ChannelForExisting returns the named channel for what is already under way: querying
+// and closing its open orders, running and following its approved refunds. Disabling a
+// channel stops new payments only, so this does not look at the settings.
+func (s *Service) ChannelForExisting(_ context.Context, name string) (channel.Channel, error) {
 	ch, ok := s.Channels[name]
 	if !ok {
 		return nil, newErr(ErrInvalid, "channel_invalid", "不支持的支付方式：%s", name)
 	}
-	if s.Settings != nil {
-		enabled := false
-		for _, n := range s.Settings.List(ctx, settings.ChannelsEnabled) {
-			enabled = enabled || n == name
+	return ch, nil
+}
+
+// Readier is implemented by an adapter that can be unready, e.g. the campus card adapter
+// before its system's address is configured.
+type Readier interface {
+	Ready(ctx context.Context) bool
+}
+
+// LiveChannels are the channels that take new payments now, in the settings' order.
+func (s *Service) LiveChannels(ctx context.Context) []string {
+	var names []string
+	if s.Settings == nil {
+		for name := range s.Channels {
+			names = append(names, name)
 		}
-		if !enabled {
-			return nil, newErr(ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", ChannelLabel(name))
+		slices.Sort(names)
+	} else {
+		names = s.Settings.List(ctx, settings.ChannelsEnabled)
+	}
+	var out []string
+	for _, name := range names {
+		if ch, ok := s.Channels[name]; ok && s.live(ctx, name, ch) {
+			out = append(out, name)
 		}
 	}
-	return ch, nil
+	return out
+}
+
+func (s *Service) live(ctx context.Context, name string, ch channel.Channel) bool {
+	if r, ok := ch.(Readier); ok && !r.Ready(ctx) {
+		return false
+	}
+	return s.Settings == nil || slices.Contains(s.Settings.List(ctx, settings.ChannelsEnabled), name)
 }
 
 // ChannelLabel is a channel's name as payers know it.

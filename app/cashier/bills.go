@@ -84,10 +84,7 @@ type channelChoice struct {
 
 func (h *Handler) channels(c *fiber.Ctx) ([]channelChoice, error) {
 	var out []channelChoice
-	for _, name := range h.Billing.Settings.List(c.Context(), "channels.enabled") {
-		if _, ok := h.Billing.Channels[name]; !ok {
-			continue
-		}
+	for _, name := range h.Billing.LiveChannels(c.Context()) {
 		hint := "扫码或跳转到支付页面完成支付"
 		if name == "campuscard" {
 			hint = "从校园卡余额扣款，需输入校园卡密码"
@@ -96,3 +93,19 @@ func (h *Handler) channels(c *fiber.Ctx) ([]channelChoice, error) {
 	}
 	return out, nil
 }
+
+// guestChannels are the live channels an off-campus payer can use: all but the campus card
+// (it needs a card and a signed-in cardholder).
+func (h *Handler) guestChannels(c *fiber.Ctx) []channelChoice {
+	all, _ := h.channels(c)
+	var out []channelChoice
+	for _, ch := range all {
+		if ch.Name != "campuscard" {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// noGuestChannel is what an off-campus payer reads when no channel is open to them.
+const noGuestChannel = "暂无可用的在线支付方式，暂时无法在线缴费。请联系收费部门，或稍后再试。"

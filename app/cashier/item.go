@@ -2,6 +2,7 @@ package cashier
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,7 +21,17 @@ func (h *Handler) itemForm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.Render.Render(c, "cashier/item", item.Name, fiber.Map{"Item": item, "Closed": billing.Payable(item, h.now())})
+	return h.Render.Render(c, "cashier/item", item.Name, h.itemData(c, item, fiber.Map{"Closed": billing.Payable(item, h.now())}))
+}
+
+// itemData adds to an item page's data the item and the channels a guest may choose.
+func (h *Handler) itemData(c *fiber.Ctx, item *store.ChargeItem, data fiber.Map) fiber.Map {
+	chans := h.guestChannels(c)
+	data["Item"], data["Channels"] = item, chans
+	if len(chans) == 0 {
+		data["NoChannel"] = noGuestChannel
+	}
+	return data
 }
 
 func (h *Handler) itemPay(c *fiber.Ctx) error {
@@ -28,8 +39,19 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	req := billing.GuestRequest{ItemCode: item.Code, Name: c.FormValue("name"), Phone: c.FormValue("phone"), Channel: "sandbox"}
-	form := fiber.Map{"Item": item, "Name": req.Name, "Phone": req.Phone, "Amount": c.FormValue("amount")}
+	req := billing.GuestRequest{ItemCode: item.Code, Name: c.FormValue("name"), Phone: c.FormValue("phone"), Channel: c.FormValue("channel")}
+	form := h.itemData(c, item, fiber.Map{"Name": req.Name, "Phone": req.Phone, "Amount": c.FormValue("amount"), "Channel": req.Channel})
+	chans := form["Channels"].([]channelChoice)
+	switch {
+	case len(chans) == 0:
+		form["Error"] = noGuestChannel
+		return h.Render.Render(c.Status(fiber.StatusServiceUnavailable), "cashier/item", item.Name, form)
+	case req.Channel == "" && len(chans) == 1:
+		req.Channel = chans[0].Name
+	case !slices.ContainsFunc(chans, func(ch channelChoice) bool { return ch.Name == req.Channel }):
+		form["Error"] = "请选择支付方式"
+		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/item", item.Name, form)
+	}
 	if item.Pricing == store.PricingPayerEntered {
 		fen, err := money.ParseYuan(c.FormValue("amount"))
 		if err != nil {

@@ -71,7 +71,11 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 
 // payLinkGuest hands an off-campus payer the order paying their bill.
 func (h *Handler) payLinkGuest(c *fiber.Ctx, bill *store.Bill) error {
-	order, created, err := h.Billing.CreateBillOrder(c.Context(), bill.ID, "sandbox")
+	chans := h.guestChannels(c)
+	if len(chans) == 0 {
+		return h.payLinkPage(c, fiber.StatusServiceUnavailable, "暂无可用的支付方式", noGuestChannel, bill)
+	}
+	order, created, err := h.Billing.CreateBillOrder(c.Context(), bill.ID, chans[0].Name)
 	if err != nil {
 		return err
 	}

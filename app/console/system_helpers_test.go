@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"campuspay/app/demo"
 	"campuspay/app/server/servertest"
 	"campuspay/app/settings"
 	"campuspay/store"
@@ -41,7 +42,11 @@ func sysSettingsForm() url.Values {
 				v.Set(d.Key, "true")
 			}
 		case settings.List:
-			for _, w := range strings.Split(d.Default, ",") {
+			value := d.Default
+			if d.Key == settings.ChannelsEnabled {
+				value = demo.DemoChannels // what the demo database has ticked
+			}
+			for _, w := range strings.Split(value, ",") {
 				v.Add(d.Key, w)
 			}
 		default:

@@ -12,6 +12,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/settings"
 	"campuspay/app/sim/campuscard"
 	"campuspay/store"
 )
@@ -37,6 +38,24 @@ const CardPassword = "123456"
 func Loaded(ctx context.Context, db *bun.DB) (bool, error) {
 	n, err := db.NewSelect().Model((*store.User)(nil)).Count(ctx)
 	return n > 0, err
+}
+
+// MarkerKey is the settings row Load writes: a database that has it is a demo database,
+// and the platform serves its simulators (payments there are play money). The console's
+// settings page never shows or writes it.
+const MarkerKey = "platform.demo_loaded_at"
+
+// DemoChannels are the channels Load enables: the simulated payment company and the
+// simulated campus card.
+const DemoChannels = "sandbox,campuscard"
+
+// Marked reports whether the demo was loaded into the database.
+func Marked(ctx context.Context, db bun.IDB) (bool, error) {
+	n, err := db.NewSelect().Model((*store.Setting)(nil)).Where("k = ?", MarkerKey).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("demo: read marker: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Load writes the demo school. card receives the campus card accounts (its own books).
@@ -129,6 +148,16 @@ func Load(ctx context.Context, db *bun.DB, card *campuscard.Sim, now time.Time) 
 		}
 		if _, err := tx.NewInsert().Model(&bills).Exec(ctx); err != nil {
 			return fmt.Errorf("demo: bills: %w", err)
+		}
+		// In the same transaction as the data: a database holds the demo school exactly
+		// when it is marked as a demo (simulators on).
+		for _, row := range []*store.Setting{
+			{Key: MarkerKey, Value: now.Format(time.RFC3339), UpdatedBy: "demo", UpdatedAt: now},
+			{Key: settings.ChannelsEnabled, Value: DemoChannels, UpdatedBy: "demo", UpdatedAt: now},
+		} {
+			if err := store.PutSetting(ctx, tx, row); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
 		}
 		return nil
 	})

@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +61,13 @@ type Config struct {
 	// A connection a client opened but never used counts as in flight until then.
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
+	// Simulators serves the simulated payment company, campus card system and bank under
+	// /sim/ and lets their channels take (play) money, on a database the demo did not load.
+	// On a demo database they are always on; otherwise /sim/ answers 404.
+	Simulators bool
+	// Channels are payment channel adapters besides the built-in ones (a test's fake
+	// payment company).
+	Channels map[string]channel.Channel
 }
 
 // Server is the assembled platform.
@@ -75,6 +84,11 @@ type Server struct {
 	Scheduler  *jobs.Scheduler
 	Config     Config
 	DemoLoaded bool
+	// Simulators: /sim/ is served and the simulator channels may take payments (a demo
+	// database, or Config.Simulators).
+	Simulators bool
+	// Secrets seals the settings' secrets (what the console's settings page uses).
+	Secrets auth.Box
 }
 
 // New opens and migrates the database, loads demo data when asked and the database is
@@ -108,10 +122,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Card = &cardsim.Sim{DB: db, Key: cardKey}
 	s.Billing = &billing.Service{
 		DB: db, Settings: s.Settings, Log: cfg.Log,
-		Channels: map[string]channel.Channel{
-			"sandbox":    sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey}),
-			"campuscard": cardchannel.New(cardchannel.Config{BaseURL: cfg.BaseURL + "/sim/card", Key: cardKey}),
-		},
+		Channels:  map[string]channel.Channel{}, // below, once it is known whether simulators are on
 		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
 	}
@@ -120,8 +131,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Auth = &auth.Service{DB: db}
 	bankKey := derive(master, "bank")
 	s.Bank = &banksim.Sim{DB: db, Account: "6222000000000001", Key: bankKey, SandboxMerchant: "campuspay"}
-	s.Recon = &recon.Service{Billing: s.Billing, Log: cfg.Log,
-		Bank: &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey}}
+	s.Recon = &recon.Service{Billing: s.Billing, Log: cfg.Log}
 
 	if cfg.Demo {
 		loaded, err := demo.Loaded(ctx, db)
@@ -141,6 +151,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			s.DemoLoaded = true
 		}
 	}
+	isDemo, err := demo.Marked(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.Simulators = cfg.Simulators || isDemo
+	s.Settings.Simulators = s.Simulators
+	s.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
+	card := cardchannel.Config{Endpoint: s.cardEndpoint(s.Secrets)}
+	if s.Simulators {
+		s.Billing.Channels["sandbox"] = sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey})
+		card.BaseURL, card.Key = cfg.BaseURL+"/sim/card", cardKey
+		s.Recon.Bank = &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey}
+	}
+	s.Billing.Channels["campuscard"] = cardchannel.New(card)
+	for name, ch := range cfg.Channels {
+		s.Billing.Channels[name] = ch
+	}
+	s.logChannels(ctx, isDemo)
 	s.App = s.newApp(derive(master, "links"), derive(master, "secrets"))
 	if cfg.Jobs {
 		s.Scheduler, err = jobs.NewScheduler(db, cfg.Log, []jobs.Job{
@@ -166,7 +195,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	engine := web.NewEngine()
 	renderer := &web.Renderer{Engine: engine, School: func(c *fiber.Ctx) string {
 		return s.Settings.Get(c.Context(), settings.SchoolName)
-	}}
+	}, Simulators: s.Simulators}
 	app := fiber.New(fiber.Config{
 		Views:                 engine,
 		ErrorHandler:          renderer.ErrorHandler(s.Config.Log),
@@ -182,7 +211,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		Immutable: true,
 	})
 	app.Use(recover.New())
-	app.Use(securityHeaders)
+	app.Use(s.securityHeaders)
 	app.All("/static/*", web.Static(static.Default()))
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
@@ -192,9 +221,11 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		}
 		return c.SendString("ok")
 	})
-	s.Sandbox.Routes(app.Group("/sim/sandbox"))
-	s.Card.Routes(app.Group("/sim/card"))
-	s.Bank.Routes(app.Group("/sim/bank"))
+	if s.Simulators {
+		s.Sandbox.Routes(app.Group("/sim/sandbox"))
+		s.Card.Routes(app.Group("/sim/card"))
+		s.Bank.Routes(app.Group("/sim/bank"))
+	}
 
 	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
@@ -214,17 +245,102 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	return app
 }
 
-// securityHeaders keeps pages from being framed, sniffed or made to run outside script.
-// The simulators are "another company" with pages of their own and are left alone.
-func securityHeaders(c *fiber.Ctx) error {
-	if strings.HasPrefix(c.Path(), "/sim/") {
+// securityHeaders keeps pages from being framed, sniffed, made to run outside script, or
+// to post forms anywhere but here and the live channels' own pages. The simulators are
+// "another company" with pages of their own and are left alone.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	if s.Simulators && strings.HasPrefix(c.Path(), "/sim/") {
 		return c.Next()
 	}
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
-	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'")
+	c.Set("Content-Security-Policy", contentSecurityPolicy(s.formOrigins(c.Context())))
 	return c.Next()
+}
+
+// contentSecurityPolicy is the policy of every page; formOrigins are the origins, besides
+// our own, that a form may post to or a form's answer may redirect to.
+func contentSecurityPolicy(formOrigins []string) string {
+	formAction := "'self'"
+	for _, o := range formOrigins {
+		formAction += " " + o
+	}
+	return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'self'; form-action " +
+		formAction + "; frame-ancestors 'none'"
+}
+
+// FormOriginer is implemented by a channel whose payment pages a payer is sent to by a
+// form's answer (a redirect to its hosted page).
+type FormOriginer interface {
+	FormOrigins() []string
+}
+
+// formOrigins are the origins of the live channels' pages that are not our own.
+func (s *Server) formOrigins(ctx context.Context) []string {
+	self := origin(s.Config.BaseURL)
+	var out []string
+	for _, name := range s.Billing.LiveChannels(ctx) {
+		fo, ok := s.Billing.Channels[name].(FormOriginer)
+		if !ok {
+			continue
+		}
+		for _, raw := range fo.FormOrigins() {
+			if o := origin(raw); o != "" && o != self && !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// origin is scheme://host[:port] of an absolute http(s) URL, from its parsed form; "" for
+// anything else.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(u.Host, " ;,'\"") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// cardEndpoint is the campus card adapter's view of its settings: the card system's
+// address and key as configured in the console, when an address is.
+func (s *Server) cardEndpoint(box auth.Box) func(ctx context.Context) (string, string, bool) {
+	return func(ctx context.Context) (string, string, bool) {
+		endpoint := s.Settings.Get(ctx, settings.CampusCardEndpoint)
+		if endpoint == "" {
+			return "", "", false
+		}
+		key, err := s.Settings.Secret(ctx, settings.CampusCardKey, box)
+		if err != nil {
+			s.Config.Log.Error("campus card key", "err", err)
+			key = ""
+		}
+		return endpoint, key, true
+	}
+}
+
+// logChannels says at start which channels take payments and whether simulators are on.
+func (s *Server) logChannels(ctx context.Context, isDemo bool) {
+	live := s.Billing.LiveChannels(ctx)
+	s.Config.Log.Info("payment channels", "live", strings.Join(live, ","), "simulators", s.Simulators)
+	if s.Simulators {
+		why := "-simulators"
+		if isDemo {
+			why = "demo database"
+		}
+		s.Config.Log.Warn("simulators on: payments are simulated, no real money is collected", "why", why, "paths", "/sim/sandbox,/sim/card,/sim/bank")
+	}
+	for _, name := range s.Settings.List(ctx, settings.ChannelsEnabled) {
+		if !slices.Contains(live, name) {
+			s.Config.Log.Warn("channel enabled in settings but not live", "channel", name,
+				"why", "a simulator without -simulators, or not configured (campus card: campuscard.endpoint and key)")
+		}
+	}
+	if len(live) == 0 {
+		s.Config.Log.Warn("no payment channel is live: payers cannot pay online")
+	}
 }
 
 // Serve runs the app on ln and the jobs, until ctx ends; then it shuts down in order.

@@ -88,7 +88,7 @@ func (s *Store) Save(ctx context.Context, f Form, box Sealer, actor, ip string) 
 			changes, next[d.Key] = append(changes, Change{Key: d.Key, Label: d.Label, Old: old, New: v}), v
 		}
 	}
-	crossCheck(errs, func(key string) string {
+	crossCheck(errs, s.Simulators, func(key string) string {
 		if v, ok := next[key]; ok {
 			return v
 		}
@@ -153,9 +153,10 @@ func secretChange(d Def, raw string, clear bool, sealed string, box Sealer) (*Ch
 }
 
 // crossCheck refuses switches turned on without what they need: a real payment channel
-// without its credentials, single sign-on without its server's address. A field that
-// already has an error keeps that one.
-func crossCheck(errs Errors, value func(key string) string) {
+// without its credentials (the campus card, without simulators, its card system's
+// address), a simulator channel without simulators, single sign-on without its server's
+// address. A field that already has an error keeps that one.
+func crossCheck(errs Errors, simulators bool, value func(key string) string) {
 	enabled := strings.Split(value(ChannelsEnabled), ",")
 	need := func(on bool, at, what string, keys ...string) {
 		if _, taken := errs[at]; !on || taken {
@@ -168,6 +169,17 @@ func crossCheck(errs Errors, value func(key string) string) {
 			}
 		}
 	}
+	if !simulators {
+		for _, ch := range SimulatorChannels {
+			if _, taken := errs[ChannelsEnabled]; !taken && contains(enabled, ch) {
+				d, _ := def(ChannelsEnabled)
+				errs[ChannelsEnabled] = "「" + d.ChoiceName(ch) + "」是模拟渠道，不产生真实收款，只能在演示模式（或以 -simulators 启动）下启用；请取消勾选"
+			}
+		}
+		need(contains(enabled, "campuscard"), ChannelsEnabled, "启用校园卡须先填写一卡通的接口地址和接口密钥",
+			CampusCardEndpoint, CampusCardKey)
+	}
+	need(value(CampusCardEndpoint) != "", CampusCardEndpoint, "填写一卡通接口地址须同时填写接口密钥", CampusCardKey)
 	need(contains(enabled, "alipay"), ChannelsEnabled, "启用支付宝须先填写支付宝的应用 ID、应用私钥和支付宝公钥",
 		AlipayAppID, AlipayPrivateKey, AlipayPublicKey)
 	need(contains(enabled, "wechatpay"), ChannelsEnabled, "启用微信支付须先填写商户号、APIv3 密钥、商户证书序列号和商户 API 私钥",

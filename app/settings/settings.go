@@ -98,6 +98,10 @@ const (
 	SSOAutoCreate    = "sso.auto_create_payers"
 )
 
+// SimulatorChannels are the channels that exist only as simulators (play money): they may
+// be enabled only while simulators are on.
+var SimulatorChannels = []string{"sandbox"}
+
 // Length limits of text values, in characters.
 const (
 	maxStringLength = 200
@@ -134,10 +138,12 @@ var Defs = []Def{
 	{Key: ReceiptIssuer, Kind: String, Section: sectionBasic, Default: "财务处", Label: "开票单位", Help: "票据上的收款单位（盖章处）。"},
 
 	{Key: OrderTimeoutMinutes, Kind: Int, Section: sectionPayment, Default: "15", Min: 1, Max: 120, Label: "订单超时（分钟）", Help: "支付订单在此时间内未支付即关闭，释放其中的账单。"},
-	{Key: ChannelsEnabled, Kind: List, Section: sectionPayment, Default: "sandbox,campuscard",
+	// No channel by default: a new database takes no payment until finance enables a real
+	// one (the demo loader enables the simulated ones in a demo database).
+	{Key: ChannelsEnabled, Kind: List, Section: sectionPayment, Default: "", Optional: true,
 		Choices: []string{"sandbox", "campuscard", "alipay", "wechatpay"},
 		Names:   []string{"在线支付（模拟）", "校园卡", "支付宝", "微信支付"},
-		Label:   "启用的支付渠道", Help: "收银台向缴费人提供的渠道。支付宝、微信支付须先填写下方凭据，并在接口上线后才会出现在收银台。"},
+		Label:   "启用的支付渠道", Help: "收银台向缴费人提供的渠道。停用某渠道只停止新的支付，已发起的订单和已审批的退款照常处理。校园卡须先填写一卡通接口地址和密钥；支付宝、微信支付须先填写下方凭据，并在接口上线后才会出现在收银台。「在线支付（模拟）」只在演示模式下可用。"},
 
 	{Key: AlipayAppID, Kind: String, Section: sectionAlipay, Optional: true, Label: "应用 ID（APPID）", Help: "支付宝开放平台分配的 16 位数字。",
 		Pattern: regexp.MustCompile(`^[0-9]{16}$`), Format: "16 位数字"},
@@ -152,7 +158,7 @@ var Defs = []Def{
 		Pattern: regexp.MustCompile(`^[0-9A-Fa-f]{8,64}$`), Format: "十六进制字符"},
 	{Key: WechatPrivateKey, Kind: Secret, Section: sectionWechat, Optional: true, Label: "商户 API 私钥", Help: "apiclient_key.pem 的内容，" + secretHelpSuffix},
 
-	{Key: CampusCardEndpoint, Kind: URL, Section: sectionCard, Optional: true, Label: "接口地址", Help: "一卡通系统的接口地址；留空则使用内置的模拟一卡通。"},
+	{Key: CampusCardEndpoint, Kind: URL, Section: sectionCard, Optional: true, Label: "接口地址", Help: "一卡通系统的接口地址，填写后校园卡支付即发往此地址（须同时填写接口密钥）；留空时只在演示模式下使用内置的模拟一卡通。"},
 	{Key: CampusCardKey, Kind: Secret, Section: sectionCard, Optional: true, Label: "接口密钥", Help: "与一卡通系统约定的签名密钥，" + secretHelpSuffix},
 
 	{Key: ReconTime, Kind: Clock, Section: sectionRecon, Default: "02:30", Label: "每日对账时间", Help: "每天在此时刻（北京时间，HH:MM）下载前一日的渠道对账单并自动对账。"},
@@ -366,6 +372,9 @@ func contains(list []string, w string) bool {
 type Store struct {
 	DB  *bun.DB
 	TTL time.Duration
+	// Simulators: the simulated payment company and card system are served (demo mode or
+	// -simulators), so their channels may be enabled. Set once, before the store is used.
+	Simulators bool
 
 	mu     sync.Mutex
 	values map[string]string

@@ -76,7 +76,7 @@ func TestValidateKinds(t *testing.T) {
 		{"bool garbage", settings.PasswordLettersDigits, "maybe", "", false},
 		{"list dedup", settings.ChannelsEnabled, "campuscard,campuscard", "campuscard", true},
 		{"list unknown channel", settings.ChannelsEnabled, "sandbox,bitcoin", "", false},
-		{"list empty", settings.ChannelsEnabled, " , ", "", false},
+		{"list empty", settings.ChannelsEnabled, " , ", "", true}, // no channel yet: a new production database
 		{"clock padded", settings.ReconTime, "2:30", "02:30", true},
 		{"clock", settings.ReconTime, "23:59", "23:59", true},
 		{"clock hour 24", settings.ReconTime, "24:00", "", false},
@@ -226,6 +226,7 @@ func TestSaveRefusesSwitchesWithoutWhatTheyNeed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		s := settings.New(db)
+		s.Simulators = true // the sandbox below is a simulator channel
 		box := auth.Box{Key: []byte("test-key")}
 		v := allValues()
 		v[settings.ChannelsEnabled] = "sandbox,alipay"
@@ -244,6 +245,54 @@ func TestSaveRefusesSwitchesWithoutWhatTheyNeed(t *testing.T) {
 		}
 		if got := s.List(ctx, settings.ChannelsEnabled); strings.Join(got, ",") != "sandbox,alipay" {
 			t.Errorf("channels = %v, want sandbox,alipay", got)
+		}
+	})
+}
+
+// Without simulators (production), the sandbox cannot be enabled at all and the campus
+// card only with its card system's address and key; nothing is saved when refused.
+func TestSaveRefusesSimulatorChannelsInProduction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		s := settings.New(db)
+		box := auth.Box{Key: []byte("test-key")}
+		if got := s.List(ctx, settings.ChannelsEnabled); len(got) != 0 {
+			t.Errorf("channels enabled on a new database = %v, want none", got)
+		}
+		v := allValues()
+		v[settings.ChannelsEnabled] = "sandbox"
+		v[settings.SchoolName] = "另一所大学"
+		_, err := s.Save(ctx, settings.Form{Values: v}, box, "admin", "")
+		var errs settings.Errors
+		if !errors.As(err, &errs) || !strings.Contains(errs[settings.ChannelsEnabled], "模拟渠道") {
+			t.Fatalf("Save(sandbox without simulators) = %v; want refused as a simulator channel", err)
+		}
+		if got := s.Get(ctx, settings.SchoolName); got == "另一所大学" {
+			t.Error("school name saved although the form was refused")
+		}
+
+		v[settings.ChannelsEnabled] = "campuscard"
+		errs = nil
+		if _, err := s.Save(ctx, settings.Form{Values: v}, box, "admin", ""); !errors.As(err, &errs) || !strings.Contains(errs[settings.ChannelsEnabled], "接口地址") {
+			t.Fatalf("Save(campus card without its address) = %v; want refused", err)
+		}
+		v[settings.CampusCardEndpoint] = "https://card.example.edu.cn/api"
+		errs = nil
+		if _, err := s.Save(ctx, settings.Form{Values: v}, box, "admin", ""); !errors.As(err, &errs) || errs[settings.CampusCardEndpoint] == "" {
+			t.Fatalf("Save(card address without key) = %v; want refused", err)
+		}
+		v[settings.CampusCardKey] = "a-key-agreed-with-the-card-system"
+		if _, err := s.Save(ctx, settings.Form{Values: v}, box, "admin", ""); err != nil {
+			t.Fatalf("Save(campus card with address and key) = %v", err)
+		}
+		if got := s.List(ctx, settings.ChannelsEnabled); strings.Join(got, ",") != "campuscard" {
+			t.Errorf("channels = %v, want campuscard", got)
+		}
+
+		s.Simulators = true
+		v[settings.ChannelsEnabled] = "sandbox,campuscard"
+		if _, err := s.Save(ctx, settings.Form{Values: v}, box, "admin", ""); err != nil {
+			t.Fatalf("Save(sandbox with simulators on) = %v", err)
 		}
 	})
 }

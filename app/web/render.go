@@ -83,12 +83,16 @@ type Page struct {
 	CSRF    string
 	Content template.HTML
 	Data    fiber.Map
+	// Simulators: payments are simulated; the layout says so on every page.
+	Simulators bool
 }
 
-// Renderer renders pages. School returns the school's name for the header.
+// Renderer renders pages. School returns the school's name for the header; Simulators
+// puts the demo banner (演示模式) on every page.
 type Renderer struct {
-	Engine *html.Engine
-	School func(c *fiber.Ctx) string
+	Engine     *html.Engine
+	School     func(c *fiber.Ctx) string
+	Simulators bool
 
 	once    sync.Once
 	loadErr error
@@ -126,7 +130,7 @@ func (r *Renderer) Render(c *fiber.Ctx, name, title string, data fiber.Map) erro
 		return err
 	}
 	layout := "layouts/" + strings.SplitN(name, "/", 2)[0]
-	return r.execute(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data})
+	return r.execute(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data, Simulators: r.Simulators})
 }
 
 // Fragment renders a template alone, whatever the request.

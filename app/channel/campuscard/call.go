@@ -42,7 +42,11 @@ func sign(key, method, path, timestamp, nonce string, body []byte) string {
 // nil) and returns the status and body of an answer whose signature verifies. A
 // transport error, a 5xx or an answer that does not verify wraps channel.ErrUnavailable.
 func (c *Channel) call(ctx context.Context, method, path string, payload any) (int, []byte, error) {
-	u, err := url.Parse(c.baseURL + path)
+	base, key, ok := c.target(ctx)
+	if !ok {
+		return 0, nil, fmt.Errorf("campuscard: %s %s: no card system address configured: %w", method, path, channel.ErrUnavailable)
+	}
+	u, err := url.Parse(base + path)
 	if err != nil {
 		return 0, nil, fmt.Errorf("campuscard: base url: %w", err)
 	}
@@ -64,7 +68,7 @@ func (c *Channel) call(ctx context.Context, method, path string, payload any) (i
 	}
 	req.Header.Set(headerTimestamp, ts)
 	req.Header.Set(headerNonce, nonce)
-	req.Header.Set(headerSignature, sign(c.key, method, signedPath, ts, nonce, body))
+	req.Header.Set(headerSignature, sign(key, method, signedPath, ts, nonce, body))
 
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -78,7 +82,7 @@ func (c *Channel) call(ctx context.Context, method, path string, payload any) (i
 	if resp.StatusCode >= 500 {
 		return 0, nil, fmt.Errorf("campuscard: %s %s: status %d: %w", method, path, resp.StatusCode, channel.ErrUnavailable)
 	}
-	if err := c.verify(resp.Header, method, signedPath, nonce, answer); err != nil {
+	if err := verify(key, resp.Header, method, signedPath, nonce, answer); err != nil {
 		return 0, nil, fmt.Errorf("campuscard: %s %s: answer (status %d): %w: %w", method, path, resp.StatusCode, channel.ErrUnavailable, err)
 	}
 	return resp.StatusCode, answer, nil
@@ -86,7 +90,7 @@ func (c *Channel) call(ctx context.Context, method, path string, payload any) (i
 
 // verify checks that an answer is signed with our key, for our request (it echoes our
 // nonce), and recent.
-func (c *Channel) verify(h http.Header, method, path, nonce string, body []byte) error {
+func verify(key string, h http.Header, method, path, nonce string, body []byte) error {
 	if h.Get(headerNonce) != nonce {
 		return fmt.Errorf("nonce %q is not ours: %w", h.Get(headerNonce), channel.ErrBadSignature)
 	}
@@ -98,7 +102,7 @@ func (c *Channel) verify(h http.Header, method, path, nonce string, body []byte)
 	if d := time.Since(time.Unix(sec, 0)); d > window || d < -window {
 		return fmt.Errorf("timestamp %q out of window: %w", ts, channel.ErrBadSignature)
 	}
-	want := sign(c.key, method, path, ts, nonce, body)
+	want := sign(key, method, path, ts, nonce, body)
 	if !hmac.Equal([]byte(h.Get(headerSignature)), []byte(want)) {
 		return channel.ErrBadSignature
 	}

@@ -22,16 +22,21 @@ import (
 
 // Config is how to reach the card system.
 type Config struct {
-	BaseURL string       // e.g. "http://127.0.0.1:8080/sim/card"
+	BaseURL string       // e.g. "http://127.0.0.1:8080/sim/card"; empty: only Endpoint
 	Key     string       // the key shared with the card system
 	Client  *http.Client // nil: a client with a 15 s timeout
+	// Endpoint, when set, is asked before every call for the card system's address and
+	// key as configured (系统参数 → 校园一卡通); when it reports none (ok false), BaseURL
+	// and Key are used.
+	Endpoint func(ctx context.Context) (baseURL, key string, ok bool)
 }
 
 // Channel is the campus card channel.
 type Channel struct {
-	baseURL string
-	key     string
-	client  *http.Client
+	baseURL  string
+	key      string
+	client   *http.Client
+	endpoint func(ctx context.Context) (string, string, bool)
 }
 
 var _ channel.Channel = (*Channel)(nil)
@@ -42,7 +47,23 @@ func New(cfg Config) *Channel {
 	if client == nil {
 		client = &http.Client{Timeout: 15 * time.Second}
 	}
-	return &Channel{baseURL: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.Key, client: client}
+	return &Channel{baseURL: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.Key, client: client, endpoint: cfg.Endpoint}
+}
+
+// target is the card system's address and key for a call now.
+func (c *Channel) target(ctx context.Context) (baseURL, key string, ok bool) {
+	if c.endpoint != nil {
+		if u, k, ok := c.endpoint(ctx); ok {
+			return strings.TrimRight(u, "/"), k, true
+		}
+	}
+	return c.baseURL, c.key, c.baseURL != ""
+}
+
+// Ready reports whether the adapter knows a card system to talk to.
+func (c *Channel) Ready(ctx context.Context) bool {
+	_, _, ok := c.target(ctx)
+	return ok
 }
 
 // shanghai is Asia/Shanghai (UTC+08:00, no daylight saving), the zone of business days.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"campuspay/app/channel"
 	"campuspay/app/server"
 	"campuspay/store/storetest"
 )
@@ -32,6 +33,11 @@ type Options struct {
 	MySQL bool // use a fresh database on CAMPUSPAY_TEST_MYSQL instead of SQLite
 	Demo  bool // load the demo school
 	Jobs  bool // run the background jobs
+	// Simulators serves /sim/* and the simulator channels on a database the demo did not
+	// load (a demo database has them anyway).
+	Simulators bool
+	// Channels are extra payment channel adapters (a fake payment company).
+	Channels map[string]channel.Channel
 }
 
 // Start runs the platform until the test ends.
@@ -44,8 +50,9 @@ func Start(t testing.TB, opt Options) *Platform {
 	base := "http://" + ln.Addr().String()
 	cfg := server.Config{
 		DataDir: t.TempDir(), BaseURL: base, Demo: opt.Demo, Jobs: opt.Jobs, ShutdownGrace: 500 * time.Millisecond,
-		Secret: "test-secret-0123456789abcdef0123456789abcdef",
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Secret:     "test-secret-0123456789abcdef0123456789abcdef",
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Simulators: opt.Simulators, Channels: opt.Channels,
 	}
 	if os.Getenv("CAMPUSPAY_TEST_VERBOSE") != "" {
 		cfg.Log = slog.Default()
