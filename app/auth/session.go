@@ -156,6 +156,33 @@ func SignIn(c *fiber.Ctx, u *store.User, timeout time.Duration) error {
 	return err
 }
 
+// SignInNotice is SignIn that also keeps notice (when not "") for the first full page the
+// user sees (web.Renderer shows it once): what they should know about their account.
+func SignInNotice(c *fiber.Ctx, u *store.User, timeout time.Duration, notice string) error {
+	var extra map[string]string
+	if notice != "" {
+		extra = map[string]string{sessionNotice: notice}
+	}
+	_, err := signIn(c, u, timeout, extra)
+	return err
+}
+
+// sessionNotice is the session key of the sign-in notice.
+const sessionNotice = "signin_notice"
+
+// Notice returns the sign-in notice the session holds, or "".
+func Notice(c *fiber.Ctx) string {
+	s, _ := Session(c).Get(sessionNotice).(string)
+	return s
+}
+
+// DropNotice removes the sign-in notice once shown, saving the session: call it last.
+func DropNotice(c *fiber.Ctx) error {
+	sess := Session(c)
+	sess.Delete(sessionNotice)
+	return sess.Save()
+}
+
 // signIn is SignIn that also keeps extra values in the new session (single sign-on notes
 // how the user came), and returns the new session's id. The session must not be used
 // after it: saving hands it back to fiber's pool.
@@ -255,3 +282,4 @@ func newToken() string {
 	}
 	return hex.EncodeToString(b)
 }
+
