@@ -235,7 +235,9 @@ func CSRFToken(c *fiber.Ctx) string {
 }
 
 // CSRF refuses a state-changing request (anything but GET, HEAD, OPTIONS) whose token, from
-// the X-CSRF-Token header or the _csrf form field, does not equal the session's.
+// the X-CSRF-Token header or the _csrf field of the form in the body, does not equal the
+// session's. A token in the query string is not looked at: it leaks into logs, histories
+// and Referer headers.
 func CSRF() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		switch c.Method() {
@@ -245,7 +247,7 @@ func CSRF() fiber.Handler {
 		want, _ := Session(c).Get("csrf").(string)
 		got := c.Get(CSRFHeader)
 		if got == "" {
-			got = c.FormValue(CSRFField)
+			got = formField(c, CSRFField)
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return fiber.NewError(fiber.StatusForbidden, "页面已过期或请求来源不明，请刷新页面后重试")
@@ -283,3 +285,21 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
+// formField is a field of the form in the request body (URL-encoded or multipart), never
+// of the query string (fiber's FormValue reads both).
+func formField(c *fiber.Ctx, name string) string {
+	ct := strings.ToLower(string(c.Request().Header.ContentType()))
+	switch {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		return string(c.Request().PostArgs().Peek(name))
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		form, err := c.MultipartForm()
+		if err != nil {
+			return ""
+		}
+		if v := form.Value[name]; len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
