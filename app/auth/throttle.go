@@ -55,7 +55,8 @@ func Hit(ctx context.Context, db *bun.DB, l Limit, key string, now time.Time) (V
 	key = throttleKey(key)
 	nowMS, startBefore := now.UnixMilli(), now.Add(-l.Window).UnixMilli()
 	var v Verdict
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	hit := func(ctx context.Context, tx bun.Tx) error {
+		v = Verdict{}
 		// A row starts again at one when its lock has run out, or, unlocked, when its
 		// window has.
 		expired := "(locked_until <= ? AND (locked_until > 0 OR window_start <= ?))"
@@ -100,7 +101,11 @@ func Hit(ctx context.Context, db *bun.DB, l Limit, key string, now time.Time) (V
 			}
 		}
 		return nil
-	})
+	}
+	err := db.RunInTx(ctx, nil, hit)
+	for try := 0; try < 4 && store.IsDeadlock(err); try++ {
+		err = db.RunInTx(ctx, nil, hit) // rolled back whole: count again
+	}
 	if err != nil {
 		return Verdict{}, fmt.Errorf("auth: throttle %s: %w", l.Scope, err)
 	}
