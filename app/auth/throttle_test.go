@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,4 +218,27 @@ func mustUser(t *testing.T, db *bun.DB, login string) *store.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// BenchmarkHit is the cost every sign-in, card payment, look-up and API call now pays.
+func BenchmarkHit(b *testing.B) {
+	dbs := map[string]func(testing.TB) *bun.DB{"sqlite": storetest.SQLite}
+	if os.Getenv(storetest.EnvMySQL) != "" {
+		dbs["mysql"] = storetest.MySQL
+	}
+	for name, open := range dbs {
+		b.Run(name, func(b *testing.B) {
+			db := open(b)
+			ctx := context.Background()
+			l := auth.Limit{Scope: "bench", Max: 1 << 30, Window: time.Minute}
+			now := time.Now()
+			i := 0
+			for b.Loop() {
+				if _, err := auth.Hit(ctx, db, l, strconv.Itoa(i%100), now); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
 }
