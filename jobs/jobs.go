@@ -5,7 +5,9 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/store"
 )
@@ -38,10 +40,14 @@ func QueryOpenOrders(b *billing.Service, log *slog.Logger) func(ctx context.Cont
 	}
 }
 
-// PurgeSessions deletes expired sessions.
+// PurgeSessions deletes expired sessions, and throttle counters whose window and lock
+// have run out (the longest window is the per-account sign-in hour).
 func PurgeSessions(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		if _, err := store.PurgeSessions(ctx, b.DB); err != nil {
+			log.Error("job purge-sessions", "err", err)
+		}
+		if _, err := auth.PurgeThrottles(ctx, b.DB, time.Now(), auth.AccountFailureWindow); err != nil {
 			log.Error("job purge-sessions", "err", err)
 		}
 	}

@@ -120,6 +120,13 @@ func IsDuplicate(err error) bool {
 	return false
 }
 
+// IsDeadlock reports whether err is MySQL's deadlock (1213): the transaction was rolled
+// back whole and may simply run again. (Concurrent upserts of one new key can meet so.)
+func IsDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
+}
+
 // UTC is how every timestamp is written: in UTC, truncated to the microseconds both
 // dialects keep, so that what is read back equals what was written.
 func UTC(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

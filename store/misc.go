@@ -48,15 +48,6 @@ type AuditLog struct {
 	IP         string    `bun:"ip"`
 }
 
-type LoginFailure struct {
-	bun.BaseModel `bun:"table:login_failures"`
-
-	Key         string     `bun:"k,pk"`
-	Failures    int        `bun:"failures"`
-	WindowStart time.Time  `bun:"window_start"`
-	LockedUntil *time.Time `bun:"locked_until"`
-}
-
 // PutSetting inserts or replaces one setting.
 func PutSetting(ctx context.Context, db bun.IDB, row *Setting) error {
 	res, err := db.NewUpdate().Model(row).WherePK().Exec(ctx)

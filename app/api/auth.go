@@ -3,12 +3,15 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/settings"
 	"campuspay/app/sign"
 	"campuspay/store"
 )
@@ -112,5 +115,22 @@ func (h *Handler) verify(ctx context.Context, r signedRequest, strictType bool) 
 	if !fresh {
 		return client, errUnauthorized("nonce was used in the last 15 minutes")
 	}
-	return client, nil
+	return client, h.rateLimit(ctx, client, now)
+}
+
+// rateLimit counts a verified request against its client's rate (the api.rate_per_minute
+// setting), in the database so that the rate holds across every instance together. Only
+// verified requests count: a stranger cannot spend a client's rate with bad signatures.
+func (h *Handler) rateLimit(ctx context.Context, client *store.Client, now time.Time) error {
+	l := auth.Limit{Scope: "api", Max: int(h.Billing.Settings.Int(ctx, settings.APIRatePerMinute)), Window: time.Minute}
+	v, err := auth.Hit(ctx, h.Billing.DB, l, client.AppID, now)
+	if err != nil {
+		return err
+	}
+	if v.Allowed {
+		return nil
+	}
+	wait := v.RetryAfter(now)
+	return &apiError{Status: fiber.StatusTooManyRequests, Code: "rate_limited", RetryAfter: int(wait / time.Second),
+		Message: fmt.Sprintf("more than %d requests in a minute from this client: retry after %d seconds", l.Max, int(wait/time.Second))}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -11,9 +12,10 @@ import (
 
 // apiError is an error with the status and code API.md gives it.
 type apiError struct {
-	Status  int
-	Code    string
-	Message string
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter int // seconds, for 429 rate_limited: sent as the Retry-After header
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -77,5 +79,13 @@ func toAPIError(err error, log *slog.Logger) *apiError {
 
 // writeError answers with API.md's error object.
 func writeError(c *fiber.Ctx, e *apiError) error {
+	setRetryAfter(c, e)
 	return c.Status(e.Status).JSON(fiber.Map{"error": fiber.Map{"code": e.Code, "message": e.Message}})
+}
+
+// setRetryAfter sends the Retry-After header of a rate-limited request.
+func setRetryAfter(c *fiber.Ctx, e *apiError) {
+	if e.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+	}
 }

@@ -217,6 +217,7 @@ func (h *Handler) soapError(c *fiber.Ctx, err error) *apiError {
 			faultCode = "soap:Server"
 		}
 	}
+	setRetryAfter(c, e)
 	detail, _ := xml.Marshal(soapErrorDetail{Code: e.Code, Message: e.Message, Status: e.Status})
 	var b bytes.Buffer
 	b.WriteString(`<soap:Fault><faultcode>` + faultCode + `</faultcode><faultstring>`)

@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,13 +19,33 @@ import (
 	"campuspay/store"
 )
 
-// Throttling: after MaxFailures failed sign-ins for one login name (or one address) within
-// FailureWindow, sign-in is refused for LockFor.
+// Throttling sign-in. Every attempt is counted before its password is checked (and taken
+// back when the password was right), so that simultaneous guesses cannot outrun the count:
+//
+//   - per account and address pair: MaxFailures attempts within FailureWindow lock that
+//     pair for LockFor. A stranger guessing from one address locks out only themselves.
+//   - per account, whatever the address: AccountMaxFailures within AccountFailureWindow
+//     lock the account everywhere for LockFor. Guessing spread over many addresses is
+//     still stopped, and locking the owner out takes at least four addresses' worth of
+//     failures (an administrator's password reset lifts it at once).
+//   - per address, whatever the account: AddressMaxFailures within FailureWindow lock the
+//     address (one address trying one password on many accounts). The number is high
+//     because a campus network's many students may share one address.
 const (
-	MaxFailures   = 5
-	FailureWindow = 15 * time.Minute
-	LockFor       = 15 * time.Minute
-	bcryptCost    = 10
+	MaxFailures          = 5
+	FailureWindow        = 15 * time.Minute
+	LockFor              = 15 * time.Minute
+	AccountMaxFailures   = 20
+	AccountFailureWindow = time.Hour
+	AddressMaxFailures   = 100
+	bcryptCost           = 10
+)
+
+// The sign-in limits, in the order an attempt is counted on them.
+var (
+	LoginPair    = Limit{Scope: "login.pair", Max: MaxFailures, Window: FailureWindow, LockFor: LockFor}
+	LoginAccount = Limit{Scope: "login.account", Max: AccountMaxFailures, Window: AccountFailureWindow, LockFor: LockFor}
+	LoginAddress = Limit{Scope: "login.address", Max: AddressMaxFailures, Window: FailureWindow, LockFor: LockFor}
 )
 
 var (
@@ -61,68 +83,123 @@ func (s *Service) now() time.Time {
 // dummyHash makes a sign-in for an unknown login take as long as one for a known login.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("campuspay-dummy"), bcryptCost)
 
-// Authenticate checks a login name (or payer number) and password, throttling failures per
-// login name and per address, and audits the attempt.
+// Authenticate checks a login name (or payer number) and password, throttling attempts per
+// account and address pair, per account and per address (see MaxFailures), and audits the
+// attempt against the account it names, for the owner's notice at their next sign-in.
 func (s *Service) Authenticate(ctx context.Context, login, password, ip string) (*store.User, error) {
 	login = strings.TrimSpace(login)
 	now := s.now()
-	keys := []string{"login:" + strings.ToLower(login), "ip:" + ip}
-	for _, k := range keys {
-		if until, locked := s.locked(ctx, k, now); locked {
-			store.Audit(ctx, s.DB, &store.AuditLog{At: now, Actor: login, Action: "login.locked", IP: ip})
-			return nil, &LockedError{Until: until}
-		}
-	}
 	user := new(store.User)
 	err := s.DB.NewSelect().Model(user).Where("login = ? OR payer_no = ?", login, login).Limit(1).Scan(ctx)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("auth: find user: %w", err)
 	}
+	found := err == nil
+	account, audit := "name:"+strings.ToLower(login), &store.AuditLog{At: now, Actor: login, IP: ip}
+	if found {
+		// By id: the login name and the payer number are two ways into one account.
+		account, audit.TargetType, audit.TargetID = accountKey(user.ID), "user", user.Login
+	}
+	keys := []string{account + "|" + ip, account, ip}
+	limits := []Limit{LoginPair, LoginAccount, LoginAddress}
+	for i, l := range limits {
+		v, err := Hit(ctx, s.DB, l, keys[i], now)
+		if err != nil {
+			return nil, err
+		}
+		if !v.Allowed {
+			audit.Action = "login.locked"
+			store.Audit(ctx, s.DB, audit)
+			return nil, &LockedError{Until: v.Until}
+		}
+	}
 	hash := dummyHash
-	if err == nil && user.PasswordHash != "" {
+	if found && user.PasswordHash != "" {
 		hash = []byte(user.PasswordHash)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil || user.PasswordHash == "" {
-		for _, k := range keys {
-			s.fail(ctx, k, now)
-		}
-		store.Audit(ctx, s.DB, &store.AuditLog{At: now, Actor: login, Action: "login.failed", IP: ip})
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !found || user.PasswordHash == "" {
+		audit.Action = "login.failed"
+		store.Audit(ctx, s.DB, audit)
 		return nil, ErrBadCredentials
 	}
+	// The right password: this attempt was no guess. The pair starts afresh; the
+	// account's and the address's counts keep other addresses' and accounts' failures.
+	if err := Clear(ctx, s.DB, LoginPair.Scope, keys[0]); err != nil {
+		return nil, err
+	}
+	for i, l := range limits[1:] {
+		if err := Forgive(ctx, s.DB, l, keys[i+1]); err != nil {
+			return nil, err
+		}
+	}
 	if user.Disabled {
-		store.Audit(ctx, s.DB, &store.AuditLog{At: now, Actor: user.Login, Action: "login.disabled", IP: ip})
+		audit.Actor, audit.Action = user.Login, "login.disabled"
+		store.Audit(ctx, s.DB, audit)
 		return nil, ErrDisabled
 	}
-	s.DB.NewDelete().Model((*store.LoginFailure)(nil)).Where("k = ?", keys[0]).Exec(ctx)
-	store.Audit(ctx, s.DB, &store.AuditLog{At: now, Actor: user.Login, Action: "login", TargetType: "user", TargetID: user.Login, IP: ip})
+	audit.Actor, audit.Action = user.Login, "login"
+	store.Audit(ctx, s.DB, audit)
 	return user, nil
 }
 
-func (s *Service) locked(ctx context.Context, key string, now time.Time) (time.Time, bool) {
-	f := new(store.LoginFailure)
-	if err := s.DB.NewSelect().Model(f).Where("k = ?", key).Scan(ctx); err != nil {
-		return time.Time{}, false
+func accountKey(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
+
+// liftSignInLocks forgets every sign-in failure counted against the account, from every
+// address (an administrator reset its password).
+func liftSignInLocks(ctx context.Context, db bun.IDB, userID int64) error {
+	account := accountKey(userID)
+	_, err := db.NewDelete().Table("throttles").
+		Where("(scope = ? AND k = ?) OR (scope = ? AND k LIKE ?)", LoginAccount.Scope, account, LoginPair.Scope, account+"|%").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: lift sign-in locks: %w", err)
 	}
-	if f.LockedUntil != nil && now.Before(*f.LockedUntil) {
-		return *f.LockedUntil, true
-	}
-	return time.Time{}, false
+	return nil
 }
 
-// fail counts one failure for key, locking it when the window fills.
-func (s *Service) fail(ctx context.Context, key string, now time.Time) {
-	f := new(store.LoginFailure)
-	err := s.DB.NewSelect().Model(f).Where("k = ?", key).Scan(ctx)
-	if err != nil || now.Sub(f.WindowStart) > FailureWindow || (f.LockedUntil != nil && !now.Before(*f.LockedUntil)) {
-		f = &store.LoginFailure{Key: key, Failures: 0, WindowStart: now}
+// FailedSignIns is what the owner of an account is told at sign-in: the failed attempts on
+// it since their previous sign-in.
+type FailedSignIns struct {
+	Count     int
+	Last      time.Time
+	Addresses []string // the most recent first, at most five
+}
+
+// FailedSince returns the failed and refused sign-ins on the user's account between their
+// previous sign-in (of any kind) and the one just audited; a zero Count when there were
+// none.
+func (s *Service) FailedSince(ctx context.Context, u *store.User) (FailedSignIns, error) {
+	var out FailedSignIns
+	var prev []time.Time
+	err := s.DB.NewSelect().Table("audit_logs").Column("at").
+		Where("target_type = 'user' AND target_id = ? AND action IN ('login', 'login.sso')", u.Login).
+		OrderExpr("id DESC").Limit(1).Offset(1).Scan(ctx, &prev)
+	if err != nil {
+		return out, fmt.Errorf("auth: previous sign-in: %w", err)
 	}
-	f.Failures++
-	if f.Failures >= MaxFailures {
-		until := now.Add(LockFor)
-		f.LockedUntil = &until
+	q := s.DB.NewSelect().Table("audit_logs").Column("at", "ip").
+		Where("target_type = 'user' AND target_id = ? AND action IN ('login.failed', 'login.locked')", u.Login).
+		OrderExpr("id DESC")
+	if len(prev) > 0 {
+		q = q.Where("at > ?", prev[0])
 	}
-	s.DB.NewDelete().Model((*store.LoginFailure)(nil)).Where("k = ?", key).Exec(ctx)
-	s.DB.NewInsert().Model(f).Exec(ctx)
+	var rows []struct {
+		At time.Time `bun:"at"`
+		IP string    `bun:"ip"`
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return out, fmt.Errorf("auth: failed sign-ins: %w", err)
+	}
+	out.Count = len(rows)
+	for i, r := range rows {
+		if i == 0 {
+			out.Last = r.At
+		}
+		if len(out.Addresses) < 5 && !slices.Contains(out.Addresses, r.IP) {
+			out.Addresses = append(out.Addresses, r.IP)
+		}
+	}
+	return out, nil
 }
 
 // User returns a user by id.

@@ -56,23 +56,26 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("disabled account: %v, want ErrDisabled", err)
 		}
 
-		// Throttling: five failures lock the login, even for the right password.
+		// Throttling: five failures lock the login from that address, even for the right
+		// password; the owner elsewhere is not locked out.
 		for range auth.MaxFailures {
 			s.Authenticate(ctx, "alice", "guess", "10.0.0.3")
 		}
 		var locked *auth.LockedError
-		if _, err := s.Authenticate(ctx, "alice", "right-password", "10.0.0.4"); !errors.As(err, &locked) {
+		if _, err := s.Authenticate(ctx, "alice", "right-password", "10.0.0.3"); !errors.As(err, &locked) {
 			t.Fatalf("after %d failures: %v, want LockedError", auth.MaxFailures, err)
 		}
-		clk.Advance(auth.LockFor + time.Second)
 		if _, err := s.Authenticate(ctx, "alice", "right-password", "10.0.0.4"); err != nil {
+			t.Errorf("the owner at another address: %v, want success", err)
+		}
+		clk.Advance(auth.LockFor + time.Second)
+		if _, err := s.Authenticate(ctx, "alice", "right-password", "10.0.0.3"); err != nil {
 			t.Errorf("after the lock ran out: %v, want success", err)
 		}
 		fails, _ := db.NewSelect().Model((*store.AuditLog)(nil)).Where("action = 'login.failed'").Count(ctx)
-		// wrong password, unknown login, and the guesses until the lock (the first wrong
-		// password counted towards it): 1 + 1 + (MaxFailures-1). Refusals while locked are
-		// not password checks and are not counted.
-		if want := int64(2 + auth.MaxFailures - 1); fails != want {
+		// wrong password, unknown login, and the guesses until the lock: 1 + 1 + MaxFailures.
+		// Refusals while locked are not password checks and are not counted.
+		if want := int64(2 + auth.MaxFailures); fails != want {
 			t.Errorf("audited failures = %d, want %d", fails, want)
 		}
 	})

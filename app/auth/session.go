@@ -156,6 +156,33 @@ func SignIn(c *fiber.Ctx, u *store.User, timeout time.Duration) error {
 	return err
 }
 
+// SignInNotice is SignIn that also keeps notice (when not "") for the first full page the
+// user sees (web.Renderer shows it once): what they should know about their account.
+func SignInNotice(c *fiber.Ctx, u *store.User, timeout time.Duration, notice string) error {
+	var extra map[string]string
+	if notice != "" {
+		extra = map[string]string{sessionNotice: notice}
+	}
+	_, err := signIn(c, u, timeout, extra)
+	return err
+}
+
+// sessionNotice is the session key of the sign-in notice.
+const sessionNotice = "signin_notice"
+
+// Notice returns the sign-in notice the session holds, or "".
+func Notice(c *fiber.Ctx) string {
+	s, _ := Session(c).Get(sessionNotice).(string)
+	return s
+}
+
+// DropNotice removes the sign-in notice once shown, saving the session: call it last.
+func DropNotice(c *fiber.Ctx) error {
+	sess := Session(c)
+	sess.Delete(sessionNotice)
+	return sess.Save()
+}
+
 // signIn is SignIn that also keeps extra values in the new session (single sign-on notes
 // how the user came), and returns the new session's id. The session must not be used
 // after it: saving hands it back to fiber's pool.
@@ -208,7 +235,9 @@ func CSRFToken(c *fiber.Ctx) string {
 }
 
 // CSRF refuses a state-changing request (anything but GET, HEAD, OPTIONS) whose token, from
-// the X-CSRF-Token header or the _csrf form field, does not equal the session's.
+// the X-CSRF-Token header or the _csrf field of the form in the body, does not equal the
+// session's. A token in the query string is not looked at: it leaks into logs, histories
+// and Referer headers.
 func CSRF() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		switch c.Method() {
@@ -218,7 +247,7 @@ func CSRF() fiber.Handler {
 		want, _ := Session(c).Get("csrf").(string)
 		got := c.Get(CSRFHeader)
 		if got == "" {
-			got = c.FormValue(CSRFField)
+			got = formField(c, CSRFField)
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return fiber.NewError(fiber.StatusForbidden, "页面已过期或请求来源不明，请刷新页面后重试")
@@ -254,4 +283,23 @@ func newToken() string {
 		panic("auth: crypto/rand: " + err.Error())
 	}
 	return hex.EncodeToString(b)
+}
+
+// formField is a field of the form in the request body (URL-encoded or multipart), never
+// of the query string (fiber's FormValue reads both).
+func formField(c *fiber.Ctx, name string) string {
+	ct := strings.ToLower(string(c.Request().Header.ContentType()))
+	switch {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		return string(c.Request().PostArgs().Peek(name))
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		form, err := c.MultipartForm()
+		if err != nil {
+			return ""
+		}
+		if v := form.Value[name]; len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }

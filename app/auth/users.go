@@ -409,7 +409,7 @@ func (s *Service) ResetPassword(ctx context.Context, id int64, policy PasswordPo
 			return err
 		}
 		// A reset also lifts a sign-in lock on the login, or the new password could not be used.
-		if _, err := tx.NewDelete().Model((*store.LoginFailure)(nil)).Where("k = ?", "login:"+strings.ToLower(u.Login)).Exec(ctx); err != nil {
+		if err := liftSignInLocks(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: u.UpdatedAt, Actor: by.Login, Action: "user.password_reset", TargetType: "user", TargetID: u.Login, IP: by.IP})

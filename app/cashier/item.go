@@ -3,7 +3,9 @@ package cashier
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -99,6 +101,11 @@ func (h *Handler) itemQR(c *fiber.Ctx) error {
 	return sendQR(c, h.BaseURL+"/i/"+item.Code, 512)
 }
 
+// LookupLimit throttles order look-ups per address: order number and phone are both
+// guessable, so LookupLimit.Max look-ups that find nothing within its window refuse the
+// address until the window ends.
+var LookupLimit = auth.Limit{Scope: "lookup", Max: 10, Window: 15 * time.Minute}
+
 // lookupForm and lookup let an off-campus payer find a payment by order number and phone.
 func (h *Handler) lookupForm(c *fiber.Ctx) error {
 	return h.Render.Render(c, "cashier/lookup", "查询缴费", nil)
@@ -106,7 +113,22 @@ func (h *Handler) lookupForm(c *fiber.Ctx) error {
 
 func (h *Handler) lookup(c *fiber.Ctx) error {
 	no, phone := strings.TrimSpace(c.FormValue("order_no")), strings.TrimSpace(c.FormValue("phone"))
+	now := h.now()
+	v, err := auth.Hit(c.Context(), h.Billing.DB, LookupLimit, c.IP(), now)
+	if err != nil {
+		return err
+	}
+	if !v.Allowed {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(v.RetryAfter(now)/time.Second)))
+		return h.Render.Render(c.Status(fiber.StatusTooManyRequests), "cashier/lookup", "查询缴费",
+			fiber.Map{"Error": "查询次数过多，请于 " + v.Until.In(billing.Shanghai).Format("15:04") + " 后再试", "OrderNo": no, "Phone": phone})
+	}
 	o, err := h.Billing.LookupOrder(c.Context(), no, phone)
+	if err == nil { // found: not a guess
+		if err := auth.Forgive(c.Context(), h.Billing.DB, LookupLimit, c.IP()); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusNotFound), "cashier/lookup", "查询缴费",
 			fiber.Map{"Error": billing.Message(err, "查询失败"), "OrderNo": no, "Phone": phone})

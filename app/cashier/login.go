@@ -3,6 +3,7 @@ package cashier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
 	}
 	timeout := h.sessionTimeout(c.Context())
-	if err := auth.SignIn(c, u, timeout); err != nil {
+	if err := auth.SignInNotice(c, u, timeout, h.signInNotice(c.Context(), u)); err != nil {
 		return err
 	}
 	if next == "/pay" && !u.HasRole(store.RolePayer) {
@@ -65,12 +66,28 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	return web.Redirect(c, "/login")
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site (web.LocalPath); anything else goes to
+// the home page: /pay, which the callers turn into /console for staff.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/pay"
+	if p, ok := web.LocalPath(next); ok {
+		return p
 	}
-	return next
+	return "/pay"
+}
+
+// signInNotice is what the owner of an account is told on the first page after signing
+// in when someone failed to sign in to it since their previous sign-in; "" when no one did.
+func (h *Handler) signInNotice(ctx context.Context, u *store.User) string {
+	f, err := h.Auth.FailedSince(ctx, u)
+	if err != nil {
+		h.Log.Warn("failed sign-ins", "user", u.Login, "err", err)
+		return ""
+	}
+	if f.Count == 0 {
+		return ""
+	}
+	return fmt.Sprintf("自您上次登录以来，您的账号有 %d 次登录失败，最近一次在 %s，来自 %s。如非本人操作，请尽快修改密码或联系财务处。",
+		f.Count, f.Last.In(billing.Shanghai).Format("2006-01-02 15:04"), strings.Join(f.Addresses, "、"))
 }
 
 // sessionTimeout is how long a session lives without use (the session-timeout setting).

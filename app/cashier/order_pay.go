@@ -1,9 +1,15 @@
 package cashier
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
+	"campuspay/app/billing"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -37,10 +43,47 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 	if len(password) < 4 || len(password) > 32 {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "请输入校园卡密码")
 	}
-	if _, _, err := h.Billing.StartPayment(c.Context(), o.OrderNo, p.PayerNo, password); err != nil {
+	// Counted before the card system sees the password, per payer and per card: a lock
+	// refuses even the right password until it ends.
+	now := h.now()
+	keys := []string{strconv.FormatInt(p.UserID, 10), p.PayerNo}
+	for i, l := range cardLimits {
+		v, err := auth.Hit(c.Context(), h.Billing.DB, l, keys[i], now)
+		if err != nil {
+			return err
+		}
+		if !v.Allowed {
+			h.Log.Info("card password locked", "payer", p.PayerNo, "order", o.OrderNo, "ip", c.IP())
+			return fiber.NewError(fiber.StatusTooManyRequests, fmt.Sprintf(
+				"校园卡密码错误次数过多，校园卡支付已暂停，请于 %s 后再试。暂停期间即使输入正确的密码也无法支付，您也可以换用其他支付方式。",
+				v.Until.In(billing.Shanghai).Format("15:04")))
+		}
+	}
+	_, _, err = h.Billing.StartPayment(c.Context(), o.OrderNo, p.PayerNo, password)
+	if be := (*billing.Error)(nil); errors.As(err, &be) && be.Code == "wrong_password" {
+		return err // counted
+	}
+	for i, l := range cardLimits { // not a wrong password: not a guess
+		if ferr := auth.Forgive(c.Context(), h.Billing.DB, l, keys[i]); ferr != nil {
+			return ferr
+		}
+	}
+	if err != nil {
 		return err
 	}
 	return web.Redirect(c, "/pay/orders/"+o.OrderNo)
+}
+
+// Campus-card password guessing: CardMaxFailures wrong passwords within CardLockFor, per
+// payer or per card, lock card payment for CardLockFor (the card system may count too).
+const (
+	CardMaxFailures = 5
+	CardLockFor     = 15 * time.Minute
+)
+
+var cardLimits = []auth.Limit{
+	{Scope: "card.payer", Max: CardMaxFailures, Window: CardLockFor, LockFor: CardLockFor},
+	{Scope: "card.card", Max: CardMaxFailures, Window: CardLockFor, LockFor: CardLockFor},
 }
 
 // orderCancel closes an open order at the payer's request, releasing its bills.

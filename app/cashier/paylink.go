@@ -60,7 +60,7 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 	// A link opens a payer's cashier, never a staff member's console: a payer who is also
 	// staff signs in with their password.
 	if u.Roles != store.RolePayer {
-		return c.Redirect("/login?next="+next, fiber.StatusSeeOther)
+		return c.Redirect(web.LoginURL(next), fiber.StatusSeeOther)
 	}
 	timeout := h.sessionTimeout(c.Context())
 	if err := auth.SignIn(c, u, timeout); err != nil {

@@ -104,7 +104,7 @@ func (h *Handler) now() time.Time {
 func (h *Handler) requirePayer(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	if p == nil {
-		return web.Redirect(c, "/login?next="+c.OriginalURL())
+		return web.Redirect(c, web.LoginURL(c.OriginalURL()))
 	}
 	if !p.Has(store.RolePayer) {
 		return fiber.NewError(fiber.StatusForbidden, "此账号不是缴费人账号")

@@ -172,7 +172,7 @@ func (h *Handler) Routes(app fiber.Router) {
 func (h *Handler) signedIn(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	if p == nil {
-		return web.Redirect(c, "/login?next="+c.OriginalURL())
+		return web.Redirect(c, web.LoginURL(c.OriginalURL()))
 	}
 	if !p.Has(staff...) {
 		return fiber.NewError(fiber.StatusForbidden, "此账号没有管理端权限")

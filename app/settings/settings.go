@@ -76,6 +76,7 @@ const (
 	PasswordMinLength     = "password.min_length"
 	PasswordLettersDigits = "password.letters_digits"
 	SessionTimeoutMinutes = "session.timeout_minutes"
+	APIRatePerMinute      = "api.rate_per_minute"
 
 	CASEnabled       = "sso.cas_enabled"
 	CASURL           = "sso.cas_url"
@@ -166,6 +167,8 @@ var Defs = []Def{
 	{Key: PasswordMinLength, Kind: Int, Section: sectionSecurity, Default: "8", Min: 6, Max: 64, Label: "密码最短长度", Help: "新建账号和重置密码时的最少字符数。"},
 	{Key: PasswordLettersDigits, Kind: Bool, Section: sectionSecurity, Default: "true", Label: "密码须同时包含字母和数字"},
 	{Key: SessionTimeoutMinutes, Kind: Int, Section: sectionSecurity, Default: "120", Min: 5, Max: 1440, Label: "登录会话有效期（分钟）", Help: "无操作超过此时长须重新登录，5 到 1440 分钟。"},
+	{Key: APIRatePerMinute, Kind: Int, Section: sectionSecurity, Default: "600", Min: 10, Max: 60000, Label: "接入系统接口调用上限（次/分钟）",
+		Help: "每个接入系统每分钟最多调用的接口次数（各服务器合计）；超出的请求返回 HTTP 429（rate_limited），并在 Retry-After 中告知需等待的秒数。"},
 
 	{Key: CASEnabled, Kind: Bool, Section: sectionSSO, Default: "false", Label: "启用 CAS 单点登录"},
 	{Key: CASURL, Kind: URL, Section: sectionSSO, Optional: true, Label: "CAS 服务地址", Help: "如 https://cas.example.edu.cn/cas"},

@@ -85,6 +85,7 @@ type Page struct {
 	Data    fiber.Map
 	// Simulators: payments are simulated; the layout says so on every page.
 	Simulators bool
+	Notice     string // the sign-in notice (auth.SignInNotice), on the first full page after it
 }
 
 // Renderer renders pages. School returns the school's name for the header; Simulators
@@ -130,7 +131,17 @@ func (r *Renderer) Render(c *fiber.Ctx, name, title string, data fiber.Map) erro
 		return err
 	}
 	layout := "layouts/" + strings.SplitN(name, "/", 2)[0]
-	return r.execute(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data, Simulators: r.Simulators})
+	notice := ""
+	if p != nil {
+		notice = auth.Notice(c)
+	}
+	if err := r.execute(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data, Simulators: r.Simulators, Notice: notice}); err != nil {
+		return err
+	}
+	if notice != "" {
+		return auth.DropNotice(c) // shown once
+	}
+	return nil
 }
 
 // Fragment renders a template alone, whatever the request.

@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/store"
+)
+
+// Limit is one throttle: at most Max hits per key within Window. With LockFor set, the
+// Max-th hit also locks the key for LockFor from that moment (a guessing limit: the
+// lock is in place before the guess is checked); without it, a key over Max is refused
+// until its window ends (a rate limit).
+type Limit struct {
+	Scope   string
+	Max     int
+	Window  time.Duration
+	LockFor time.Duration
+}
+
+// Verdict is what one hit on a throttle decided.
+type Verdict struct {
+	Allowed bool
+	Hits    int       // hits in the window, this one included
+	Until   time.Time // when refused: when the key may try again
+}
+
+// RetryAfter is how long a refused caller should wait, rounded up to whole seconds.
+func (v Verdict) RetryAfter(now time.Time) time.Duration {
+	secs := (v.Until.Sub(now) + time.Second - 1) / time.Second
+	return max(1, secs) * time.Second
+}
+
+// maxKey is the longest key stored as it is; a longer one is stored as its SHA-256.
+const maxKey = 160
+
+func throttleKey(key string) string {
+	if len(key) <= maxKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Hit counts one hit on key and says whether it is allowed. The count is one
+// insert-or-increment statement and the row stays locked until the verdict is written,
+// so concurrent hits, on one instance or several, are each counted once and in order:
+// of forty simultaneous hits on a limit of five, exactly five are allowed.
+func Hit(ctx context.Context, db *bun.DB, l Limit, key string, now time.Time) (Verdict, error) {
+	key = throttleKey(key)
+	nowMS, startBefore := now.UnixMilli(), now.Add(-l.Window).UnixMilli()
+	var v Verdict
+	hit := func(ctx context.Context, tx bun.Tx) error {
+		v = Verdict{}
+		// A row starts again at one when its lock has run out, or, unlocked, when its
+		// window has.
+		expired := "(locked_until <= ? AND (locked_until > 0 OR window_start <= ?))"
+		set := "hits = CASE WHEN " + expired + " THEN 1 ELSE hits + 1 END, " +
+			"window_start = CASE WHEN " + expired + " THEN ? ELSE window_start END, " +
+			"locked_until = CASE WHEN " + expired + " THEN 0 ELSE locked_until END"
+		args := []any{nowMS, startBefore, nowMS, startBefore, nowMS, nowMS, startBefore}
+		insert := "INSERT INTO throttles (scope, k, hits, window_start, locked_until) VALUES (?, ?, 1, ?, 0) "
+		if store.DialectOf(db) == store.SQLite {
+			insert += "ON CONFLICT (scope, k) DO UPDATE SET "
+		} else {
+			// MySQL assigns left to right, each CASE seeing the columns already assigned:
+			// window_start changes before locked_until's CASE reads it, which then decides
+			// the same (a lock that ran out does not depend on the window, and an unlocked
+			// row's locked_until is 0 either way).
+			insert += "ON DUPLICATE KEY UPDATE "
+		}
+		if _, err := tx.ExecContext(ctx, insert+set, append([]any{l.Scope, key, nowMS}, args...)...); err != nil {
+			return err
+		}
+		var row struct {
+			Hits        int   `bun:"hits"`
+			WindowStart int64 `bun:"window_start"`
+			LockedUntil int64 `bun:"locked_until"`
+		}
+		if err := tx.NewSelect().Table("throttles").Column("hits", "window_start", "locked_until").
+			Where("scope = ? AND k = ?", l.Scope, key).Scan(ctx, &row); err != nil {
+			return err
+		}
+		v.Hits = row.Hits
+		switch {
+		case row.LockedUntil > nowMS:
+			v.Until = time.UnixMilli(row.LockedUntil)
+		case row.Hits > l.Max:
+			v.Until = time.UnixMilli(row.WindowStart).Add(l.Window)
+		default:
+			v.Allowed = true
+			if row.Hits == l.Max && l.LockFor > 0 {
+				_, err := tx.NewUpdate().Table("throttles").Set("locked_until = ?", now.Add(l.LockFor).UnixMilli()).
+					Where("scope = ? AND k = ?", l.Scope, key).Exec(ctx)
+				return err
+			}
+		}
+		return nil
+	}
+	err := db.RunInTx(ctx, nil, hit)
+	for try := 0; try < 4 && store.IsDeadlock(err); try++ {
+		err = db.RunInTx(ctx, nil, hit) // rolled back whole: count again
+	}
+	if err != nil {
+		return Verdict{}, fmt.Errorf("auth: throttle %s: %w", l.Scope, err)
+	}
+	return v, nil
+}
+
+// Forgive takes back one hit on key (it turned out not to be a guess: the password was
+// right), and the lock that hit set, if it was the one that reached the limit.
+func Forgive(ctx context.Context, db bun.IDB, l Limit, key string) error {
+	// locked_until first: MySQL assigns left to right, and the CASE must see the old hits.
+	_, err := db.NewUpdate().Table("throttles").
+		Set("locked_until = CASE WHEN hits <= ? THEN 0 ELSE locked_until END", l.Max).
+		Set("hits = CASE WHEN hits > 0 THEN hits - 1 ELSE 0 END").
+		Where("scope = ? AND k = ?", l.Scope, throttleKey(key)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: throttle %s: forgive: %w", l.Scope, err)
+	}
+	return nil
+}
+
+// Clear forgets every hit and any lock on key.
+func Clear(ctx context.Context, db bun.IDB, scope, key string) error {
+	if _, err := db.NewDelete().Table("throttles").Where("scope = ? AND k = ?", scope, throttleKey(key)).Exec(ctx); err != nil {
+		return fmt.Errorf("auth: throttle %s: clear: %w", scope, err)
+	}
+	return nil
+}
+
+// PurgeThrottles deletes the rows whose window and lock ended before now (a job calls it
+// with the sessions' purge); longest is the longest window of any limit.
+func PurgeThrottles(ctx context.Context, db bun.IDB, now time.Time, longest time.Duration) (int64, error) {
+	res, err := db.NewDelete().Table("throttles").
+		Where("window_start < ? AND locked_until < ?", now.Add(-longest).UnixMilli(), now.UnixMilli()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge throttles: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

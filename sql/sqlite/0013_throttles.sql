@@ -1,0 +1,16 @@
+-- One counter per (scope, key) for everything a stranger can guess or flood: sign-in
+-- failures per account and address, campus-card password failures, order look-ups per
+-- address, API calls per client. Incremented in one statement; times are Unix
+-- milliseconds so both dialects compare them as numbers.
+CREATE TABLE throttles (
+  scope         TEXT    NOT NULL,   -- login.pair | login.account | login.address | card.payer | card.card | lookup | api
+  k             TEXT    NOT NULL,
+  hits          INTEGER NOT NULL,
+  window_start  INTEGER NOT NULL,   -- Unix ms of the window's first hit
+  locked_until  INTEGER NOT NULL DEFAULT 0,  -- Unix ms; 0 = not locked
+  PRIMARY KEY (scope, k)
+);
+CREATE INDEX ix_throttles_window ON throttles (window_start);
+
+-- Sign-in throttling moved to throttles (per account and address pair first).
+DROP TABLE login_failures;
