@@ -33,6 +33,7 @@ import (
 	sandboxchannel "campuspay/app/channel/sandbox"
 	"campuspay/app/console"
 	"campuspay/app/demo"
+	"campuspay/app/egress"
 	"campuspay/app/recon"
 	"campuspay/app/settings"
 	banksim "campuspay/app/sim/bank"
@@ -70,6 +71,7 @@ type Server struct {
 	Billing    *billing.Service
 	Auth       *auth.Service
 	Settings   *settings.Store
+	Egress     *egress.Guard // every server-side request's connections
 	Sandbox    *sandboxsim.Sim
 	Card       *cardsim.Sim
 	Bank       *banksim.Sim
@@ -103,6 +105,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{DB: db, Config: cfg, Settings: settings.New(db)}
+	s.Egress = &egress.Guard{AllowList: func(ctx context.Context) string { return s.Settings.Get(ctx, settings.EgressAllow) }}
+	// The simulators are reached at the platform's own address, which -base-url names: the
+	// clients for them trust that host:port whatever the allow-list says.
+	self := egress.HostPortOf(cfg.BaseURL)
+	simClient := func(timeout time.Duration) *http.Client {
+		return s.Egress.Client(egress.Options{Timeout: timeout, Trust: []string{self}})
+	}
 	sandboxKey := derive(master, "sandbox-merchant")
 	cardKey := derive(master, "campuscard")
 	s.Sandbox = &sandboxsim.Sim{DB: db, PublicURL: cfg.BaseURL + "/sim/sandbox",
@@ -111,11 +120,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Billing = &billing.Service{
 		DB: db, Settings: s.Settings, Log: cfg.Log,
 		Channels: map[string]channel.Channel{
-			"sandbox":    sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey}),
-			"campuscard": cardchannel.New(cardchannel.Config{BaseURL: cfg.BaseURL + "/sim/card", Key: cardKey}),
+			"sandbox":    sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey, Client: simClient(10 * time.Second)}),
+			"campuscard": cardchannel.New(cardchannel.Config{BaseURL: cfg.BaseURL + "/sim/card", Key: cardKey, Client: simClient(15 * time.Second)}),
 		},
 		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
+		Egress:    s.Egress,
 	}
 	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
@@ -123,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	bankKey := derive(master, "bank")
 	s.Bank = &banksim.Sim{DB: db, Account: "6222000000000001", Key: bankKey, SandboxMerchant: "campuspay"}
 	s.Recon = &recon.Service{Billing: s.Billing, Log: cfg.Log,
-		Bank: &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey}}
+		Bank: &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey, HTTP: simClient(60 * time.Second)}}
 
 	if cfg.Demo {
 		loaded, err := demo.Loaded(ctx, db)
