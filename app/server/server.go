@@ -211,7 +211,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
 		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
-		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(),
+		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), Egress: s.Egress,
 	}
 	ch.Routes(app)
 	con := &console.Handler{
