@@ -3,22 +3,18 @@ package jobs
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"campuspay/app/billing"
 	"campuspay/store"
 )
 
-// DeliverCallbacks sends the business systems' callbacks that are due.
+// DeliverCallbacks sends the business systems' callbacks that are due, through billing's
+// guarded client (b.Egress), which keeps its connections for the next run.
 func DeliverCallbacks(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
-	// Eight workers post at once: keep their connections (and TLS sessions) for the next.
-	client := &http.Client{Timeout: billing.CallbackTimeout, Transport: &http.Transport{
-		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 64, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second,
-	}}
 	return func(ctx context.Context) {
 		for {
-			delivered, failed, err := b.DeliverEvents(ctx, client, 200)
+			delivered, failed, err := b.DeliverEvents(ctx, 200)
 			if err != nil {
 				log.Error("job deliver-callbacks", "err", err)
 				return

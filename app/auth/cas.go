@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"campuspay/app/egress"
 )
 
 // CAS speaks the CAS protocol to the school's CAS server (统一身份认证): the login redirect,
@@ -20,7 +22,9 @@ import (
 type CAS struct {
 	ServerURL string // e.g. https://cas.example.edu.cn/cas
 	Protocol2 bool   // validate with /serviceValidate (CAS 2.0) instead of /p3/serviceValidate
-	Client    *http.Client
+	// Client validates tickets; nil: a 10-second client through a guard that refuses
+	// every internal address (egress).
+	Client *http.Client
 }
 
 // CASUser is who the CAS server says a ticket belongs to.
@@ -108,7 +112,7 @@ func (c CAS) Validate(ctx context.Context, service, ticket string) (*CASUser, er
 	}
 	client := c.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = new(egress.Guard).Client(egress.Options{Timeout: 10 * time.Second})
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/auth/ssotest"
+	"campuspay/app/egress"
 )
 
 func TestParseCASResponse(t *testing.T) {
@@ -130,8 +131,9 @@ func TestCASValidate(t *testing.T) {
 	service := "https://pay.example.edu.cn/auth/cas/callback?next=%2Fpay"
 	fake.SignInAs("2026000001", map[string]string{"employeeNumber": "2026000001", "name": "张三"})
 
+	local := allowing(egress.HostPortOf(fake.URL))
 	for _, v2 := range []bool{false, true} {
-		cas := auth.CAS{ServerURL: fake.BaseURL(), Protocol2: v2}
+		cas := auth.CAS{ServerURL: fake.BaseURL(), Protocol2: v2, Client: local}
 		ticket := casTicket(t, cas, service)
 		u, err := cas.Validate(ctx, service, ticket)
 		if err != nil {
@@ -153,7 +155,7 @@ func TestCASValidate(t *testing.T) {
 		t.Errorf("validation paths = %s", got)
 	}
 
-	cas := auth.CAS{ServerURL: fake.BaseURL()}
+	cas := auth.CAS{ServerURL: fake.BaseURL(), Client: local}
 	ticket := casTicket(t, cas, service)
 	var f *auth.CASFailure
 	if _, err := cas.Validate(ctx, "https://evil.example.com/", ticket); !errors.As(err, &f) || f.Code != "INVALID_SERVICE" {
@@ -162,8 +164,27 @@ func TestCASValidate(t *testing.T) {
 	if _, err := cas.Validate(ctx, service, "ST 1 <x>"); !errors.As(err, &f) {
 		t.Errorf("malformed ticket = %v, want a CAS failure without asking the server", err)
 	}
-	down := auth.CAS{ServerURL: "http://127.0.0.1:1/cas"}
+	down := auth.CAS{ServerURL: "http://127.0.0.1:1/cas", Client: allowing("127.0.0.1:1")}
 	if _, err := down.Validate(ctx, service, "ST-1"); err == nil || errors.As(err, &f) {
 		t.Errorf("server down = %v, want a plain error", err)
+	}
+}
+
+// TestCASValidateRefusesInternalServer: without the allow-list, ticket validation does
+// not reach a CAS server on an internal address.
+func TestCASValidateRefusesInternalServer(t *testing.T) {
+	fake := ssotest.NewCAS(t)
+	service := "https://pay.example.edu.cn/auth/cas/callback"
+	fake.SignInAs("2026000001", nil)
+	ticket := casTicket(t, auth.CAS{ServerURL: fake.BaseURL()}, service)
+	var refused *egress.Refused
+	if _, err := (auth.CAS{ServerURL: fake.BaseURL()}).Validate(context.Background(), service, ticket); !errors.As(err, &refused) {
+		t.Errorf("Validate against a loopback CAS server = %v, want refused by the guard", err)
+	}
+	if n := len(fake.Validations()); n != 0 {
+		t.Errorf("the CAS server was asked %d times", n)
+	}
+	if _, err := (auth.CAS{ServerURL: fake.BaseURL(), Client: allowing(egress.HostPortOf(fake.URL))}).Validate(context.Background(), service, ticket); err != nil {
+		t.Errorf("Validate with the server allowed: %v", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"campuspay/app/egress"
 )
 
 // OIDC is the platform as an OpenID Connect client of the school's identity provider:
@@ -46,7 +48,9 @@ type OIDCAttempt struct {
 // OIDCProviders discovers providers and keeps each (its endpoints and signing keys) for an
 // hour. The zero value is ready to use.
 type OIDCProviders struct {
-	Client *http.Client // nil: a client with a 10-second timeout
+	// Client makes discovery, key and token requests; nil: a 10-second client through a
+	// guard that refuses every internal address (egress).
+	Client *http.Client
 
 	mu     sync.Mutex
 	cached map[string]cachedProvider
@@ -63,7 +67,7 @@ func (ps *OIDCProviders) client() *http.Client {
 	if ps.Client != nil {
 		return ps.Client
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return new(egress.Guard).Client(egress.Options{Timeout: 10 * time.Second})
 }
 
 // provider returns the issuer's provider, discovering it when it is not known or stale.

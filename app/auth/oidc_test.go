@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/auth/ssotest"
+	"campuspay/app/egress"
 )
 
 // oidcReturn follows the provider's authorization redirect as a browser would and returns
@@ -32,8 +33,16 @@ func oidcReturn(t *testing.T, to string) url.Values {
 	return loc.Query()
 }
 
+// allowing is a client whose guard's allow-list names hostPort: the fake identity
+// providers listen on loopback, which the platform refuses by default.
+func allowing(hostPort string) *http.Client {
+	g := &egress.Guard{AllowList: func(context.Context) string { return hostPort }}
+	return g.Client(egress.Options{Timeout: 10 * time.Second})
+}
+
 func TestOIDCFlow(t *testing.T) {
 	fake := ssotest.NewOIDC(t, "campuspay", "s3cret")
+	local := allowing(egress.HostPortOf(fake.URL))
 	cfg := auth.OIDC{
 		Issuer: fake.URL, ClientID: "campuspay", ClientSecret: "s3cret", RedirectURL: "https://pay.example.edu.cn/auth/oidc/callback",
 		Scopes: []string{"profile"},
@@ -65,7 +74,7 @@ func TestOIDCFlow(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			ps := &auth.OIDCProviders{}
+			ps := &auth.OIDCProviders{Client: local}
 			c := cfg
 			if tt.cfg != nil {
 				tt.cfg(&c)
@@ -115,7 +124,7 @@ func TestOIDCFlow(t *testing.T) {
 		c := cfg
 		c.Issuer = "http://127.0.0.1:1"
 		var se *auth.SSOError
-		if _, _, err := (&auth.OIDCProviders{}).Begin(context.Background(), c); !errors.As(err, &se) || !se.Unavailable {
+		if _, _, err := (&auth.OIDCProviders{Client: allowing("127.0.0.1:1")}).Begin(context.Background(), c); !errors.As(err, &se) || !se.Unavailable {
 			t.Fatalf("Begin with the provider down = %v, want an unavailable SSOError", err)
 		}
 	})
@@ -123,8 +132,29 @@ func TestOIDCFlow(t *testing.T) {
 		c := cfg
 		c.Issuer = fake.URL + "/"
 		var se *auth.SSOError
-		if _, _, err := (&auth.OIDCProviders{}).Begin(context.Background(), c); !errors.As(err, &se) || !strings.Contains(se.Reason, "Issuer") {
+		if _, _, err := (&auth.OIDCProviders{Client: local}).Begin(context.Background(), c); !errors.As(err, &se) || !strings.Contains(se.Reason, "Issuer") {
 			t.Fatalf("Begin with a wrong issuer = %v, want the issuer named", err)
 		}
 	})
+}
+
+// TestOIDCRefusesInternalIssuer: an issuer (and so discovery, keys and tokens) on an
+// internal address is not asked anything unless the allow-list names it.
+func TestOIDCRefusesInternalIssuer(t *testing.T) {
+	fake := ssotest.NewOIDC(t, "campuspay", "s3cret")
+	port := strings.TrimPrefix(egress.HostPortOf(fake.URL), "127.0.0.1:")
+	for _, issuer := range []string{fake.URL, "http://127.0.0.2:" + port, "http://169.254.169.254", "http://[::1]:" + port,
+		"http://localhost:6379", "http://localhost:" + port} {
+		cfg := auth.OIDC{Issuer: issuer, ClientID: "campuspay", RedirectURL: "https://pay.example.edu.cn/auth/oidc/callback"}
+		var se *auth.SSOError
+		var refused *egress.Refused
+		_, _, err := (&auth.OIDCProviders{}).Begin(context.Background(), cfg)
+		if !errors.As(err, &se) || !se.Unavailable || !errors.As(err, &refused) {
+			t.Errorf("Begin with issuer %s = %v, want unavailable, refused by the guard", issuer, err)
+		}
+	}
+	if _, _, err := (&auth.OIDCProviders{Client: allowing(egress.HostPortOf(fake.URL))}).Begin(context.Background(),
+		auth.OIDC{Issuer: fake.URL, ClientID: "campuspay", RedirectURL: "https://pay.example.edu.cn/auth/oidc/callback"}); err != nil {
+		t.Errorf("Begin with the issuer allowed: %v", err)
+	}
 }

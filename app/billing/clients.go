@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/egress"
 	"campuspay/store"
 )
 
@@ -45,6 +47,12 @@ func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 	if in.CallbackURL != "" {
 		u, err := url.Parse(in.CallbackURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.CallbackURL) > 500 {
+			return newErr(ErrInvalid, "callback_invalid", "回调地址须为 http 或 https 的完整地址")
+		}
+		var refused *egress.Refused
+		if err := s.Egress.CheckURL(ctx, in.CallbackURL); errors.As(err, &refused) {
+			return newErr(ErrInvalid, "callback_invalid", "回调地址指向内网（%s），平台默认不向内网地址发送回调；该系统确在校园内网时，请管理员先在 系统参数 › 对外连接与回调 中允许该地址", refused.Reason())
+		} else if err != nil {
 			return newErr(ErrInvalid, "callback_invalid", "回调地址须为 http 或 https 的完整地址")
 		}
 	}

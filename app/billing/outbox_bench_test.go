@@ -18,6 +18,7 @@ import (
 	"campuspay/app/api/client"
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/egress"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -27,8 +28,8 @@ import (
 // deduplicates on event_id, then runs DeliverEvents (200 at a time, as the job does) until
 // the queue is drained, and reports events/s. Receivers: "instant" answers at once;
 // "slow50ms" takes 50 ms a request, which shows what DeliverEvents' eight workers are
-// worth. Clients: "job" is the HTTP client jobs/callbacks.go uses (the default transport,
-// which keeps 2 idle connections per host), "pooled" keeps 16. SQLite always, MariaDB
+// worth. The client is DeliverEvents' own (guarded by egress, 16 idle connections per
+// host; the receiver's loopback address is on its allow-list). SQLite always, MariaDB
 // when CAMPUSPAY_TEST_MYSQL is set. Run with
 //
 //	CAMPUSPAY_BENCH_CALLBACKS=1 CAMPUSPAY_TEST_MYSQL='root@tcp(127.0.0.1:3306)/test' \
@@ -53,26 +54,15 @@ func BenchmarkCallbackDelivery(b *testing.B) {
 			open func(testing.TB) *bun.DB
 		}{"mysql", storetest.MySQL})
 	}
-	clients := []struct {
-		name string
-		hc   func() *http.Client
-	}{
-		{"job", func() *http.Client { return &http.Client{Timeout: billing.CallbackTimeout} }},
-		{"pooled", func() *http.Client {
-			return &http.Client{Timeout: billing.CallbackTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-		}},
-	}
 	for _, d := range dbs {
 		for _, delay := range []time.Duration{0, 50 * time.Millisecond} {
-			for _, cl := range clients {
-				recvName := "instant"
-				if delay > 0 {
-					recvName = "slow50ms"
-				}
-				b.Run(d.name+"/"+recvName+"/"+cl.name, func(b *testing.B) {
-					benchDeliver(b, d.open(b), n, delay, cl.hc())
-				})
+			recvName := "instant"
+			if delay > 0 {
+				recvName = "slow50ms"
 			}
+			b.Run(d.name+"/"+recvName, func(b *testing.B) {
+				benchDeliver(b, d.open(b), n, delay)
+			})
 		}
 	}
 }
@@ -117,12 +107,12 @@ func (r *callbackReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func benchDeliver(b *testing.B, db *bun.DB, n int, delay time.Duration, hc *http.Client) {
+func benchDeliver(b *testing.B, db *bun.DB, n int, delay time.Duration) {
 	ctx := context.Background()
-	svc := &billing.Service{DB: db, Secrets: auth.Box{Key: []byte("bench")}}
 	recv := &callbackReceiver{delay: delay}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
+	svc := &billing.Service{DB: db, Secrets: auth.Box{Key: []byte("bench")}, Egress: allowing(egress.HostPortOf(srv.URL))}
 	_, secret, err := svc.CreateClient(ctx, billing.ClientInput{AppID: "bench-admissions", Name: "压测招生系统", CallbackURL: srv.URL + "/campuspay/callback"}, "bench")
 	if err != nil {
 		b.Fatal(err)
@@ -138,7 +128,7 @@ func benchDeliver(b *testing.B, db *bun.DB, n int, delay time.Duration, hc *http
 		start := time.Now()
 		delivered, runs := 0, 0
 		for {
-			d, failed, err := svc.DeliverEvents(ctx, hc, 200)
+			d, failed, err := svc.DeliverEvents(ctx, 200)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,6 +15,7 @@ import (
 	"campuspay/app/api/client"
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/egress"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -71,6 +72,7 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 		recv := &businessSystem{failFirst: 2, seen: map[string]int{}}
 		srv := httptest.NewServer(recv)
 		defer srv.Close()
+		f.svc.Egress = allowing(egress.HostPortOf(srv.URL)) // the receiver is on loopback
 		_, secret, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "admissions", Name: "招生系统",
 			AllowedItems: []string{f.item.Code}, CallbackURL: srv.URL + "/campuspay/callback?v=1"}, "test")
 		if err != nil {
@@ -85,9 +87,8 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 		if _, err := f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(o, "SB-CB")); err != nil {
 			t.Fatal(err)
 		}
-		hc := &http.Client{Timeout: 5 * time.Second}
 		deliver := func() (int, int) {
-			d, g, err := f.svc.DeliverEvents(ctx, hc, 50)
+			d, g, err := f.svc.DeliverEvents(ctx, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,15 +132,15 @@ func TestCallbacksGiveUpThenResend(t *testing.T) {
 		recv := &businessSystem{failFirst: 1000, seen: map[string]int{}}
 		srv := httptest.NewServer(recv)
 		defer srv.Close()
+		f.svc.Egress = allowing(egress.HostPortOf(srv.URL))
 		_, secret, _ := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "donations", Name: "捐赠系统", CallbackURL: srv.URL}, "test")
 		recv.verifier = client.New(srv.URL, "donations", secret)
 		db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'donations'").Where("id = ?", f.bills[2].ID).Exec(ctx)
 		o := f.order(t, billing.LineRequest{BillID: f.bills[2].ID})
 		f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(o, "SB-DOWN"))
-		hc := &http.Client{Timeout: 5 * time.Second}
 		gaveUp := 0
 		for range len(billing.CallbackRetries) + 1 {
-			_, g, err := f.svc.DeliverEvents(ctx, hc, 50)
+			_, g, err := f.svc.DeliverEvents(ctx, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +155,7 @@ func TestCallbacksGiveUpThenResend(t *testing.T) {
 		if n, err := f.svc.ResendEvents(ctx, "donations", 0, "finance"); err != nil || n != 1 {
 			t.Fatalf("ResendEvents = %d, %v; want 1", n, err)
 		}
-		if d, _, _ := f.svc.DeliverEvents(ctx, hc, 50); d != 1 {
+		if d, _, _ := f.svc.DeliverEvents(ctx, 50); d != 1 {
 			t.Errorf("resent callback delivered %d, want 1: nothing lost while the receiver was down", d)
 		}
 	})

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -16,6 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"campuspay/app/channel"
+	"campuspay/app/egress"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
@@ -46,6 +49,11 @@ type Service struct {
 	// BillLink makes the pay link of an unpaid bill (the API's pay_url): a signed token
 	// that opens the cashier for that bill.
 	BillLink func(b *store.Bill) string
+	// Egress guards the connections callbacks open; nil refuses every internal address.
+	Egress *egress.Guard
+
+	callbackOnce sync.Once
+	callbackHTTP *http.Client
 }
 
 func (s *Service) now() time.Time {

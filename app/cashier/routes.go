@@ -5,6 +5,7 @@ package cashier
 
 import (
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/egress"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -26,12 +28,18 @@ type Handler struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Sessions fiber.Handler // loads the session; the CSRF check runs after it
+	// Egress guards the requests to the identity provider (CAS validation, OIDC
+	// discovery, keys and tokens); nil refuses every internal address.
+	Egress *egress.Guard
 
-	oidc auth.OIDCProviders // discovered OIDC providers, kept between sign-ins (sso.go)
+	oidc    auth.OIDCProviders // discovered OIDC providers, kept between sign-ins (sso.go)
+	ssoHTTP *http.Client       // the identity provider's client, through Egress
 }
 
 // Routes lists every route of the cashier.
 func (h *Handler) Routes(app fiber.Router) {
+	h.ssoHTTP = h.Egress.Client(egress.Options{Timeout: 10 * time.Second})
+	h.oidc.Client = h.ssoHTTP
 	app.Post("/notify/:channel", h.notify) // channels: no session, no CSRF, signature instead
 
 	// Every page loads the session and checks CSRF on writes. (Attached route by route: a

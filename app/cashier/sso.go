@@ -35,7 +35,7 @@ func (h *Handler) casClient(ctx context.Context) *auth.CAS {
 	if !st.Bool(ctx, settings.CASEnabled) || st.Get(ctx, settings.CASURL) == "" {
 		return nil
 	}
-	return &auth.CAS{ServerURL: st.Get(ctx, settings.CASURL), Protocol2: st.Bool(ctx, settings.CASProtocol2)}
+	return &auth.CAS{ServerURL: st.Get(ctx, settings.CASURL), Protocol2: st.Bool(ctx, settings.CASProtocol2), Client: h.ssoHTTP}
 }
 
 // casService is our callback as the CAS server knows it: the same address at login and at

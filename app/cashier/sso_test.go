@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"campuspay/app/auth/ssotest"
+	"campuspay/app/egress"
 	"campuspay/app/server/servertest"
 	"campuspay/app/settings"
 	"campuspay/store"
@@ -69,6 +70,17 @@ func TestCASSignIn(t *testing.T) {
 		}
 
 		setSettings(t, p, settings.CASEnabled, "true", settings.CASURL, cas.BaseURL())
+		// The CAS server listens on loopback: until the allow-list names it, the platform
+		// does not ask it to validate anything.
+		{
+			b := p.NewBrowser(t)
+			cas.SignInAs(student, nil)
+			code, body, _ := casSignIn(t, b, cas, "")
+			if code != http.StatusBadGateway || !strings.Contains(body, "暂时无法连接统一身份认证系统") || len(cas.Validations()) != 0 {
+				t.Errorf("CAS on loopback without the allow-list: %d, %d validations; want 502 and none", code, len(cas.Validations()))
+			}
+		}
+		setSettings(t, p, settings.EgressAllow, egress.HostPortOf(cas.URL))
 		if _, body := b.Get("/login?next=/pay/history"); !strings.Contains(body, `href="/auth/cas/login?next=%2fpay%2fhistory"`) ||
 			!strings.Contains(body, `<div class="login-divider">或使用平台账号</div>`) || strings.Contains(body, "OIDC 登录") {
 			t.Errorf("login page lacks the CAS button above the local form:\n%s", body)
@@ -283,6 +295,11 @@ func TestOIDCSignIn(t *testing.T) {
 		ctx := context.Background()
 		op := ssotest.NewOIDC(t, "campuspay", "oidc-secret-1")
 		setSettings(t, p, settings.OIDCEnabled, "true", settings.OIDCIssuer, op.URL, settings.OIDCClientID, "campuspay")
+		// The provider listens on loopback: refused until the allow-list names it.
+		if code, body, _ := p.NewBrowser(t).Do("GET", "/auth/oidc/login", nil, false); code != http.StatusBadGateway || !strings.Contains(body, "暂时无法连接统一身份认证平台") {
+			t.Errorf("OIDC on loopback without the allow-list: %d, want 502 saying the provider cannot be reached", code)
+		}
+		setSettings(t, p, settings.EgressAllow, egress.HostPortOf(op.URL))
 		if _, err := p.Settings.Save(ctx, settings.Form{Values: map[string]string{settings.OIDCClientSecret: "oidc-secret-1"}}, p.Billing.Secrets, "admin", ""); err != nil {
 			t.Fatal(err)
 		}

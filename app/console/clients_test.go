@@ -221,15 +221,14 @@ func clEvent(t *testing.T, p *servertest.Platform, appID string) *store.Event {
 func clGiveUp(t *testing.T, p *servertest.Platform, appID string) {
 	t.Helper()
 	ctx := context.Background()
-	hc := &http.Client{Timeout: 5 * time.Second}
-	if _, _, err := p.Billing.DeliverEvents(ctx, hc, 50); err != nil {
+	if _, _, err := p.Billing.DeliverEvents(ctx, 50); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("attempts = ?", len(billing.CallbackRetries)).
 		Set("next_at = ?", store.UTC(time.Now().Add(-time.Second))).Where("client = ?", appID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, failed, err := p.Billing.DeliverEvents(ctx, hc, 50); err != nil || failed != 1 {
+	if _, failed, err := p.Billing.DeliverEvents(ctx, 50); err != nil || failed != 1 {
 		t.Fatalf("DeliverEvents gave up on %d, %v; want 1", failed, err)
 	}
 }
@@ -243,6 +242,7 @@ func TestClientDeliveriesResend(t *testing.T) {
 			w.Write([]byte(`<script>alert("cb")</script> upstream down`))
 		}))
 		defer recv.Close()
+		clAllow(t, p, recv.URL) // the receiver is on loopback
 		cl, _, err := p.Billing.CreateClient(ctx, billing.ClientInput{AppID: "cl-cb", Name: "报名系统",
 			AllowedItems: []string{"CET-2026-12"}, CallbackURL: recv.URL + "/cb"}, "test")
 		if err != nil {
@@ -279,7 +279,7 @@ func TestClientDeliveriesResend(t *testing.T) {
 		// Finance resends it: pending again, due now, attempts from zero.
 		fin := clSignIn(t, p, "finance", "finance123456")
 		code, page = fin.Get(path + "/deliveries")
-		if !strings.Contains(page, "重发全部失败") || !strings.Contains(page, "/resend") {
+		if !strings.Contains(page, "重发全部未送达") || !strings.Contains(page, "/resend") {
 			t.Errorf("finance sees no resend buttons")
 		}
 		code, _, resp := fin.Post(path+"/deliveries/"+strconv.FormatInt(ev.ID, 10)+"/resend", nil)
@@ -303,8 +303,13 @@ func TestClientDeliveriesResend(t *testing.T) {
 		if ev := clEvent(t, p, "cl-cb"); ev.Status != billing.EventPending {
 			t.Errorf("after resend all: %s, want pending", ev.Status)
 		}
+		// Resend all now takes pending callbacks too: only with nothing undelivered is there
+		// nothing to resend.
+		if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("status = ?", billing.EventDelivered).Where("client = ?", "cl-cb").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if code, _, _ := fin.Post(path+"/deliveries/resend", nil); code != http.StatusConflict {
-			t.Errorf("resend all with none failed: status %d, want 409", code)
+			t.Errorf("resend all with none undelivered: status %d, want 409", code)
 		}
 		// Another client's event is not this client's to resend.
 		other, _, _ := p.Billing.CreateClient(ctx, billing.ClientInput{AppID: "cl-other", Name: "其他系统"}, "test")

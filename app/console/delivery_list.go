@@ -34,6 +34,7 @@ func (h *Handler) deliveryList(c *fiber.Ctx) error {
 	}
 	return h.page(c, "console/clients_deliveries", cl.Name+" 回调投递", fiber.Map{
 		"Client": cl, "Rows": rows, "Pager": pager, "Status": status, "Statuses": deliveryStatuses, "Counts": counts,
-		"Tab": "deliveries", "CanManage": auth.Current(c).Has(store.RoleFinance), "Flash": clientFlash[c.Query("ok")],
+		"Undelivered": counts[billing.EventFailed] + counts[billing.EventPending],
+		"Tab":         "deliveries", "CanManage": auth.Current(c).Has(store.RoleFinance), "Flash": clientFlash[c.Query("ok")],
 	})
 }

@@ -27,8 +27,10 @@ func (h *Handler) deliveryResend(c *fiber.Ctx) error {
 	return web.Redirect(c, clientPath(cl)+"/deliveries?ok=resent")
 }
 
-// deliveryResendFailed puts every failed callback of a business system back in the queue.
-func (h *Handler) deliveryResendFailed(c *fiber.Ctx) error {
+// deliveryResendAll puts every callback of a business system not yet delivered back in
+// the queue, to be sent now: those marked failed and those waiting for their next retry
+// (after the receiver was fixed, finance need not wait hours for the schedule).
+func (h *Handler) deliveryResendAll(c *fiber.Ctx) error {
 	cl, err := h.loadClient(c)
 	if err != nil {
 		return err
@@ -38,7 +40,7 @@ func (h *Handler) deliveryResendFailed(c *fiber.Ctx) error {
 		return err
 	}
 	if n == 0 {
-		return fiber.NewError(fiber.StatusConflict, "没有失败的回调")
+		return fiber.NewError(fiber.StatusConflict, "没有尚未送达的回调")
 	}
 	return web.Redirect(c, clientPath(cl)+"/deliveries?status=pending&ok=resent")
 }

@@ -139,7 +139,7 @@ func (h *Handler) Routes(app fiber.Router) {
 	on(post, "/clients/:id/secret", finance, h.clientRotateSecret) // shows the new secret once
 	on(get, "/clients/:id/requests", auditors, h.clientRequests)
 	on(get, "/clients/:id/deliveries", auditors, h.deliveryList)
-	on(post, "/clients/:id/deliveries/resend", finance, h.deliveryResendFailed)
+	on(post, "/clients/:id/deliveries/resend", finance, h.deliveryResendAll)
 	on(post, "/clients/:id/deliveries/:event/resend", finance, h.deliveryResend)
 
 	// Reconciliation: overview and runs, statements, discrepancies, bank files

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ import (
 	sandboxchannel "campuspay/app/channel/sandbox"
 	"campuspay/app/console"
 	"campuspay/app/demo"
+	"campuspay/app/egress"
 	"campuspay/app/recon"
 	"campuspay/app/settings"
 	banksim "campuspay/app/sim/bank"
@@ -77,6 +79,7 @@ type Server struct {
 	Billing    *billing.Service
 	Auth       *auth.Service
 	Settings   *settings.Store
+	Egress     *egress.Guard // every server-side request's connections
 	Sandbox    *sandboxsim.Sim
 	Card       *cardsim.Sim
 	Bank       *banksim.Sim
@@ -115,6 +118,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{DB: db, Config: cfg, Settings: settings.New(db)}
+	s.Egress = &egress.Guard{AllowList: func(ctx context.Context) string { return s.Settings.Get(ctx, settings.EgressAllow) }}
+	// The simulators are reached at the platform's own address, which -base-url names: the
+	// clients for them trust that host:port whatever the allow-list says.
+	self := egress.HostPortOf(cfg.BaseURL)
+	simClient := func(timeout time.Duration) *http.Client {
+		return s.Egress.Client(egress.Options{Timeout: timeout, Trust: []string{self}})
+	}
 	sandboxKey := derive(master, "sandbox-merchant")
 	cardKey := derive(master, "campuscard")
 	s.Sandbox = &sandboxsim.Sim{DB: db, PublicURL: cfg.BaseURL + "/sim/sandbox",
@@ -125,6 +135,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Channels:  map[string]channel.Channel{}, // below, once it is known whether simulators are on
 		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
+		Egress:    s.Egress,
 	}
 	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
@@ -159,11 +170,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Simulators = cfg.Simulators || isDemo
 	s.Settings.Simulators = s.Simulators
 	s.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
-	card := cardchannel.Config{Endpoint: s.cardEndpoint(s.Secrets)}
+	// The card system's configured endpoint goes through the same guard: an internal
+	// address needs the allow-list; the platform's own address (the simulator) is trusted.
+	card := cardchannel.Config{Endpoint: s.cardEndpoint(s.Secrets), Client: simClient(15 * time.Second)}
 	if s.Simulators {
-		s.Billing.Channels["sandbox"] = sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey})
+		s.Billing.Channels["sandbox"] = sandboxchannel.New(sandboxchannel.Config{GatewayURL: cfg.BaseURL + "/sim/sandbox", Merchant: "campuspay", Key: sandboxKey, Client: simClient(10 * time.Second)})
 		card.BaseURL, card.Key = cfg.BaseURL+"/sim/card", cardKey
-		s.Recon.Bank = &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey}
+		s.Recon.Bank = &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey, HTTP: simClient(60 * time.Second)}
 	}
 	s.Billing.Channels["campuscard"] = cardchannel.New(card)
 	for name, ch := range cfg.Channels {
@@ -230,7 +243,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
 		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
-		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(),
+		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), Egress: s.Egress,
 	}
 	ch.Routes(app)
 	con := &console.Handler{

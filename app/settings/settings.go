@@ -49,6 +49,9 @@ type Def struct {
 	Names    []string // for List: the words as people read them, beside Choices
 	Pattern  *regexp.Regexp
 	Format   string // what Pattern wants, for the error message
+	// Check, when set, validates a non-empty String or Text value after the checks above
+	// and returns it normalised; its error is shown after the label.
+	Check func(string) (string, error)
 }
 
 // Keys of the settings the platform reads.
@@ -97,6 +100,10 @@ const (
 	OIDCClaimName    = "sso.oidc_claim_name"
 	OIDCClaimPhone   = "sso.oidc_claim_phone"
 	SSOAutoCreate    = "sso.auto_create_payers"
+
+	// Outbound connections (egress.go).
+	EgressAllow           = "egress.allow"
+	CallbackRetrySchedule = "callback.retry_schedule"
 )
 
 // SimulatorChannels are the channels that exist only as simulators (play money): they may
@@ -192,6 +199,8 @@ var Defs = []Def{
 	{Key: OIDCClaimPhone, Kind: String, Section: sectionSSO, Default: "phone_number", Optional: true, Label: "OIDC 手机号 claim", Pattern: claimNameRE, Format: claimNameFormat},
 	{Key: SSOAutoCreate, Kind: Bool, Section: sectionSSO, Default: "false", Label: "首次登录自动创建缴费人",
 		Help: "统一身份认证登录的用户在平台中没有账号时，以其学号/工号自动创建缴费人账号；不勾选则提示其联系财务处开通。"},
+
+	egressAllowDef, callbackRetryDef,
 
 	// 会计凭证: the accounts of the daily voucher export (app/recon/vouchers.go), each
 	// "code name". One income account per item category, one clearing account per channel.
@@ -357,6 +366,13 @@ func Validate(key, value string) (string, error) {
 	}
 	if d.Pattern != nil && !d.Pattern.MatchString(value) {
 		return "", fmt.Errorf("%s 须为%s", d.Label, d.Format)
+	}
+	if d.Check != nil {
+		v, err := d.Check(value)
+		if err != nil {
+			return "", fmt.Errorf("%s：%v", d.Label, err)
+		}
+		return v, nil
 	}
 	return value, nil
 }
