@@ -102,3 +102,33 @@ func TestOversizedRequestsAnswer413(t *testing.T) {
 	})
 }
 
+// TestRejectedNotificationStoredTruncated: a forged notification under the size limit is
+// refused and kept for inspection, but only its first 4 KB, marked with its length.
+func TestRejectedNotificationStoredTruncated(t *testing.T) {
+	servertest.Each(t, servertest.Options{}, func(t *testing.T, p *servertest.Platform) {
+		body := `{"order_no":"P1","status":"SUCCESS","pad":"` + strings.Repeat("x", 40<<10) + `"}`
+		resp, err := http.Post(p.URL+"/notify/sandbox", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("forged notification: status %d, want 422", resp.StatusCode)
+		}
+		var rows []struct {
+			Body    string `bun:"body"`
+			Outcome string `bun:"outcome"`
+		}
+		if err := p.DB.NewSelect().Table("notifications").Column("body", "outcome").Scan(t.Context(), &rows); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("[truncated: %d bytes received]", len(body))
+		if len(rows) != 1 || rows[0].Outcome != "rejected" || len(rows[0].Body) > 5<<10 ||
+			!strings.HasPrefix(rows[0].Body, `{"order_no":"P1"`) || !strings.HasSuffix(rows[0].Body, want) {
+			for i := range rows {
+				rows[i].Body = fmt.Sprintf("%d bytes ending %q", len(rows[i].Body), rows[i].Body[max(0, len(rows[i].Body)-60):])
+			}
+			t.Errorf("stored = %+v, want one rejected row of at most 5 KB ending %q", rows, want)
+		}
+	})
+}
