@@ -89,11 +89,24 @@ func TestOversizedRequestsAnswer413(t *testing.T) {
 				}
 			}
 		}
-		for _, chunked := range []bool{false, true} {
-			resp, body := rawPost(t, p.URL, "/login", 20<<20, chunked)
-			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "提交的内容过大") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
-				t.Errorf("POST /login 20 MB chunked=%v: %d %s, want the 413 error page in Chinese", chunked, resp.StatusCode, resp.Header.Get("Content-Type"))
+		for _, tt := range []struct {
+			path string
+			size int
+		}{
+			{"/login", 2 << 20},                  // a form: 1 MB
+			{"/console/settings", 2 << 20},       // a form: 1 MB
+			{"/console/roster/import", 20 << 20}, // an upload: 16 MB
+		} {
+			for _, chunked := range []bool{false, true} {
+				resp, body := rawPost(t, p.URL, tt.path, tt.size, chunked)
+				if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "提交的内容过大") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+					t.Errorf("POST %s %d bytes chunked=%v: %d %s, want the 413 error page in Chinese", tt.path, tt.size, chunked, resp.StatusCode, resp.Header.Get("Content-Type"))
+				}
 			}
+		}
+		// An upload route reads a 10 MB file (and, signed out, is sent to sign in).
+		if resp, _ := rawPost(t, p.URL, "/console/roster/import", 10<<20, false); resp.StatusCode == http.StatusRequestEntityTooLarge {
+			t.Errorf("POST /console/roster/import 10 MB: 413, want the upload read")
 		}
 		n, err := p.DB.NewSelect().Table("notifications").Count(t.Context())
 		if err != nil || n != 0 {

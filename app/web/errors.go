@@ -35,8 +35,8 @@ func StatusOf(err error) (int, string) {
 		case fiber.StatusMethodNotAllowed:
 			msg = "不支持的请求方式"
 		case fiber.StatusRequestEntityTooLarge:
-			if msg == fiber.ErrRequestEntityTooLarge.Message { // fasthttp's refusal: over the server's limit
-				msg = "提交的内容过大：单次上传或提交不能超过 16 MB，请拆分后重试"
+			if msg == fiber.ErrRequestEntityTooLarge.Message { // the server's refusal: over the route's limit
+				msg = "提交的内容过大：请减少内容，或把文件拆分成几个后重试"
 			}
 		}
 		return fe.Code, msg
