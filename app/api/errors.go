@@ -36,6 +36,7 @@ var codeStatus = map[string]int{
 	"forbidden":            fiber.StatusForbidden,
 	"not_found":            fiber.StatusNotFound,
 	"rate_limited":         fiber.StatusTooManyRequests,
+	"payload_too_large":    fiber.StatusRequestEntityTooLarge,
 }
 
 // toAPIError maps any error to the API's status, code and message: documented billing
@@ -69,7 +70,7 @@ func toAPIError(err error, log *slog.Logger) *apiError {
 		case fiber.StatusNotFound:
 			code = "not_found"
 		case fiber.StatusRequestEntityTooLarge:
-			code = "bad_request"
+			code = "payload_too_large"
 		}
 		return &apiError{Status: fe.Code, Code: code, Message: fe.Message}
 	}

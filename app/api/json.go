@@ -18,11 +18,12 @@ const (
 )
 
 // decodeJSON reads the request body (at most limit bytes) as one JSON value into v. A body
-// that is not is a 400 bad_request whose message says where.
+// that is not is a 400 bad_request whose message says where; one over the limit is a 413
+// payload_too_large.
 func decodeJSON(c *fiber.Ctx, limit int, v any) error {
 	body := c.Body()
 	if len(body) > limit {
-		return badRequest(fmt.Sprintf("request body is %d bytes, more than the %d KB this endpoint accepts", len(body), limit>>10))
+		return tooLarge(len(body), limit)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("request body is empty: a JSON object is expected")

@@ -252,6 +252,7 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 	}
 	if err != nil {
 		rec.Outcome, rec.Error = "rejected", truncate(err.Error(), 500)
+		rec.Body = clipRejected(rec.Body)
 	}
 	if rec.Outcome != "applied" { // an applied one was written with the payment
 		if _, ierr := s.DB.NewInsert().Model(rec).Exec(ctx); ierr != nil {

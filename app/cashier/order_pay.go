@@ -121,6 +121,9 @@ func (h *Handler) returnFromChannel(c *fiber.Ctx) error {
 
 // notify takes a channel's asynchronous notification.
 func (h *Handler) notify(c *fiber.Ctx) error {
+	if len(c.Body()) > NotifyBodyLimit { // the server refuses it before; this handler is sure of it
+		return fiber.ErrRequestEntityTooLarge
+	}
 	header := make(map[string][]string)
 	c.Request().Header.VisitAll(func(k, v []byte) {
 		header[string(k)] = append(header[string(k)], string(v))

@@ -22,12 +22,15 @@ func (h *Handler) billImport(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "请选择要上传的 Excel (.xlsx) 或 CSV 文件")
 	}
+	if fh.Size > maxUpload {
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "文件过大：一次最多上传 15 MB")
+	}
 	f, err := fh.Open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
 	if err != nil {
 		return err
 	}

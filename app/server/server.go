@@ -213,7 +213,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		Views:                 engine,
 		ErrorHandler:          renderer.ErrorHandler(s.Config.Log),
 		DisableStartupMessage: true,
-		BodyLimit:             16 << 20,
+		BodyLimit:             MaxBody,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
@@ -223,7 +223,9 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		// by an import job or a log line would silently change.
 		Immutable: true,
 	})
+	readLimits(app)
 	app.Use(recover.New())
+	app.Use(bodyLimit)
 	app.Use(s.securityHeaders)
 	app.All("/static/*", web.Static(static.Default()))
 	app.Get("/healthz", func(c *fiber.Ctx) error {

@@ -4,6 +4,7 @@
 package sheet
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/csv"
@@ -19,6 +20,20 @@ import (
 
 // MaxRows is the most data rows one upload may carry.
 const MaxRows = 200_000
+
+// Limits on an .xlsx, which is a zip of XML parts. A bill import of 100,000 rows (seven
+// columns, a 30-character description on every row, as Excel writes it: strings shared,
+// numbers inline) is a 4 MB zip that unzips to 38 MB (26.6 MB worksheet, 11.7 MB shared
+// strings). MaxUnzipped leaves 1.7 times that; an upload that unzips to more is refused
+// before anything is decompressed, so a small "zip bomb" costs nothing. Parts over
+// MaxXMLInMemory (the worksheet of a large file) are streamed from a temporary file by
+// excelize instead of held in memory.
+const (
+	MaxXLSXBytes   = 32 << 20 // the .xlsx file itself (uploads are capped lower still)
+	MaxUnzipped    = 64 << 20 // all parts, unzipped
+	MaxXMLInMemory = 16 << 20 // one worksheet or the shared strings, unzipped, in memory
+	MaxColumns     = 64       // the widest row kept (an import needs a dozen columns)
+)
 
 // ErrFormat is wrapped by every error about the file itself (not a row's content).
 var ErrFormat = errors.New("sheet: unreadable file")
@@ -91,9 +106,43 @@ func Read(filename string, r io.Reader) (*Table, error) {
 	return nil, fmt.Errorf("%w: 只支持 .xlsx 或 .csv 文件", ErrFormat)
 }
 
-func readXLSX(r io.Reader) (*Table, error) {
-	f, err := excelize.OpenReader(r)
+var errTooLarge = fmt.Errorf("%w: 文件解压后超过 %d MB（约 10 万行以内才能一次导入），请分成几个文件上传", ErrFormat, MaxUnzipped>>20)
+
+// checkZip refuses an .xlsx whose parts, by the sizes its zip directory declares, unzip to
+// more than MaxUnzipped. The declared sizes bind: archive/zip fails a part that inflates
+// past its declared size.
+func checkZip(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
+		return fmt.Errorf("%w: 不是有效的 Excel (.xlsx) 文件", ErrFormat)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if f.UncompressedSize64 > MaxUnzipped || total > MaxUnzipped {
+			return errTooLarge
+		}
+	}
+	return nil
+}
+
+func readXLSX(r io.Reader) (*Table, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxXLSXBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if len(data) > MaxXLSXBytes {
+		return nil, fmt.Errorf("%w: 文件超过 %d MB，请分成几个文件上传", ErrFormat, MaxXLSXBytes>>20)
+	}
+	if err := checkZip(data); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
+		UnzipSizeLimit: MaxUnzipped, UnzipXMLSizeLimit: MaxXMLInMemory})
+	if err != nil {
+		if strings.Contains(err.Error(), "unzip size") {
+			return nil, errTooLarge
+		}
 		return nil, fmt.Errorf("%w: 不是有效的 Excel (.xlsx) 文件", ErrFormat)
 	}
 	defer f.Close()
@@ -101,22 +150,45 @@ func readXLSX(r io.Reader) (*Table, error) {
 	if len(sheets) == 0 {
 		return nil, fmt.Errorf("%w: 文件中没有工作表", ErrFormat)
 	}
-	rows, err := f.Rows(sheets[0])
+	// Each row is read twice, in step: as stored (RawCellValue) and as displayed. A number
+	// is taken as stored, so that 1200.50 formatted "0" is 1200.5 and not "1201"; anything
+	// whose display is not a number (a date, a time, TRUE) is taken as displayed.
+	stored, err := f.Rows(sheets[0])
 	if err != nil {
 		return nil, fmt.Errorf("%w: 读取工作表失败", ErrFormat)
 	}
-	defer rows.Close()
+	defer stored.Close()
+	shown, err := f.Rows(sheets[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: 读取工作表失败", ErrFormat)
+	}
+	defer shown.Close()
 	t := &Table{}
 	line := 0
-	for rows.Next() {
+	for stored.Next() && shown.Next() {
 		line++
-		cells, err := rows.Columns()
+		raw, err := stored.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return nil, fmt.Errorf("%w: 第 %d 行无法读取", ErrFormat, line)
+		}
+		cells, err := shown.Columns()
+		if err != nil {
+			return nil, fmt.Errorf("%w: 第 %d 行无法读取", ErrFormat, line)
+		}
+		for i := range min(len(raw), len(cells)) {
+			if raw[i] == cells[i] || !looksNumeric(cells[i]) {
+				continue
+			}
+			if exact, ok := PlainNumber(raw[i]); ok {
+				cells[i] = exact
+			}
 		}
 		if err := t.add(line, cells); err != nil {
 			return nil, err
 		}
+	}
+	if err := stored.Error(); err != nil {
+		return nil, fmt.Errorf("%w: 读取工作表失败", ErrFormat)
 	}
 	return t.done()
 }
@@ -165,6 +237,12 @@ func (t *Table) add(line int, cells []string) error {
 	}
 	if blank {
 		return nil
+	}
+	for len(cells) > 0 && strings.TrimSpace(cells[len(cells)-1]) == "" {
+		cells = cells[:len(cells)-1]
+	}
+	if len(cells) > MaxColumns {
+		return fmt.Errorf("%w: 第 %d 行超过 %d 列", ErrFormat, line, MaxColumns)
 	}
 	if t.Header == nil {
 		t.Header = cells

@@ -35,7 +35,9 @@ func StatusOf(err error) (int, string) {
 		case fiber.StatusMethodNotAllowed:
 			msg = "不支持的请求方式"
 		case fiber.StatusRequestEntityTooLarge:
-			msg = "提交的内容过大"
+			if msg == fiber.ErrRequestEntityTooLarge.Message { // the server's refusal: over the route's limit
+				msg = "提交的内容过大：请减少内容，或把文件拆分成几个后重试"
+			}
 		}
 		return fe.Code, msg
 	}
@@ -86,6 +88,8 @@ func codeOf(err error, status int) string {
 		return "unauthorized"
 	case fiber.StatusBadRequest:
 		return "bad_request"
+	case fiber.StatusRequestEntityTooLarge:
+		return "payload_too_large"
 	}
 	return "internal"
 }
