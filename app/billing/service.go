@@ -45,6 +45,10 @@ type Service struct {
 	// BillLink makes the pay link of an unpaid bill (the API's pay_url): a signed token
 	// that opens the cashier for that bill.
 	BillLink func(b *store.Bill) string
+
+	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
+	// reading the bills and holding them.
+	afterBillsRead func(ctx context.Context, tx bun.Tx)
 }
 
 func (s *Service) now() time.Time {
