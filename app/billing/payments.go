@@ -191,6 +191,15 @@ func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order,
 		return 0, fmt.Errorf("billing: bill %d of order %s is gone", l.BillID, order.OrderNo)
 	}
 	credit := min(l.AmountFen, bill.OutstandingFen())
+	if bill.Status == store.BillRefunded {
+		// A bill refunded down to "refunded" is closed for crediting. Its payer was given the
+		// money back; an order for the rest that was open meanwhile (or a late payment) must
+		// not turn it "paid" on the strength of money the refund already returned. What such
+		// an order brings is an overpayment, flagged for finance to refund (decided in issue
+		// 8: refusing the refund while an order holds the bill would still leave a late
+		// payment of a closed order to credit it).
+		credit = 0
+	}
 	after := *bill // the row as this update leaves it
 	after.Version++
 	after.UpdatedAt = p.CreatedAt
