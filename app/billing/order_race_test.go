@@ -96,3 +96,44 @@ func TestHoldRefusedForABillInAnotherOrderSaysSo(t *testing.T) {
 		}
 	})
 }
+
+func TestCardIsNotDebitedForABillALatePaymentJustSettled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		online := f.order(t, billing.LineRequest{BillID: f.bills[0].ID})
+		if _, err := f.svc.CloseOrder(ctx, online.OrderNo, "payer"); err != nil {
+			t.Fatal(err)
+		}
+		card, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "campuscard",
+			Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The payer had paid the first order at the channel after all: its late payment
+		// settles the bill while the card order is open.
+		if out, err := f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(online, "SB-LATE")); err != nil || !out.Late || out.CreditedFen != 50000 {
+			t.Fatalf("late payment = %+v, %v", out, err)
+		}
+		_, _, err = f.svc.StartPayment(ctx, card.OrderNo, "20260001", "123456")
+		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "该款项刚刚已缴清") {
+			t.Fatalf("StartPayment = %v, want refused: 该款项刚刚已缴清", err)
+		}
+		if _, charged := f.card.trades[card.OrderNo]; charged {
+			t.Error("the campus card was debited")
+		}
+		if n := count(t, db, "payments"); n != 1 {
+			t.Errorf("payments = %d, want 1 (the late one only)", n)
+		}
+		if n := count(t, db, "overpayments"); n != 0 {
+			t.Errorf("overpayments = %d, want 0", n)
+		}
+		got, _ := f.svc.Order(ctx, card.OrderNo)
+		if got.Status != store.OrderClosed {
+			t.Errorf("card order = %s, want closed", got.Status)
+		}
+		if b := f.bill(t, f.bills[0].ID); b.Status != store.BillPaid || b.AmountPaidFen != 50000 || b.HeldByOrderID != nil {
+			t.Errorf("bill = %s paid %d held %v, want paid once and free", b.Status, b.AmountPaidFen, b.HeldByOrderID)
+		}
+	})
+}

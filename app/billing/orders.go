@@ -257,6 +257,9 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	if err != nil {
 		return nil, channel.CreateResult{}, err
 	}
+	if err := s.checkStillDue(ctx, order); err != nil {
+		return order, channel.CreateResult{}, err
+	}
 	res, err := ch.Create(ctx, channel.CreateRequest{
 		OrderNo: order.OrderNo, AmountFen: order.TotalFen, Subject: s.subject(ctx, order),
 		ExpiresAt: order.ExpiresAt, NotifyURL: s.NotifyURL(ch.Name()), ReturnURL: s.ReturnURL(order.OrderNo),
@@ -287,6 +290,66 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	}
 	order.PayURL = payURL
 	return order, res, nil
+}
+
+// checkStillDue makes sure, under the order's lock, that every bill of an open order still
+// owes what the order pays on it before the channel is asked to collect: a late payment of
+// an earlier order may have settled a bill since this order was made, and a campus card
+// debits at once. When one is no longer due the order is closed (its bills released) and
+// the payer told; nothing is charged.
+func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
+	stale := ""
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		stale = ""
+		o := new(store.Order)
+		if err := forUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
+			return notFound(err, "订单不存在")
+		}
+		if o.Status != store.OrderOpen {
+			return newErr(ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
+		}
+		var lines []*store.OrderLine
+		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: order lines: %w", err)
+		}
+		ids := make([]int64, len(lines))
+		for i, l := range lines {
+			ids[i] = l.BillID
+		}
+		var bills []*store.Bill
+		if err := forUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(ids)).OrderExpr("id")).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: order bills: %w", err)
+		}
+		due := make(map[int64]*store.Bill, len(bills))
+		for _, b := range bills {
+			due[b.ID] = b
+		}
+		for _, l := range lines {
+			b := due[l.BillID]
+			switch {
+			case b == nil:
+				stale = "款项不存在"
+			case b.Status == store.BillPaid:
+				stale = "该款项刚刚已缴清"
+			case b.Status != store.BillUnpaid && b.Status != store.BillPartial:
+				stale = "该款项刚刚" + BillStatusLabel(b.Status)
+			case b.OutstandingFen() < l.AmountFen:
+				stale = "该款项刚刚已部分缴纳，应缴金额已变化"
+			}
+			if stale != "" {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil || stale == "" {
+		return err
+	}
+	s.log().Info("order no longer due, closed before payment", "order", order.OrderNo, "why", stale)
+	if _, err := s.CloseOrder(ctx, order.OrderNo, "system"); err != nil {
+		return err
+	}
+	return newErr(ErrConflict, "bill_just_paid", "%s，本订单已关闭，未扣款。请刷新页面查看", stale)
 }
 
 func (s *Service) subject(ctx context.Context, order *store.Order) string {
