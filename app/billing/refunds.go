@@ -574,7 +574,11 @@ func reissueAfterRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now tim
 	if rest <= 0 {
 		return note, nil
 	}
-	year := now.In(Shanghai).Year()
+	var paidAt time.Time
+	if err := tx.NewSelect().Model((*store.Payment)(nil)).Column("paid_at").Where("id = ?", r.PaymentID).Scan(ctx, &paidAt); err != nil {
+		return "", fmt.Errorf("billing: refund payment: %w", err)
+	}
+	year := receiptYear(paidAt) // the money left is the payment's: its year, not the refund's
 	seq, err := nextReceiptSeq(ctx, tx, year)
 	if err != nil {
 		return "", err
