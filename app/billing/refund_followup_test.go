@@ -77,3 +77,22 @@ func TestRefundWithoutOutcomeBacksOffThenGoesToFinanceAndStillSettles(t *testing
 		}
 	})
 }
+
+func TestRefundAnswerAboutAnotherRefundNumberIsNotBelieved(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newRefundFixture(t, db)
+		ctx := context.Background()
+		f.pay(t, 0, 0, "SB-1")
+		f.ch.answer = func(req channel.RefundRequest) (channel.RefundResult, error) {
+			return channel.RefundResult{RefundNo: "R-SOMEONE-ELSE", ChannelRefundNo: "SR9", AmountFen: req.AmountFen, Status: channel.RefundSucceeded}, nil
+		}
+		r := f.request(t, 0, 50000, "dept1")
+		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance", "")
+		if err != nil || got.Status != store.RefundProcessing || !strings.Contains(got.ChannelMessage, "退款单号与申请不符") {
+			t.Fatalf("approve = %+v, %v; want still processing, flagged", got, err)
+		}
+		if b := f.bill(t, f.bills[0].ID); b.AmountRefundedFen != 0 || b.Status != store.BillPaid {
+			t.Errorf("bill = %s refunded %d; want untouched", b.Status, b.AmountRefundedFen)
+		}
+	})
+}

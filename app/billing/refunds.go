@@ -458,6 +458,10 @@ func (s *Service) settleRefund(ctx context.Context, r *store.Refund, res channel
 	case callErr != nil:
 		s.log().Warn("refund: channel gave no answer", "refund", r.RefundNo, "channel", r.Channel, "err", callErr)
 		return unknown("渠道暂未返回退款结果，系统将自动查询")
+	case res.RefundNo != "" && res.RefundNo != r.RefundNo:
+		// An answer about another refund says nothing about this one, whatever its status.
+		s.log().Error("refund: channel answered about another refund", "refund", r.RefundNo, "answered", res.RefundNo)
+		return unknown("渠道返回的退款单号与申请不符，请人工核对")
 	case res.Status == channel.RefundSucceeded && res.AmountFen != 0 && res.AmountFen != r.AmountFen:
 		s.log().Error("refund: channel refunded another amount", "refund", r.RefundNo, "asked", r.AmountFen, "refunded", res.AmountFen)
 		return unknown(fmt.Sprintf("渠道退款金额 %s 与申请金额不符，请人工核对", money.Format(res.AmountFen)))
