@@ -51,6 +51,11 @@ type Refund struct {
 	CreatedAt       time.Time    `bun:"created_at"`
 	UpdatedAt       time.Time    `bun:"updated_at"`
 	FinishedAt      *time.Time   `bun:"finished_at"`
+	// SyncAttempts counts the follow-ups of a refund the channel gave no outcome for;
+	// NextSyncAt is when it is asked again; EscalatedAt when it was put before finance.
+	SyncAttempts int        `bun:"sync_attempts"`
+	NextSyncAt   *time.Time `bun:"next_sync_at"`
+	EscalatedAt  *time.Time `bun:"escalated_at"`
 
 	Bill    *Bill    `bun:"rel:belongs-to,join:bill_id=id"`
 	Order   *Order   `bun:"rel:belongs-to,join:order_id=id"`

@@ -741,7 +741,7 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 			Status: store.OrderOpen, ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 		}
 		created = true
-		return s.insertOrder(ctx, tx, order, []*store.OrderLine{{BillID: b.ID, AmountFen: amount}})
+		return s.insertOrder(ctx, tx, order, []*store.OrderLine{{BillID: b.ID, AmountFen: amount}}, map[int64]int64{b.ID: b.Version})
 	})
 	if err != nil {
 		return nil, false, err

@@ -48,15 +48,19 @@ func (f *fakeChannel) VerifyNotification(h http.Header, body []byte) (channel.Tr
 	if h.Get("X-Fake-Sign") != "ok" {
 		return channel.Trade{}, channel.ErrBadSignature
 	}
-	parts := strings.Split(string(body), ",") // order,trade,amount
-	if len(parts) != 3 {
+	parts := strings.Split(string(body), ",") // order,trade,amount[,status]
+	if len(parts) != 3 && len(parts) != 4 {
 		return channel.Trade{}, channel.ErrMalformed
+	}
+	status := channel.TradeSuccess
+	if len(parts) == 4 {
+		status = channel.TradeStatus(parts[3])
 	}
 	var amount int64
 	for _, c := range parts[2] {
 		amount = amount*10 + int64(c-'0')
 	}
-	return channel.Trade{OrderNo: parts[0], TradeNo: parts[1], AmountFen: amount, Status: channel.TradeSuccess, PaidAt: time.Now()}, nil
+	return channel.Trade{OrderNo: parts[0], TradeNo: parts[1], AmountFen: amount, Status: status, PaidAt: time.Now()}, nil
 }
 func (f *fakeChannel) NotificationAck() (string, []byte) { return "text/plain", []byte("success") }
 func (f *fakeChannel) Query(_ context.Context, orderNo string) (channel.Trade, error) {

@@ -619,7 +619,7 @@ func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineAppli
 	perYear := map[int]int64{}
 	var years []int
 	for _, a := range applied {
-		y := a.payment.PaidAt.In(Shanghai).Year()
+		y := receiptYear(a.payment.PaidAt)
 		if perYear[y] == 0 {
 			years = append(years, y)
 		}
@@ -638,7 +638,7 @@ func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineAppli
 		for i, a := range chunk {
 			b := st.bills[a.rec.billID]
 			item := st.items[b.ItemID]
-			y := a.payment.PaidAt.In(Shanghai).Year()
+			y := receiptYear(a.payment.PaidAt)
 			seq := next[y]
 			next[y]++
 			rs[i] = &store.Receipt{

@@ -71,13 +71,39 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// Lock the bills (on MySQL; an SQLite transaction holds the write lock already) in id
+		// order, as every payment locks them, so that nothing credits them between this read
+		// and the hold. The hold is guarded by the versions read too (insertOrder): an order
+		// is never priced from amounts that are no longer the bill's.
+		locked := slices.Clone(ids)
+		slices.Sort(locked)
 		var bills []*store.Bill
-		if err := tx.NewSelect().Model(&bills).Relation("Item").Where("bill.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		if err := forUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(locked)).OrderExpr("id")).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: load bills: %w", err)
 		}
 		byID := make(map[int64]*store.Bill, len(bills))
+		versions := make(map[int64]int64, len(bills))
+		itemIDs := make([]int64, 0, len(bills))
 		for _, b := range bills {
 			byID[b.ID] = b
+			versions[b.ID] = b.Version
+			itemIDs = append(itemIDs, b.ItemID)
+		}
+		var items []*store.ChargeItem
+		if len(itemIDs) > 0 {
+			if err := tx.NewSelect().Model(&items).Where("id IN (?)", bun.In(itemIDs)).Scan(ctx); err != nil {
+				return fmt.Errorf("billing: load items: %w", err)
+			}
+		}
+		itemByID := make(map[int64]*store.ChargeItem, len(items))
+		for _, it := range items {
+			itemByID[it.ID] = it
+		}
+		for _, b := range bills {
+			b.Item = itemByID[b.ItemID]
+		}
+		if s.afterBillsRead != nil {
+			s.afterBillsRead(ctx, tx)
 		}
 		lines := make([]*store.OrderLine, 0, len(req.Lines))
 		order.TotalFen = 0
@@ -96,7 +122,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		if order.TotalFen > MaxAmountFen {
 			return newErr(ErrInvalid, "amount_invalid", "单笔订单金额不能超过 %s", money.Format(MaxAmountFen))
 		}
-		return s.insertOrder(ctx, tx, order, lines)
+		return s.insertOrder(ctx, tx, order, lines, versions)
 	})
 	if err != nil {
 		return nil, err
@@ -124,8 +150,12 @@ func lineAmount(b *store.Bill, asked int64, now time.Time) (int64, error) {
 	return asked, nil
 }
 
-// insertOrder writes an order with its lines and holds its bills, inside tx.
-func (s *Service) insertOrder(ctx context.Context, tx bun.Tx, order *store.Order, lines []*store.OrderLine) error {
+// insertOrder writes an order with its lines and holds its bills, inside tx. versions, when
+// set, are the bills' versions the lines were priced from: a bill changed since (credited by
+// an offline import or a late payment, say) is not held and the order is refused, never
+// priced from what is no longer due.
+func (s *Service) insertOrder(ctx context.Context, tx bun.Tx, order *store.Order, lines []*store.OrderLine, versions map[int64]int64) error {
+	order.ID = 0 // a transaction run again starts afresh
 	for attempt := 0; ; attempt++ {
 		order.OrderNo = newNumber("P", order.CreatedAt)
 		_, err := tx.NewInsert().Model(order).Exec(ctx)
@@ -150,22 +180,55 @@ func (s *Service) insertOrder(ctx context.Context, tx bun.Tx, order *store.Order
 	// The hold: a bill joins this order only if no live order holds it (a hold whose order
 	// has expired is void even before the expiry job closes that order). All of them or
 	// none: one held elsewhere rolls the whole order back.
-	res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
+	q := tx.NewUpdate().Model((*store.Bill)(nil)).
 		Set("held_by_order_id = ?", order.ID).
 		Set("held_until = ?", order.ExpiresAt).
 		Set("version = version + 1").
 		Set("updated_at = ?", order.CreatedAt).
 		Where("id IN (?)", bun.In(billIDs)).
 		Where("status IN (?)", bun.In([]store.BillStatus{store.BillUnpaid, store.BillPartial})).
-		Where("(held_by_order_id IS NULL OR held_until <= ?)", order.CreatedAt).
-		Exec(ctx)
+		Where("(held_by_order_id IS NULL OR held_until <= ?)", order.CreatedAt)
+	if versions != nil {
+		q = q.WhereGroup(" AND ", func(q *bun.UpdateQuery) *bun.UpdateQuery {
+			for _, id := range billIDs {
+				q = q.WhereOr("(id = ? AND version = ?)", id, versions[id])
+			}
+			return q
+		})
+	}
+	res, err := q.Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("billing: hold bills: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != int64(len(billIDs)) {
-		return newErr(ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
+		return holdRefused(ctx, tx, billIDs, order)
 	}
 	return nil
+}
+
+// holdRefused says why a hold did not take every bill: one was paid (or refunded or
+// cancelled) a moment ago, one is held by another live order, or one changed since it was
+// read: the order would be priced from amounts no longer due, so it is refused and the payer
+// orders again from the bill as it is now.
+func holdRefused(ctx context.Context, tx bun.Tx, billIDs []int64, order *store.Order) error {
+	var bills []*store.Bill
+	if err := tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(billIDs)).Scan(ctx); err != nil {
+		return fmt.Errorf("billing: bills not held: %w", err)
+	}
+	for _, b := range bills {
+		switch b.Status {
+		case store.BillPaid:
+			return newErr(ErrConflict, "bill_just_paid", "该款项刚刚已缴清，无需再次支付，请刷新页面查看")
+		case store.BillRefunded, store.BillCancelled:
+			return newErr(ErrConflict, "bill_not_payable", "该款项刚刚%s，不能支付，请刷新页面查看", BillStatusLabel(b.Status))
+		}
+	}
+	for _, b := range bills {
+		if b.HeldByOrderID != nil && *b.HeldByOrderID != order.ID && b.HeldUntil != nil && b.HeldUntil.After(order.CreatedAt) {
+			return newErr(ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
+		}
+	}
+	return newErr(ErrConflict, "bill_changed", "所选款项的应缴金额刚刚发生变化，请刷新页面后重新下单")
 }
 
 func (s *Service) orderTimeout(ctx context.Context) time.Duration {
@@ -193,6 +256,9 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	ch, err := s.ChannelForNewPayment(ctx, order.Channel)
 	if err != nil {
 		return nil, channel.CreateResult{}, err
+	}
+	if err := s.checkStillDue(ctx, order); err != nil {
+		return order, channel.CreateResult{}, err
 	}
 	res, err := ch.Create(ctx, channel.CreateRequest{
 		OrderNo: order.OrderNo, AmountFen: order.TotalFen, Subject: s.subject(ctx, order),
@@ -224,6 +290,66 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	}
 	order.PayURL = payURL
 	return order, res, nil
+}
+
+// checkStillDue makes sure, under the order's lock, that every bill of an open order still
+// owes what the order pays on it before the channel is asked to collect: a late payment of
+// an earlier order may have settled a bill since this order was made, and a campus card
+// debits at once. When one is no longer due the order is closed (its bills released) and
+// the payer told; nothing is charged.
+func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
+	stale := ""
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		stale = ""
+		o := new(store.Order)
+		if err := forUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
+			return notFound(err, "订单不存在")
+		}
+		if o.Status != store.OrderOpen {
+			return newErr(ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
+		}
+		var lines []*store.OrderLine
+		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: order lines: %w", err)
+		}
+		ids := make([]int64, len(lines))
+		for i, l := range lines {
+			ids[i] = l.BillID
+		}
+		var bills []*store.Bill
+		if err := forUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(ids)).OrderExpr("id")).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: order bills: %w", err)
+		}
+		due := make(map[int64]*store.Bill, len(bills))
+		for _, b := range bills {
+			due[b.ID] = b
+		}
+		for _, l := range lines {
+			b := due[l.BillID]
+			switch {
+			case b == nil:
+				stale = "款项不存在"
+			case b.Status == store.BillPaid:
+				stale = "该款项刚刚已缴清"
+			case b.Status != store.BillUnpaid && b.Status != store.BillPartial:
+				stale = "该款项刚刚" + BillStatusLabel(b.Status)
+			case b.OutstandingFen() < l.AmountFen:
+				stale = "该款项刚刚已部分缴纳，应缴金额已变化"
+			}
+			if stale != "" {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil || stale == "" {
+		return err
+	}
+	s.log().Info("order no longer due, closed before payment", "order", order.OrderNo, "why", stale)
+	if _, err := s.CloseOrder(ctx, order.OrderNo, "system"); err != nil {
+		return err
+	}
+	return newErr(ErrConflict, "bill_just_paid", "%s，本订单已关闭，未扣款。请刷新页面查看", stale)
 }
 
 func (s *Service) subject(ctx context.Context, order *store.Order) string {

@@ -138,7 +138,7 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 		if _, err := tx.NewInsert().Model(bill).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: guest bill: %w", err)
 		}
-		return s.insertOrder(ctx, tx, order, []*store.OrderLine{{BillID: bill.ID, AmountFen: amount}})
+		return s.insertOrder(ctx, tx, order, []*store.OrderLine{{BillID: bill.ID, AmountFen: amount}}, nil)
 	})
 	if err != nil {
 		return nil, err

@@ -191,6 +191,15 @@ func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order,
 		return 0, fmt.Errorf("billing: bill %d of order %s is gone", l.BillID, order.OrderNo)
 	}
 	credit := min(l.AmountFen, bill.OutstandingFen())
+	if bill.Status == store.BillRefunded {
+		// A bill refunded down to "refunded" is closed for crediting. Its payer was given the
+		// money back; an order for the rest that was open meanwhile (or a late payment) must
+		// not turn it "paid" on the strength of money the refund already returned. What such
+		// an order brings is an overpayment, flagged for finance to refund (decided in issue
+		// 8: refusing the refund while an order holds the bill would still leave a late
+		// payment of a closed order to credit it).
+		credit = 0
+	}
 	after := *bill // the row as this update leaves it
 	after.Version++
 	after.UpdatedAt = p.CreatedAt
@@ -239,7 +248,15 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 	}
 	rec := &store.Notification{Channel: channelName, Headers: headerText(header), Body: string(body), RemoteAddr: remoteAddr, ReceivedAt: s.now()}
 	trade, err := ch.VerifyNotification(header, body)
-	if err == nil {
+	if err == nil && trade.Status != channel.TradeSuccess {
+		// A signed word that a trade is waiting or closed needs no action: it is recorded
+		// and acknowledged (else the channel repeats it for a day), once it is checked
+		// against our own order.
+		rec.OrderNo = trade.OrderNo
+		if err = s.checkNotifiedOrder(ctx, channelName, trade); err == nil {
+			rec.Outcome, rec.Error = "ignored", truncate("trade "+string(trade.Status)+": nothing to do", 500)
+		}
+	} else if err == nil {
 		rec.OrderNo = trade.OrderNo
 		if trade.Raw == "" {
 			trade.Raw = string(body)
@@ -267,6 +284,22 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 	}
 	contentType, ack = ch.NotificationAck()
 	return contentType, ack, nil
+}
+
+// checkNotifiedOrder checks a verified notification that needs no action against the order
+// it names: it exists, was sent to that channel, and (when the channel says) for that amount.
+func (s *Service) checkNotifiedOrder(ctx context.Context, channelName string, t channel.Trade) error {
+	order := new(store.Order)
+	if err := s.DB.NewSelect().Model(order).Column("id", "channel", "total_fen").Where("order_no = ?", t.OrderNo).Scan(ctx); err != nil {
+		return notFound(err, "订单不存在")
+	}
+	if order.Channel != channelName {
+		return newErr(ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", t.OrderNo, channelName)
+	}
+	if t.AmountFen != 0 && t.AmountFen != order.TotalFen {
+		return newErr(ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
+	}
+	return nil
 }
 
 func headerText(h http.Header) string {

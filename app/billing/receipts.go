@@ -16,8 +16,17 @@ type receiptCredit struct {
 	AmountFen int64
 }
 
+// receiptYear is the year a receipt is numbered in, by one rule wherever receipts are
+// numbered: the Asia/Shanghai year in which the money arrived, i.e. the year of its
+// payment's paid_at. For a channel payment that is when the channel took the money (a
+// payment at 23:59:59 on 31 December is that year's, however late the notification); for an
+// offline collection it is the collection day (paid_at is that day at 00:00 Shanghai), not
+// the day of the import; and a receipt reissued for what a refund left keeps the year of the
+// money it stands for, not the year of the refund.
+func receiptYear(paidAt time.Time) int { return paidAt.In(Shanghai).Year() }
+
 // issueReceipts numbers and writes the receipts for what one payment credited, one per
-// bill, and returns their numbers. Numbers run per year (Asia/Shanghai) without gaps: the
+// bill, and returns their numbers. Numbers run per year (receiptYear) without gaps: the
 // sequence row is bumped once for all of them in the same transaction, so a rolled-back
 // payment takes its numbers back with it.
 func issueReceipts(ctx context.Context, tx bun.Tx, order *store.Order, p *store.Payment, credits []receiptCredit, now time.Time) ([]string, error) {
@@ -45,7 +54,7 @@ func issueReceipts(ctx context.Context, tx bun.Tx, order *store.Order, p *store.
 	for i, n := range named {
 		byID[n.ID] = i
 	}
-	year := p.PaidAt.In(Shanghai).Year()
+	year := receiptYear(p.PaidAt)
 	first, err := reserveReceiptSeqs(ctx, tx, year, int64(len(credits)))
 	if err != nil {
 		return nil, err

@@ -452,18 +452,16 @@ func refundCall(r *store.Refund, order *store.Order, p *store.Payment) channel.R
 func (s *Service) settleRefund(ctx context.Context, r *store.Refund, res channel.RefundResult, callErr error, actor string) (*store.Refund, error) {
 	now := s.now()
 	unknown := func(message string) (*store.Refund, error) {
-		_, err := s.DB.NewUpdate().Model((*store.Refund)(nil)).
-			Set("channel_message = ?", message).Set("updated_at = ?", now).
-			Where("id = ?", r.ID).Where("status = ?", store.RefundProcessing).Exec(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("billing: refund note: %w", err)
-		}
-		return s.loadRefund(ctx, r.ID)
+		return s.refundUnknown(ctx, r.ID, message, actor, now)
 	}
 	switch {
 	case callErr != nil:
 		s.log().Warn("refund: channel gave no answer", "refund", r.RefundNo, "channel", r.Channel, "err", callErr)
 		return unknown("渠道暂未返回退款结果，系统将自动查询")
+	case res.RefundNo != "" && res.RefundNo != r.RefundNo:
+		// An answer about another refund says nothing about this one, whatever its status.
+		s.log().Error("refund: channel answered about another refund", "refund", r.RefundNo, "answered", res.RefundNo)
+		return unknown("渠道返回的退款单号与申请不符，请人工核对")
 	case res.Status == channel.RefundSucceeded && res.AmountFen != 0 && res.AmountFen != r.AmountFen:
 		s.log().Error("refund: channel refunded another amount", "refund", r.RefundNo, "asked", r.AmountFen, "refunded", res.AmountFen)
 		return unknown(fmt.Sprintf("渠道退款金额 %s 与申请金额不符，请人工核对", money.Format(res.AmountFen)))
@@ -472,7 +470,68 @@ func (s *Service) settleRefund(ctx context.Context, r *store.Refund, res channel
 	case res.Status == channel.RefundFailed:
 		return s.refundFailed(ctx, r.ID, res, actor)
 	}
+	if m := strings.TrimSpace(res.Message); m != "" {
+		return unknown("渠道正在处理退款：" + m)
+	}
 	return unknown("渠道正在处理退款")
+}
+
+// refundFollowUps are the waits between asking a channel again about a refund it has given
+// no outcome for: 1, 2, 5, 10 and 30 minutes, then every hour.
+var refundFollowUps = []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+
+// RefundEscalateAfter is how long after it was sent a refund without an outcome is put in
+// front of finance (escalated_at, shown in the refund queue with the channel's words). It
+// is still followed up, hourly, and settled whenever the channel answers.
+const RefundEscalateAfter = 24 * time.Hour
+
+func refundFollowUp(attempt int) time.Duration {
+	if attempt >= 1 && attempt <= len(refundFollowUps) {
+		return refundFollowUps[attempt-1]
+	}
+	return time.Hour
+}
+
+// refundUnknown records that the channel gave no outcome for a processing refund yet: what
+// it said, when to ask again (refundFollowUps), and, once it has waited RefundEscalateAfter,
+// that it is finance's to look into.
+func (s *Service) refundUnknown(ctx context.Context, id int64, message, actor string, now time.Time) (*store.Refund, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		r, err := lockRefund(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != store.RefundProcessing {
+			return nil // settled meanwhile
+		}
+		attempts := r.SyncAttempts + 1
+		next := now.Add(refundFollowUp(attempts))
+		q := tx.NewUpdate().Model((*store.Refund)(nil)).
+			Set("channel_message = ?", truncate(message, 500)).Set("updated_at = ?", now).
+			Set("sync_attempts = ?", attempts).Set("next_sync_at = ?", next).
+			Where("id = ?", r.ID).Where("status = ?", store.RefundProcessing)
+		sent := r.CreatedAt
+		if r.DecidedAt != nil {
+			sent = *r.DecidedAt
+		}
+		escalate := r.EscalatedAt == nil && !now.Before(sent.Add(RefundEscalateAfter))
+		if escalate {
+			q = q.Set("escalated_at = ?", now)
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("billing: refund follow-up: %w", err)
+		}
+		if escalate {
+			s.log().Warn("refund without outcome put before finance", "refund", r.RefundNo, "channel", r.Channel, "attempts", attempts)
+			detail := fmt.Sprintf("no outcome after %d queries since %s: %s", attempts, sent.Format(time.RFC3339), message)
+			return s.auditRefund(ctx, tx, r, actor, "refund.escalated", detail, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.loadRefund(ctx, id)
 }
 
 // refundSucceeded records that the channel returned the money, in one transaction: the
@@ -574,7 +633,11 @@ func reissueAfterRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now tim
 	if rest <= 0 {
 		return note, nil
 	}
-	year := now.In(Shanghai).Year()
+	var paidAt time.Time
+	if err := tx.NewSelect().Model((*store.Payment)(nil)).Column("paid_at").Where("id = ?", r.PaymentID).Scan(ctx, &paidAt); err != nil {
+		return "", fmt.Errorf("billing: refund payment: %w", err)
+	}
+	year := receiptYear(paidAt) // the money left is the payment's: its year, not the refund's
 	seq, err := nextReceiptSeq(ctx, tx, year)
 	if err != nil {
 		return "", err
@@ -658,13 +721,15 @@ func (s *Service) SyncRefund(ctx context.Context, id int64, actor string) (*stor
 	return s.settleRefund(ctx, r, res, err, actor)
 }
 
-// SyncProcessingRefunds follows up the refunds left approved or processing for over a
-// minute (see SyncRefund) and returns how many of them finished.
+// SyncProcessingRefunds follows up the refunds left approved for over a minute, and the
+// processing ones whose next follow-up is due (refundFollowUps: backing off to hourly), see
+// SyncRefund, and returns how many of them finished.
 func (s *Service) SyncProcessingRefunds(ctx context.Context) (int, error) {
+	now := s.now()
 	var ids []int64
 	if err := s.DB.NewSelect().Model((*store.Refund)(nil)).Column("id").
 		Where("status IN (?)", bun.In([]store.RefundStatus{store.RefundApproved, store.RefundProcessing})).
-		Where("updated_at <= ?", s.now().Add(-time.Minute)).
+		Where("((next_sync_at IS NULL AND updated_at <= ?) OR next_sync_at <= ?)", now.Add(-time.Minute), now).
 		OrderExpr("updated_at").Limit(200).Scan(ctx, &ids); err != nil {
 		return 0, fmt.Errorf("billing: refunds to sync: %w", err)
 	}
@@ -763,6 +828,8 @@ func RefundActionLabel(action string) string {
 		return "退款成功"
 	case "refund.failed":
 		return "退款失败"
+	case "refund.escalated":
+		return "渠道长时间无结果，转财务人工核查"
 	}
 	return action
 }

@@ -54,6 +54,10 @@ type Service struct {
 
 	callbackOnce sync.Once
 	callbackHTTP *http.Client
+
+	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
+	// reading the bills and holding them.
+	afterBillsRead func(ctx context.Context, tx bun.Tx)
 }
 
 func (s *Service) now() time.Time {

@@ -148,27 +148,34 @@ func (c *Channel) VerifyNotification(header http.Header, body []byte) (channel.T
 	if err := json.Unmarshal(body, &n); err != nil {
 		return channel.Trade{}, fmt.Errorf("sandbox: notification: %w: %v", channel.ErrMalformed, err)
 	}
-	paidAt, err := time.Parse(time.RFC3339, n.PaidAt)
 	switch {
 	case n.Merchant != c.merchant:
 		return channel.Trade{}, fmt.Errorf("sandbox: notification for merchant %q: %w", n.Merchant, channel.ErrMalformed)
-	case n.Status != "SUCCESS":
-		return channel.Trade{}, fmt.Errorf("sandbox: notification status %q: %w", n.Status, channel.ErrMalformed)
 	case n.OutTradeNo == "" || n.TradeNo == "":
 		return channel.Trade{}, fmt.Errorf("sandbox: notification without trade numbers: %w", channel.ErrMalformed)
 	case n.AmountFen <= 0:
 		return channel.Trade{}, fmt.Errorf("sandbox: notification amount %d: %w", n.AmountFen, channel.ErrMalformed)
-	case err != nil:
+	}
+	t := channel.Trade{OrderNo: n.OutTradeNo, TradeNo: n.TradeNo, AmountFen: n.AmountFen, Raw: string(body)}
+	// A signed notification of a trade still waiting or closed is believed too, and read as
+	// what it says: the caller acknowledges it and acts on success only.
+	switch n.Status {
+	case "WAIT_PAY":
+		t.Status = channel.TradeWaiting
+		return t, nil
+	case "CLOSED":
+		t.Status = channel.TradeClosed
+		return t, nil
+	case "SUCCESS":
+	default:
+		return channel.Trade{}, fmt.Errorf("sandbox: notification status %q: %w", n.Status, channel.ErrMalformed)
+	}
+	paidAt, err := time.Parse(time.RFC3339, n.PaidAt)
+	if err != nil {
 		return channel.Trade{}, fmt.Errorf("sandbox: notification paid_at %q: %w", n.PaidAt, channel.ErrMalformed)
 	}
-	return channel.Trade{
-		OrderNo:   n.OutTradeNo,
-		TradeNo:   n.TradeNo,
-		AmountFen: n.AmountFen,
-		Status:    channel.TradeSuccess,
-		PaidAt:    paidAt.UTC(),
-		Raw:       string(body),
-	}, nil
+	t.Status, t.PaidAt = channel.TradeSuccess, paidAt.UTC()
+	return t, nil
 }
 
 // NotificationAck is the body the gateway waits for: "success".
@@ -234,7 +241,13 @@ type refundAnswer struct {
 	Status      string `json:"status"`
 }
 
-func (r refundAnswer) result() (channel.RefundResult, error) {
+// result reads the answer about refund refundNo. An answer about another refund number is
+// not believed (channel.ErrUnavailable): it says nothing about the refund asked for, whatever
+// its status.
+func (r refundAnswer) result(refundNo string) (channel.RefundResult, error) {
+	if r.OutRefundNo != refundNo {
+		return channel.RefundResult{}, fmt.Errorf("%w: answer about refund %q", channel.ErrUnavailable, r.OutRefundNo)
+	}
 	res := channel.RefundResult{RefundNo: r.OutRefundNo, ChannelRefundNo: r.RefundNo, AmountFen: r.AmountFen}
 	switch r.Status {
 	case "SUCCESS":
@@ -270,7 +283,7 @@ func (c *Channel) Refund(ctx context.Context, req channel.RefundRequest) (channe
 	if err != nil {
 		return channel.RefundResult{}, fmt.Errorf("sandbox: refund %s: %w", req.RefundNo, err)
 	}
-	res, err := out.result()
+	res, err := out.result(req.RefundNo)
 	if err != nil {
 		return channel.RefundResult{}, fmt.Errorf("sandbox: refund %s: %w", req.RefundNo, err)
 	}
@@ -285,7 +298,7 @@ func (c *Channel) QueryRefund(ctx context.Context, orderNo, refundNo string) (ch
 	if err := c.call(ctx, http.MethodGet, path, nil, &out); err != nil {
 		return channel.RefundResult{}, fmt.Errorf("sandbox: query refund %s: %w", refundNo, err)
 	}
-	res, err := out.result()
+	res, err := out.result(refundNo)
 	if err != nil {
 		return channel.RefundResult{}, fmt.Errorf("sandbox: query refund %s: %w", refundNo, err)
 	}

@@ -69,7 +69,7 @@ func TestVerifyNotification(t *testing.T) {
 		}(), fixture, channel.ErrBadSignature},
 		{"not JSON", notifyHeader(key, now, []byte("amount=1")), []byte("amount=1"), channel.ErrMalformed},
 		{"another merchant", notifyHeader(key, now, edit("M1001", "M2002")), edit("M1001", "M2002"), channel.ErrMalformed},
-		{"not a success", notifyHeader(key, now, edit(`"SUCCESS"`, `"CLOSED"`)), edit(`"SUCCESS"`, `"CLOSED"`), channel.ErrMalformed},
+		{"unknown status", notifyHeader(key, now, edit(`"SUCCESS"`, `"PAID_MAYBE"`)), edit(`"SUCCESS"`, `"PAID_MAYBE"`), channel.ErrMalformed},
 		{"zero amount", notifyHeader(key, now, edit("123450", "0")), edit("123450", "0"), channel.ErrMalformed},
 		{"bad paid_at", notifyHeader(key, now, edit("2024-09-01T08:30:00+08:00", "yesterday")), edit("2024-09-01T08:30:00+08:00", "yesterday"), channel.ErrMalformed},
 	}
@@ -191,5 +191,51 @@ func TestUnreachable(t *testing.T) {
 	}
 	if _, err := ch.Statement(t.Context(), time.Now()); !errors.Is(err, channel.ErrUnavailable) {
 		t.Errorf("Statement() error = %v, want ErrUnavailable", err)
+	}
+}
+
+// A signed notification of a trade that is closed or still waiting is read as such (the
+// platform acknowledges it and does nothing); only a forged or malformed one is refused.
+func TestVerifyNotificationOfANonSuccessState(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/notification.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := sandbox.New(sandbox.Config{GatewayURL: "http://127.0.0.1:1", Merchant: merchant, Key: key})
+	for status, want := range map[string]channel.TradeStatus{"CLOSED": channel.TradeClosed, "WAIT_PAY": channel.TradeWaiting} {
+		body := []byte(strings.Replace(strings.TrimSpace(string(fixture)), `"SUCCESS"`, `"`+status+`"`, 1))
+		body = []byte(strings.Replace(string(body), `"2024-09-01T08:30:00+08:00"`, `""`, 1)) // nothing was paid
+		got, err := ch.VerifyNotification(notifyHeader(key, time.Now(), body), body)
+		if err != nil || got.Status != want || got.OrderNo != "O20240901000123" || !got.PaidAt.IsZero() {
+			t.Errorf("%s: VerifyNotification() = %+v, %v; want status %s", status, got, err, want)
+		}
+		if _, err := ch.VerifyNotification(notifyHeader("k-wrong", time.Now(), body), body); !errors.Is(err, channel.ErrBadSignature) {
+			t.Errorf("%s with a wrong key: error = %v, want ErrBadSignature", status, err)
+		}
+	}
+}
+
+// An answer about another refund number than the one asked for is not believed, whether it
+// says succeeded or failed: the refund stays unknown (ErrUnavailable) and is asked about again.
+func TestRefundAnswerAboutAnotherRefundIsRefused(t *testing.T) {
+	type signer = func(int, string, string, time.Time)
+	for _, status := range []string{"SUCCESS", "FAILED"} {
+		answer := `{"refund_no":"SR9","out_refund_no":"RF-OTHER","amount_fen":100,"status":"` + status + `"}`
+		gw := fakeGateway(t, func(w http.ResponseWriter, r *http.Request, sign signer) { sign(200, answer, key, time.Now()) })
+		ch := sandbox.New(sandbox.Config{GatewayURL: gw, Merchant: merchant, Key: key})
+		res, err := ch.Refund(t.Context(), channel.RefundRequest{OrderNo: "O1", TradeNo: "SB1", RefundNo: "RF1", AmountFen: 100, TotalFen: 100})
+		if !errors.Is(err, channel.ErrUnavailable) {
+			t.Errorf("Refund() answered %s about RF-OTHER = %+v, %v; want ErrUnavailable", status, res, err)
+		}
+		res, err = ch.QueryRefund(t.Context(), "O1", "RF1")
+		if !errors.Is(err, channel.ErrUnavailable) {
+			t.Errorf("QueryRefund() answered %s about RF-OTHER = %+v, %v; want ErrUnavailable", status, res, err)
+		}
+	}
+	good := `{"refund_no":"SR9","out_refund_no":"RF1","amount_fen":100,"status":"SUCCESS"}`
+	gw := fakeGateway(t, func(w http.ResponseWriter, r *http.Request, sign signer) { sign(200, good, key, time.Now()) })
+	ch := sandbox.New(sandbox.Config{GatewayURL: gw, Merchant: merchant, Key: key})
+	if res, err := ch.Refund(t.Context(), channel.RefundRequest{OrderNo: "O1", TradeNo: "SB1", RefundNo: "RF1", AmountFen: 100, TotalFen: 100}); err != nil || res.Status != channel.RefundSucceeded {
+		t.Errorf("Refund() answered about RF1 = %+v, %v; want succeeded", res, err)
 	}
 }
