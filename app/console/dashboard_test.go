@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"campuspay/static"
 	"context"
 	"encoding/json"
 	"html"
@@ -66,7 +67,7 @@ func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(body, "<h1>财务看板</h1>") {
 			t.Fatalf("finance dashboard: status %d\n%s", code, body)
 		}
-		for _, want := range []string{`<script src="/static/js/echarts.min.js" defer></script>`, `src="/static/js/charts.js"`,
+		for _, want := range []string{`<script src="` + static.URL("js/echarts.min.js") + `" defer></script>`, `src="` + static.URL("js/charts.js") + `"`,
 			`hx-get="/console/charts/trend" hx-trigger="load"`, `hx-get="/console/charts/channels"`, `class="stats"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("dashboard lacks %s", want)

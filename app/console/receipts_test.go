@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"campuspay/static"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,7 +42,7 @@ func TestReceiptReprintVoidAndVerify(t *testing.T) {
 		// First print: no mark. Second: a counted reprint, marked 补打.
 		path := "/console/receipts/" + rc.ReceiptNo
 		_, page := fin.Get(path)
-		if !strings.Contains(page, "已打印 0 次") || strings.Contains(page, "补打）") || !strings.Contains(page, `data-print-count`) || !strings.Contains(page, "/static/js/receipts.js") {
+		if !strings.Contains(page, "已打印 0 次") || strings.Contains(page, "补打）") || !strings.Contains(page, `data-print-count`) || !strings.Contains(page, static.URL("js/receipts.js")) {
 			t.Fatalf("receipt page before printing: want the print form, no reprint mark")
 		}
 		for want := 1; want <= 2; want++ {
