@@ -16,6 +16,7 @@ func ExpireOrders(b *billing.Service, log *slog.Logger) func(ctx context.Context
 		n, err := b.ExpireOrders(ctx)
 		if err != nil {
 			log.Error("job expire-orders", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if n > 0 {
@@ -30,6 +31,7 @@ func QueryOpenOrders(b *billing.Service, log *slog.Logger) func(ctx context.Cont
 		n, err := b.SyncOpenOrders(ctx)
 		if err != nil {
 			log.Error("job query-open-orders", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if n > 0 {
@@ -43,6 +45,7 @@ func PurgeSessions(b *billing.Service, log *slog.Logger) func(ctx context.Contex
 	return func(ctx context.Context) {
 		if _, err := store.PurgeSessions(ctx, b.DB); err != nil {
 			log.Error("job purge-sessions", "err", err)
+			markFailed(ctx)
 		}
 	}
 }

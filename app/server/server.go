@@ -59,6 +59,11 @@ type Config struct {
 	// A connection a client opened but never used counts as in flight until then.
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
+	// Operations (ops.go): /metrics needs MetricsToken as a bearer token, or is served
+	// on MetricsAddr alone; DrainDelay is how long an instance told to stop keeps serving
+	// while unready, so that its load balancer takes it out first.
+	MetricsToken, MetricsAddr string
+	DrainDelay                time.Duration
 }
 
 // Server is the assembled platform.
@@ -75,6 +80,7 @@ type Server struct {
 	Scheduler  *jobs.Scheduler
 	Config     Config
 	DemoLoaded bool
+	ops        ops
 }
 
 // New opens and migrates the database, loads demo data when asked and the database is
@@ -181,6 +187,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		// by an import job or a log line would silently change.
 		Immutable: true,
 	})
+	app.Use(s.observe)
 	app.Use(recover.New())
 	app.Use(securityHeaders)
 	app.All("/static/*", web.Static(static.Default()))
@@ -192,6 +199,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		}
 		return c.SendString("ok")
 	})
+	s.opsRoutes(app)
 	s.Sandbox.Routes(app.Group("/sim/sandbox"))
 	s.Card.Routes(app.Group("/sim/card"))
 	s.Bank.Routes(app.Group("/sim/bank"))
@@ -229,6 +237,10 @@ func securityHeaders(c *fiber.Ctx) error {
 
 // Serve runs the app on ln and the jobs, until ctx ends; then it shuts down in order.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.startOps(); err != nil {
+		s.Close()
+		return err
+	}
 	if s.Scheduler != nil {
 		s.Scheduler.Start()
 	}
@@ -240,6 +252,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.drain()
 	grace := s.Config.ShutdownGrace
 	if grace == 0 {
 		grace = 10 * time.Second
@@ -257,6 +270,7 @@ func (s *Server) Close() {
 		s.Scheduler.Stop()
 	}
 	s.Sandbox.Close()
+	s.stopOps()
 	s.DB.Close()
 }
 

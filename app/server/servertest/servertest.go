@@ -32,6 +32,9 @@ type Options struct {
 	MySQL bool // use a fresh database on CAMPUSPAY_TEST_MYSQL instead of SQLite
 	Demo  bool // load the demo school
 	Jobs  bool // run the background jobs
+	// Tune, when set, changes the configuration before the platform starts (a logger
+	// to read, a metrics token).
+	Tune func(*server.Config)
 }
 
 // Start runs the platform until the test ends.
@@ -52,6 +55,9 @@ func Start(t testing.TB, opt Options) *Platform {
 	}
 	if opt.MySQL {
 		cfg.DSN = storetest.MySQLDSN(t)
+	}
+	if opt.Tune != nil {
+		opt.Tune(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg)
