@@ -2,10 +2,12 @@
 //
 //	campuspay [serve] [flags]   run the platform (the default)
 //	campuspay migrate [flags]   apply the schema and exit
+//	campuspay backup [flags] FILE   copy the embedded SQLite database while it runs
 //
 // Configuration comes from flags, each with an environment variable:
 // CAMPUSPAY_ADDR, CAMPUSPAY_DB, CAMPUSPAY_DATA, CAMPUSPAY_BASE_URL, CAMPUSPAY_SECRET,
-// CAMPUSPAY_PROXY_HEADER.
+// CAMPUSPAY_PROXY_HEADER, CAMPUSPAY_LOG_FORMAT, CAMPUSPAY_METRICS_ADDR, CAMPUSPAY_DRAIN;
+// CAMPUSPAY_METRICS_TOKEN (environment only: a flag would show in the process list).
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	_ "time/tzdata" // business days are Asia/Shanghai even where the system has no zone files
 
 	"campuspay/app/demo"
+	"campuspay/app/reqlog"
 	"campuspay/app/server"
 	"campuspay/store"
 )
@@ -53,9 +56,17 @@ func run(args []string, log *slog.Logger) error {
 	secret := fs.String("secret", env("CAMPUSPAY_SECRET", ""), "master secret, ≥ 32 characters (default: data/secret.key, made on first start)")
 	proxy := fs.String("proxy-header", env("CAMPUSPAY_PROXY_HEADER", ""), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For")
 	withDemo := fs.Bool("demo", true, "load demo data into a new database (on MySQL only when given explicitly)")
+	logFormat := fs.String("log-format", env("CAMPUSPAY_LOG_FORMAT", "text"), "log format: text or json")
+	metricsAddr := fs.String("metrics-addr", env("CAMPUSPAY_METRICS_ADDR", ""), "serve /metrics on this address of its own, e.g. 127.0.0.1:9090")
+	drain := fs.Duration("drain", envDuration("CAMPUSPAY_DRAIN", 0), "on SIGTERM, keep serving this long while /readyz says no (behind a load balancer: e.g. 5s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *logFormat != "text" && *logFormat != "json" {
+		return fmt.Errorf("-log-format %q: want text or json", *logFormat)
+	}
+	log = reqlog.NewLogger(os.Stderr, *logFormat, nil)
+	slog.SetDefault(log)
 	demoAsked := false
 	fs.Visit(func(f *flag.Flag) { demoAsked = demoAsked || f.Name == "demo" })
 
@@ -72,9 +83,11 @@ func run(args []string, log *slog.Logger) error {
 		}
 		fmt.Printf("applied %d migration(s) %v\n", len(ran), ran)
 		return nil
+	case "backup":
+		return backup(fs.Args(), *dsn, *data)
 	case "serve":
 	default:
-		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate or backup)", cmd)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -90,6 +103,7 @@ func run(args []string, log *slog.Logger) error {
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DSN: *dsn, DataDir: *data, BaseURL: *baseURL, Secret: *secret,
 		Demo: *withDemo && (*dsn == "" || demoAsked), Jobs: true, ProxyHeader: *proxy, Log: log,
+		MetricsToken: os.Getenv("CAMPUSPAY_METRICS_TOKEN"), MetricsAddr: *metricsAddr, DrainDelay: *drain,
 	})
 	if err != nil {
 		ln.Close()

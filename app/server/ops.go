@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/uptrace/bun"
+	"github.com/valyala/fasthttp"
 
 	"campuspay/app/metrics"
 	"campuspay/app/reqlog"
@@ -23,6 +25,30 @@ import (
 type ops struct {
 	stopping   atomic.Bool
 	metricsSrv *http.Server
+
+	mu     sync.Mutex
+	active map[net.Conn]bool // connections reading or answering a request
+}
+
+// connState follows fasthttp's connections: active from the first byte of a request
+// until its answer is written.
+func (o *ops) connState(c net.Conn, st fasthttp.ConnState) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.active == nil {
+		o.active = map[net.Conn]bool{}
+	}
+	if st == fasthttp.StateActive {
+		o.active[c] = true
+	} else {
+		delete(o.active, c)
+	}
+}
+
+func (o *ops) inFlight() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.active)
 }
 
 // observe is the first middleware: it gives every request an id (the proxy's X-Request-ID
@@ -146,6 +172,7 @@ func (s *Server) Ready(ctx context.Context) error {
 // startOps starts the metrics listener, when one is configured, and tells the metrics
 // where the database figures come from.
 func (s *Server) startOps() error {
+	s.App.Server().ConnState = s.ops.connState
 	metrics.DB(s.DB.DB)
 	metrics.SetState(func(ctx context.Context) (metrics.State, error) { return dbState(ctx, s.DB, time.Now()) })
 	metrics.Ready(true)
@@ -164,15 +191,27 @@ func (s *Server) startOps() error {
 }
 
 // drain turns the instance unready and, when configured, keeps serving for DrainDelay so
-// that the load balancer sees /readyz fail and stops sending new requests before the
-// listener closes.
-func (s *Server) drain() {
+// that the load balancer sees /readyz fail and stops sending new requests; then it closes
+// the listener and waits (at most the shutdown grace) until no request is being read or
+// answered. Only then may fasthttp's Shutdown run: it cancels the context of every request
+// still in flight (RequestCtx.Done is the server's), which would fail them midway.
+func (s *Server) drain(ln net.Listener) {
 	s.ops.stopping.Store(true)
 	metrics.Ready(false)
 	s.Config.Log.Info("shutting down: not ready", "drain", s.Config.DrainDelay.String())
 	if s.Config.DrainDelay > 0 {
 		time.Sleep(s.Config.DrainDelay)
 	}
+	ln.Close()
+	grace := s.Config.ShutdownGrace
+	if grace == 0 {
+		grace = 10 * time.Second
+	}
+	deadline := time.Now().Add(grace)
+	for s.ops.inFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Config.Log.Info("shutting down: requests finished", "in_flight", s.ops.inFlight())
 }
 
 func (s *Server) stopOps() {
@@ -221,4 +260,18 @@ func dbState(ctx context.Context, db *bun.DB, now time.Time) (metrics.State, err
 	n, err := db.NewSelect().Table("discrepancies").Where("status = 'open'").Count(ctx)
 	st.DiscrepanciesOpen = int64(n)
 	return st, err
+}
+
+// onceListener closes its listener once; later calls succeed. drain closes the listener
+// before fasthttp's Shutdown, which would otherwise stop at the second Close's error and
+// neither close the idle connections nor wait.
+type onceListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }

@@ -248,22 +248,24 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := servertest.Start(t, servertest.Options{Tune: func(c *server.Config) { c.MetricsAddr = addr }})
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
+	var resp *http.Response
+	waitFor(t, 10*time.Second, "the metrics listener", func() bool {
+		var err error
+		resp, err = http.Get("http://" + addr + "/metrics")
+		return err == nil
+	})
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "campuspay_build_info") {
 		t.Errorf("GET /metrics on the metrics address: status %d, want 200 with the figures", resp.StatusCode)
 	}
 	// The public address still refuses it.
-	resp, err = http.Get(p.URL + "/metrics")
+	resp2, err := http.Get(p.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
+	resp2.Body.Close()
+	if resp2.StatusCode == http.StatusOK {
 		t.Errorf("GET /metrics on the public address with a metrics address set: 200, want refused")
 	}
 }

@@ -237,6 +237,7 @@ func securityHeaders(c *fiber.Ctx) error {
 
 // Serve runs the app on ln and the jobs, until ctx ends; then it shuts down in order.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = &onceListener{Listener: ln}
 	if err := s.startOps(); err != nil {
 		s.Close()
 		return err
@@ -252,7 +253,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.drain()
+	s.drain(ln)
 	grace := s.Config.ShutdownGrace
 	if grace == 0 {
 		grace = 10 * time.Second
