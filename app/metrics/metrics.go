@@ -53,7 +53,7 @@ var (
 	}, []string{"job"})
 	leaseHeld = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "campuspay_job_lease_held", Help: "1 while this instance holds the lease (and so runs the jobs), else 0.",
-	}, []string{"lease", "instance"})
+	}, []string{"lease", "holder"})
 	ready = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "campuspay_ready", Help: "1 while /readyz answers 200.",
 	})
@@ -117,13 +117,13 @@ func JobRun(job string, d time.Duration, failed bool) {
 	}
 }
 
-// Lease records whether this instance (named by its lease owner id) holds a lease.
-func Lease(lease, instance string, held bool) {
+// Lease records whether this instance (holder: its random lease owner id) holds a lease.
+func Lease(lease, holder string, held bool) {
 	v := 0.0
 	if held {
 		v = 1
 	}
-	leaseHeld.WithLabelValues(lease, instance).Set(v)
+	leaseHeld.WithLabelValues(lease, holder).Set(v)
 }
 
 // Ready records what /readyz answers.
