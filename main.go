@@ -2,10 +2,12 @@
 //
 //	campuspay [serve] [flags]   run the platform (the default)
 //	campuspay migrate [flags]   apply the schema and exit
+//	campuspay backup [flags] FILE   copy the embedded SQLite database while it runs
 //
 // Configuration comes from flags, each with an environment variable:
 // CAMPUSPAY_ADDR, CAMPUSPAY_DB, CAMPUSPAY_DATA, CAMPUSPAY_BASE_URL, CAMPUSPAY_SECRET,
-// CAMPUSPAY_PROXY_HEADER, CAMPUSPAY_SIMULATORS.
+// CAMPUSPAY_PROXY_HEADER, CAMPUSPAY_SIMULATORS, CAMPUSPAY_LOG_FORMAT, CAMPUSPAY_METRICS_ADDR,
+// CAMPUSPAY_DRAIN; CAMPUSPAY_METRICS_TOKEN (environment only: a flag would show in the process list).
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	_ "time/tzdata" // business days are Asia/Shanghai even where the system has no zone files
 
 	"campuspay/app/demo"
+	"campuspay/app/reqlog"
 	"campuspay/app/server"
 	"campuspay/store"
 )
@@ -72,9 +75,17 @@ func run(args []string, log *slog.Logger) error {
 		return err
 	}
 	sims := fs.Bool("simulators", simsDefault, "serve the simulated payment company, campus card and bank under /sim/ (play money) on a database the demo did not load")
+	logFormat := fs.String("log-format", env("CAMPUSPAY_LOG_FORMAT", "text"), "log format: text or json")
+	metricsAddr := fs.String("metrics-addr", env("CAMPUSPAY_METRICS_ADDR", ""), "serve /metrics on this address of its own, e.g. 127.0.0.1:9090")
+	drain := fs.Duration("drain", envDuration("CAMPUSPAY_DRAIN", 0), "on SIGTERM, keep serving this long while /readyz says no (behind a load balancer: e.g. 5s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *logFormat != "text" && *logFormat != "json" {
+		return fmt.Errorf("-log-format %q: want text or json", *logFormat)
+	}
+	log = reqlog.NewLogger(os.Stderr, *logFormat, nil)
+	slog.SetDefault(log)
 	demoAsked := false
 	fs.Visit(func(f *flag.Flag) { demoAsked = demoAsked || f.Name == "demo" })
 
@@ -91,9 +102,11 @@ func run(args []string, log *slog.Logger) error {
 		}
 		fmt.Printf("applied %d migration(s) %v\n", len(ran), ran)
 		return nil
+	case "backup":
+		return backup(fs.Args(), *dsn, *data)
 	case "serve":
 	default:
-		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate or backup)", cmd)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -109,7 +122,8 @@ func run(args []string, log *slog.Logger) error {
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DSN: *dsn, DataDir: *data, BaseURL: *baseURL, Secret: *secret,
 		Demo: *withDemo && (*dsn == "" || demoAsked), Jobs: true, ProxyHeader: *proxy, Log: log,
-		Simulators: *sims,
+		Simulators:   *sims,
+		MetricsToken: os.Getenv("CAMPUSPAY_METRICS_TOKEN"), MetricsAddr: *metricsAddr, DrainDelay: *drain,
 	})
 	if err != nil {
 		ln.Close()

@@ -17,6 +17,7 @@ func DeliverCallbacks(b *billing.Service, log *slog.Logger) func(ctx context.Con
 			delivered, failed, err := b.DeliverEvents(ctx, 200)
 			if err != nil {
 				log.Error("job deliver-callbacks", "err", err)
+				markFailed(ctx)
 				return
 			}
 			if failed > 0 {
@@ -34,6 +35,7 @@ func PurgeNonces(b *billing.Service, log *slog.Logger) func(ctx context.Context)
 	return func(ctx context.Context) {
 		if err := store.PurgeNonces(ctx, b.DB, time.Now()); err != nil {
 			log.Error("job purge-nonces", "err", err)
+			markFailed(ctx)
 		}
 	}
 }

@@ -14,6 +14,7 @@ func ImportInbox(b *billing.Service, log *slog.Logger) func(ctx context.Context)
 		res, err := api.ImportInbox(ctx, b)
 		if err != nil {
 			log.Error("job import-inbox", "err", err, "imported", res.Imported, "rejected", res.Rejected)
+			markFailed(ctx)
 			return
 		}
 		if res.Imported+res.Rejected > 0 {

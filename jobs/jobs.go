@@ -18,6 +18,7 @@ func ExpireOrders(b *billing.Service, log *slog.Logger) func(ctx context.Context
 		n, err := b.ExpireOrders(ctx)
 		if err != nil {
 			log.Error("job expire-orders", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if n > 0 {
@@ -32,6 +33,7 @@ func QueryOpenOrders(b *billing.Service, log *slog.Logger) func(ctx context.Cont
 		n, err := b.SyncOpenOrders(ctx)
 		if err != nil {
 			log.Error("job query-open-orders", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if n > 0 {
@@ -46,6 +48,7 @@ func PurgeSessions(b *billing.Service, log *slog.Logger) func(ctx context.Contex
 	return func(ctx context.Context) {
 		if _, err := store.PurgeSessions(ctx, b.DB); err != nil {
 			log.Error("job purge-sessions", "err", err)
+			markFailed(ctx)
 		}
 		if _, err := auth.PurgeThrottles(ctx, b.DB, time.Now(), auth.AccountFailureWindow); err != nil {
 			log.Error("job purge-sessions", "err", err)

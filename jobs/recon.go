@@ -18,6 +18,7 @@ func Reconcile(rs *recon.Service, log *slog.Logger) func(ctx context.Context) {
 		ran, err := rs.Nightly(ctx)
 		if err != nil {
 			log.Error("job reconcile", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if ran {

@@ -14,6 +14,7 @@ func SyncRefunds(b *billing.Service, log *slog.Logger) func(ctx context.Context)
 		n, err := b.SyncProcessingRefunds(ctx)
 		if err != nil {
 			log.Error("job sync-refunds", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if n > 0 {

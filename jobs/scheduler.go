@@ -12,6 +12,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/uptrace/bun"
 
+	"campuspay/app/metrics"
 	"campuspay/store"
 )
 
@@ -44,6 +45,7 @@ var errNotLeader = errors.New("jobs: another instance runs the jobs")
 
 func (e *elector) IsLeader(ctx context.Context) error {
 	ok, err := store.AcquireLease(ctx, e.db, "scheduler", e.owner, time.Now(), leaseTTL)
+	metrics.Lease("scheduler", e.owner, ok && err == nil)
 	if err != nil {
 		return err
 	}
@@ -68,7 +70,7 @@ func NewScheduler(db *bun.DB, log *slog.Logger, list []Job) (*Scheduler, error) 
 			gocron.NewTask(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), j.Every*4)
 				defer cancel()
-				run(ctx)
+				observed(ctx, j.Name, run)
 			}),
 			gocron.WithName(j.Name),
 			gocron.WithSingletonMode(gocron.LimitModeReschedule),

@@ -21,6 +21,7 @@ func SnapshotStats(b *billing.Service, log *slog.Logger) func(ctx context.Contex
 		n, err := b.RefreshStats(ctx, StatsBackfill)
 		if err != nil {
 			log.Error("job snapshot-stats", "err", err)
+			markFailed(ctx)
 			return
 		}
 		if n > 0 {

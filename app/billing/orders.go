@@ -274,7 +274,7 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 		return order, res, newErr(ErrConflict, "channel_unavailable", "支付渠道暂时无法受理，请稍后再试或换一种支付方式")
 	}
 	if res.Paid != nil {
-		if _, err := s.ApplyTrade(ctx, order.Channel, *res.Paid); err != nil {
+		if _, err := s.ApplyTrade(WithPayWay(ctx, "direct"), order.Channel, *res.Paid); err != nil {
 			return order, res, err
 		}
 		order, err = s.Order(ctx, orderNo)

@@ -169,6 +169,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 		}
 		return nil
 	})
+	observeTrade(ctx, channelName, t, rec, out, err)
 	if errors.Is(err, errDuplicate) {
 		return out, nil
 	}
@@ -271,6 +272,7 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 		rec.Outcome, rec.Error = "rejected", truncate(err.Error(), 500)
 		rec.Body = clipRejected(rec.Body)
 	}
+	observeNotification(channelName, rec.Outcome, err)
 	if rec.Outcome != "applied" { // an applied one was written with the payment
 		if _, ierr := s.DB.NewInsert().Model(rec).Exec(ctx); ierr != nil {
 			s.log().Error("store notification", "channel", channelName, "err", ierr)

@@ -333,7 +333,7 @@ func (s *Service) repair(ctx context.Context, cr *channelRun, l channelPay) erro
 	id := l.lineID
 	f := finding{Type: store.DiscMissingPlatform, ItemKey: l.item(), OrderNo: l.orderNo, TradeNo: l.tradeNo,
 		ChannelFen: l.amountFen, StatementLineID: &id}
-	out, err := s.Billing.ApplyTrade(ctx, cr.name, channel.Trade{OrderNo: l.orderNo, TradeNo: l.tradeNo, AmountFen: l.amountFen,
+	out, err := s.Billing.ApplyTrade(billing.WithPayWay(ctx, "recon"), cr.name, channel.Trade{OrderNo: l.orderNo, TradeNo: l.tradeNo, AmountFen: l.amountFen,
 		Status: channel.TradeSuccess, PaidAt: line.OccurredAt,
 		Raw: truncate(fmt.Sprintf("%sstatement=%d line=%d %s", repairMark, cr.st.ID, line.LineNo, line.Raw), 2000)})
 	var be *billing.Error

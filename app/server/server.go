@@ -70,6 +70,11 @@ type Config struct {
 	// Channels are payment channel adapters besides the built-in ones (a test's fake
 	// payment company).
 	Channels map[string]channel.Channel
+	// Operations (ops.go): /metrics needs MetricsToken as a bearer token, or is served
+	// on MetricsAddr alone; DrainDelay is how long an instance told to stop keeps serving
+	// while unready, so that its load balancer takes it out first.
+	MetricsToken, MetricsAddr string
+	DrainDelay                time.Duration
 }
 
 // Server is the assembled platform.
@@ -92,6 +97,7 @@ type Server struct {
 	Simulators bool
 	// Secrets seals the settings' secrets (what the console's settings page uses).
 	Secrets auth.Box
+	ops     ops
 }
 
 // New opens and migrates the database, loads demo data when asked and the database is
@@ -224,6 +230,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		Immutable: true,
 	})
 	readLimits(app)
+	app.Use(s.observe)
 	app.Use(recover.New())
 	app.Use(bodyLimit)
 	app.Use(s.securityHeaders)
@@ -236,6 +243,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		}
 		return c.SendString("ok")
 	})
+	s.opsRoutes(app)
 	if s.Simulators {
 		s.Sandbox.Routes(app.Group("/sim/sandbox"))
 		s.Card.Routes(app.Group("/sim/card"))
@@ -360,6 +368,11 @@ func (s *Server) logChannels(ctx context.Context, isDemo bool) {
 
 // Serve runs the app on ln and the jobs, until ctx ends; then it shuts down in order.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = &onceListener{Listener: ln}
+	if err := s.startOps(); err != nil {
+		s.Close()
+		return err
+	}
 	if s.Scheduler != nil {
 		s.Scheduler.Start()
 	}
@@ -371,6 +384,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.drain(ln)
 	grace := s.Config.ShutdownGrace
 	if grace == 0 {
 		grace = 10 * time.Second
@@ -388,6 +402,7 @@ func (s *Server) Close() {
 		s.Scheduler.Stop()
 	}
 	s.Sandbox.Close()
+	s.stopOps()
 	s.DB.Close()
 }
 

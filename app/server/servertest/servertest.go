@@ -38,6 +38,9 @@ type Options struct {
 	Simulators bool
 	// Channels are extra payment channel adapters (a fake payment company).
 	Channels map[string]channel.Channel
+	// Tune, when set, changes the configuration before the platform starts (a logger
+	// to read, a metrics token).
+	Tune func(*server.Config)
 }
 
 // Start runs the platform until the test ends.
@@ -59,6 +62,9 @@ func Start(t testing.TB, opt Options) *Platform {
 	}
 	if opt.MySQL {
 		cfg.DSN = storetest.MySQLDSN(t)
+	}
+	if opt.Tune != nil {
+		opt.Tune(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg)
