@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"campuspay/app/api/client"
+	"campuspay/store"
 )
 
 const (
@@ -281,4 +285,25 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
+}
+
+// allowReceiver puts a test's callback receiver on 127.0.0.1 on the egress allow-list and
+// shortens the retry schedule, as an administrator would in 系统参数 for a business system
+// on the campus network. Running instances read settings through a 10-second cache, so
+// the first attempt may still be refused; the next one, a second later, goes through.
+func allowReceiver(t *testing.T, db *bun.DB, receiverURL string) {
+	t.Helper()
+	u, err := url.Parse(receiverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := store.UTC(time.Now())
+	for k, v := range map[string]string{"egress.allow": u.Host, "callback.retry_schedule": "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"} {
+		if _, err := db.NewDelete().Model((*store.Setting)(nil)).Where("k = ?", k).Exec(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.NewInsert().Model(&store.Setting{Key: k, Value: v, UpdatedBy: "test", UpdatedAt: now}).Exec(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

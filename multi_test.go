@@ -83,6 +83,7 @@ func TestTwoInstancesOnOneDatabase(t *testing.T) {
 		Where("app_id = ?", "demo-admissions").Exec(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
+	allowReceiver(t, db, hook.URL)
 
 	t.Run("session made on one is honoured by the other", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil) // cookies are per host, not port: both instances get them

@@ -40,6 +40,7 @@ func TestSIGTERMFinishesRequestAndJobThenExits(t *testing.T) {
 		Where("app_id = ?", "demo-admissions").Exec(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
+	allowReceiver(t, db, hook.URL)
 	api := client.New(in.URL, "demo-admissions", demoClientSecret)
 	if _, err := api.CreateBill(ctx(t), newBill("TERM-0001")); err != nil {
 		t.Fatal(err)
@@ -51,8 +52,8 @@ func TestSIGTERMFinishesRequestAndJobThenExits(t *testing.T) {
 	var eventID string
 	select {
 	case eventID = <-recv.arrived:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no callback within 30 s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("no callback within 60 s")
 	}
 
 	slow := startSlowRequest(t, in.URL, "TERM-0002")
