@@ -46,7 +46,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) error {
 	if r.AppID == "" || r.Timestamp == "" || r.Nonce == "" || r.Signature == "" {
 		return errUnauthorized("missing signature headers: X-App-Id, X-Timestamp, X-Nonce and X-Signature are required")
 	}
-	client, err := h.verify(c.Context(), r, false)
+	client, err := h.verify(c.UserContext(), r, false)
 	if client != nil {
 		c.Locals(localsClient, client) // for the request log, even when refused
 	}

@@ -54,7 +54,7 @@ func (h *Handler) billBatch(c *fiber.Ctx) error {
 		reqs, at = append(reqs, req), append(at, i)
 	}
 	if len(reqs) > 0 {
-		res, err := h.Billing.CreateClientBills(c.Context(), CurrentClient(c), reqs, billing.SourceAPI)
+		res, err := h.Billing.CreateClientBills(c.UserContext(), CurrentClient(c), reqs, billing.SourceAPI)
 		if err != nil {
 			return err
 		}

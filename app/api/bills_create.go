@@ -13,7 +13,7 @@ func (h *Handler) billCreate(c *fiber.Ctx) error {
 	if err := decodeJSON(c, limitOne, &req); err != nil {
 		return err
 	}
-	bill, created, err := h.Billing.CreateClientBill(c.Context(), CurrentClient(c), req, billing.SourceAPI)
+	bill, created, err := h.Billing.CreateClientBill(c.UserContext(), CurrentClient(c), req, billing.SourceAPI)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func (h *Handler) payersSync(c *fiber.Ctx) error {
 		rows, at = append(rows, row), append(at, i)
 	}
 	if len(rows) > 0 {
-		res, err := h.Billing.SyncClientPayers(c.Context(), client, rows, c.IP())
+		res, err := h.Billing.SyncClientPayers(c.UserContext(), client, rows, c.IP())
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ func (h *Handler) refundCreate(c *fiber.Ctx) error {
 	if err := decodeJSON(c, limitOne, &req); err != nil {
 		return err
 	}
-	refund, created, err := h.Billing.RequestClientBillRefund(c.Context(), CurrentClient(c), param(c, "bill_no"), req)
+	refund, created, err := h.Billing.RequestClientBillRefund(c.UserContext(), CurrentClient(c), param(c, "bill_no"), req)
 	if err != nil {
 		return err
 	}

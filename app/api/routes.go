@@ -46,7 +46,7 @@ func (h *Handler) logRequest(c *fiber.Ctx) error {
 		code, msg = e.Code, e.Message
 		writeError(c, e)
 	}
-	h.logCall(c.Context(), c, CurrentClient(c), c.Method(), c.OriginalURL(), c.Response().StatusCode(), code, msg, start)
+	h.logCall(c.UserContext(), c, CurrentClient(c), c.Method(), c.OriginalURL(), c.Response().StatusCode(), code, msg, start)
 	return nil
 }
 

@@ -25,7 +25,7 @@ func (h *Handler) SOAPRoutes(app fiber.Router) {
 // operation, answer its response or a fault, and log the request for the client.
 func (h *Handler) soapServe(c *fiber.Ctx) error {
 	start := time.Now()
-	// Not c.Context(): fasthttp's RequestCtx as a context races with server shutdown.
+	// Not c.UserContext(): fasthttp's RequestCtx as a context races with server shutdown.
 	ctx := c.UserContext()
 	var client *store.Client
 	var answer any

@@ -103,7 +103,7 @@ func (s *Sessions) user(c *fiber.Ctx, id int64) (*store.User, error) {
 	}
 	u := new(store.User)
 	err := s.db.NewSelect().Model(u).Column("id", "login", "name", "roles", "department_id", "payer_no", "disabled").
-		Where("id = ?", id).Scan(c.Context())
+		Where("id = ?", id).Scan(c.UserContext())
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 // bills is the payer's home: outstanding bills to tick, a running total, the channels.
 func (h *Handler) bills(c *fiber.Ctx) error {
 	p := auth.Current(c)
-	bills, err := h.Billing.OutstandingBills(c.Context(), p.UserID)
+	bills, err := h.Billing.OutstandingBills(c.UserContext(), p.UserID)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (h *Handler) total(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, fen, err := h.Billing.SelectionTotal(c.Context(), auth.Current(c).UserID, ids)
+	n, fen, err := h.Billing.SelectionTotal(c.UserContext(), auth.Current(c).UserID, ids)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ type channelChoice struct {
 
 func (h *Handler) channels(c *fiber.Ctx) ([]channelChoice, error) {
 	var out []channelChoice
-	for _, name := range h.Billing.LiveChannels(c.Context()) {
+	for _, name := range h.Billing.LiveChannels(c.UserContext()) {
 		hint := "扫码或跳转到支付页面完成支付"
 		if name == "campuscard" {
 			hint = "从校园卡余额扣款，需输入校园卡密码"

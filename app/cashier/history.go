@@ -9,7 +9,7 @@ import (
 // history lists the payer's paid orders with their receipts.
 func (h *Handler) history(c *fiber.Ctx) error {
 	p := auth.Current(c)
-	orders, err := h.Billing.PayerOrders(c.Context(), p.UserID, 100)
+	orders, err := h.Billing.PayerOrders(c.UserContext(), p.UserID, 100)
 	if err != nil {
 		return err
 	}
@@ -17,7 +17,7 @@ func (h *Handler) history(c *fiber.Ctx) error {
 	for i, o := range orders {
 		ids[i] = o.ID
 	}
-	receipts, err := h.Billing.ReceiptsOfOrders(c.Context(), ids)
+	receipts, err := h.Billing.ReceiptsOfOrders(c.UserContext(), ids)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 // itemForm is the page an open item's poster QR code opens: anyone, with or without an
 // account, enters name, phone and (for a payer-entered item) the amount.
 func (h *Handler) itemForm(c *fiber.Ctx) error {
-	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	item, err := h.Billing.OpenItem(c.UserContext(), c.Params("code"))
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (h *Handler) itemData(c *fiber.Ctx, item *store.ChargeItem, data fiber.Map)
 }
 
 func (h *Handler) itemPay(c *fiber.Ctx) error {
-	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	item, err := h.Billing.OpenItem(c.UserContext(), c.Params("code"))
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 		}
 		req.AmountFen = fen
 	}
-	order, err := h.Billing.CreateGuestOrder(c.Context(), req)
+	order, err := h.Billing.CreateGuestOrder(c.UserContext(), req)
 	if err != nil {
 		var be *billing.Error
 		if errors.As(err, &be) && errors.Is(be.Kind, billing.ErrInvalid) {
@@ -78,7 +78,7 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 	if err := auth.AddGuestOrder(c, order.OrderNo); err != nil {
 		return err
 	}
-	if _, _, err := h.Billing.StartPayment(c.Context(), order.OrderNo, "", ""); err != nil {
+	if _, _, err := h.Billing.StartPayment(c.UserContext(), order.OrderNo, "", ""); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/pay/orders/"+order.OrderNo)
@@ -86,7 +86,7 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 
 // poster is a printable poster with the item's QR code, for a department to put up.
 func (h *Handler) poster(c *fiber.Ctx) error {
-	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	item, err := h.Billing.OpenItem(c.UserContext(), c.Params("code"))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (h *Handler) poster(c *fiber.Ctx) error {
 }
 
 func (h *Handler) itemQR(c *fiber.Ctx) error {
-	item, err := h.Billing.OpenItem(c.Context(), c.Params("code"))
+	item, err := h.Billing.OpenItem(c.UserContext(), c.Params("code"))
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (h *Handler) lookupForm(c *fiber.Ctx) error {
 func (h *Handler) lookup(c *fiber.Ctx) error {
 	no, phone := strings.TrimSpace(c.FormValue("order_no")), strings.TrimSpace(c.FormValue("phone"))
 	now := h.now()
-	v, err := auth.Hit(c.Context(), h.Billing.DB, LookupLimit, c.IP(), now)
+	v, err := auth.Hit(c.UserContext(), h.Billing.DB, LookupLimit, c.IP(), now)
 	if err != nil {
 		return err
 	}
@@ -123,9 +123,9 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 		return h.Render.Render(c.Status(fiber.StatusTooManyRequests), "cashier/lookup", "查询缴费",
 			fiber.Map{"Error": "查询次数过多，请于 " + v.Until.In(billing.Shanghai).Format("15:04") + " 后再试", "OrderNo": no, "Phone": phone})
 	}
-	o, err := h.Billing.LookupOrder(c.Context(), no, phone)
+	o, err := h.Billing.LookupOrder(c.UserContext(), no, phone)
 	if err == nil { // found: not a guess
-		if err := auth.Forgive(c.Context(), h.Billing.DB, LookupLimit, c.IP()); err != nil {
+		if err := auth.Forgive(c.UserContext(), h.Billing.DB, LookupLimit, c.IP()); err != nil {
 			return err
 		}
 	}

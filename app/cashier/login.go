@@ -34,7 +34,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 		data["Error"] = "请输入学号/工号和密码"
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
 	}
-	u, err := h.Auth.Authenticate(c.Context(), login, password, c.IP())
+	u, err := h.Auth.Authenticate(c.UserContext(), login, password, c.IP())
 	var locked *auth.LockedError
 	switch {
 	case errors.As(err, &locked):
@@ -49,8 +49,8 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/login", "登录", data)
 	}
-	timeout := h.sessionTimeout(c.Context())
-	if err := auth.SignInNotice(c, u, timeout, h.signInNotice(c.Context(), u)); err != nil {
+	timeout := h.sessionTimeout(c.UserContext())
+	if err := auth.SignInNotice(c, u, timeout, h.signInNotice(c.UserContext(), u)); err != nil {
 		return err
 	}
 	if next == "/pay" && !u.HasRole(store.RolePayer) {

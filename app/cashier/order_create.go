@@ -38,12 +38,12 @@ func (h *Handler) orderCreate(c *fiber.Ctx) error {
 		}
 		lines = append(lines, l)
 	}
-	order, err := h.Billing.CreateOrder(c.Context(), billing.OrderRequest{PayerID: p.UserID, Lines: lines, Channel: c.FormValue("channel")})
+	order, err := h.Billing.CreateOrder(c.UserContext(), billing.OrderRequest{PayerID: p.UserID, Lines: lines, Channel: c.FormValue("channel")})
 	if err != nil {
 		return err
 	}
 	if order.Channel != "campuscard" {
-		if _, _, err := h.Billing.StartPayment(c.Context(), order.OrderNo, "", ""); err != nil {
+		if _, _, err := h.Billing.StartPayment(c.UserContext(), order.OrderNo, "", ""); err != nil {
 			return err
 		}
 	}

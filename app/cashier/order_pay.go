@@ -21,7 +21,7 @@ func (h *Handler) orderStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := h.Billing.StartPayment(c.Context(), o.OrderNo, "", ""); err != nil {
+	if _, _, err := h.Billing.StartPayment(c.UserContext(), o.OrderNo, "", ""); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/pay/orders/"+o.OrderNo)
@@ -48,7 +48,7 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 	now := h.now()
 	keys := []string{strconv.FormatInt(p.UserID, 10), p.PayerNo}
 	for i, l := range cardLimits {
-		v, err := auth.Hit(c.Context(), h.Billing.DB, l, keys[i], now)
+		v, err := auth.Hit(c.UserContext(), h.Billing.DB, l, keys[i], now)
 		if err != nil {
 			return err
 		}
@@ -59,12 +59,12 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 				v.Until.In(billing.Shanghai).Format("15:04")))
 		}
 	}
-	_, _, err = h.Billing.StartPayment(c.Context(), o.OrderNo, p.PayerNo, password)
+	_, _, err = h.Billing.StartPayment(c.UserContext(), o.OrderNo, p.PayerNo, password)
 	if be := (*billing.Error)(nil); errors.As(err, &be) && be.Code == "wrong_password" {
 		return err // counted
 	}
 	for i, l := range cardLimits { // not a wrong password: not a guess
-		if ferr := auth.Forgive(c.Context(), h.Billing.DB, l, keys[i]); ferr != nil {
+		if ferr := auth.Forgive(c.UserContext(), h.Billing.DB, l, keys[i]); ferr != nil {
 			return ferr
 		}
 	}
@@ -96,7 +96,7 @@ func (h *Handler) orderCancel(c *fiber.Ctx) error {
 	if p := auth.Current(c); p != nil {
 		actor = p.Login
 	}
-	o, err = h.Billing.CloseOrder(c.Context(), o.OrderNo, actor)
+	o, err = h.Billing.CloseOrder(c.UserContext(), o.OrderNo, actor)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (h *Handler) returnFromChannel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Billing.SyncOrder(c.Context(), o.OrderNo); err != nil {
+	if _, err := h.Billing.SyncOrder(c.UserContext(), o.OrderNo); err != nil {
 		h.Log.Warn("return: query channel", "order", o.OrderNo, "err", err)
 	}
 	return c.Redirect("/pay/orders/"+o.OrderNo, fiber.StatusSeeOther)
@@ -128,7 +128,7 @@ func (h *Handler) notify(c *fiber.Ctx) error {
 	c.Request().Header.VisitAll(func(k, v []byte) {
 		header[string(k)] = append(header[string(k)], string(v))
 	})
-	ct, ack, err := h.Billing.HandleNotification(c.Context(), c.Params("channel"), header, c.Body(), c.IP())
+	ct, ack, err := h.Billing.HandleNotification(c.UserContext(), c.Params("channel"), header, c.Body(), c.IP())
 	if err != nil {
 		return err
 	}

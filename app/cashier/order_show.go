@@ -32,7 +32,7 @@ func (h *Handler) orderStatus(c *fiber.Ctx) error {
 		return err
 	}
 	if o.Status == store.OrderOpen && o.PayURL != "" && (o.LastQueriedAt == nil || time.Since(*o.LastQueriedAt) > 5*time.Second) {
-		if synced, err := h.Billing.SyncOrder(c.Context(), o.OrderNo); err == nil {
+		if synced, err := h.Billing.SyncOrder(c.UserContext(), o.OrderNo); err == nil {
 			o = synced
 		} else {
 			h.Log.Warn("poll: query channel", "order", o.OrderNo, "err", err)
@@ -50,7 +50,7 @@ func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 	var receipts []*store.Receipt
 	if o.Status == store.OrderPaid {
 		var err error
-		if receipts, err = h.Billing.OrderReceipts(c.Context(), o.ID); err != nil {
+		if receipts, err = h.Billing.OrderReceipts(c.UserContext(), o.ID); err != nil {
 			return nil, err
 		}
 	}

@@ -33,7 +33,7 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 	if !ok {
 		return h.payLinkPage(c, fiber.StatusGone, "缴费链接无效或已过期", "请回到原业务系统重新打开缴费链接；已登录的校内缴费人也可直接在“待缴费用”中缴费。", nil)
 	}
-	bill, err := h.Billing.PayLinkBill(c.Context(), id)
+	bill, err := h.Billing.PayLinkBill(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 	if bill.PayerID == nil {
 		return h.payLinkGuest(c, bill)
 	}
-	u, err := h.Auth.User(c.Context(), *bill.PayerID)
+	u, err := h.Auth.User(c.UserContext(), *bill.PayerID)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 	if u.Roles != store.RolePayer {
 		return c.Redirect(web.LoginURL(next), fiber.StatusSeeOther)
 	}
-	timeout := h.sessionTimeout(c.Context())
+	timeout := h.sessionTimeout(c.UserContext())
 	if err := auth.SignIn(c, u, timeout); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (h *Handler) payLinkGuest(c *fiber.Ctx, bill *store.Bill) error {
 	if len(chans) == 0 {
 		return h.payLinkPage(c, fiber.StatusServiceUnavailable, "暂无可用的支付方式", noGuestChannel, bill)
 	}
-	order, created, err := h.Billing.CreateBillOrder(c.Context(), bill.ID, chans[0].Name)
+	order, created, err := h.Billing.CreateBillOrder(c.UserContext(), bill.ID, chans[0].Name)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (h *Handler) payLinkGuest(c *fiber.Ctx, bill *store.Bill) error {
 		return err
 	}
 	if created || order.PayURL == "" {
-		if _, _, err := h.Billing.StartPayment(c.Context(), order.OrderNo, "", ""); err != nil {
+		if _, _, err := h.Billing.StartPayment(c.UserContext(), order.OrderNo, "", ""); err != nil {
 			return err
 		}
 	}

@@ -13,12 +13,12 @@ import (
 
 // receipt is a receipt fit to print (A5 landscape), for its payer or the visitor who paid.
 func (h *Handler) receipt(c *fiber.Ctx) error {
-	r, err := h.Billing.Receipt(c.Context(), c.Params("no"))
+	r, err := h.Billing.Receipt(c.UserContext(), c.Params("no"))
 	if err != nil {
 		return err
 	}
 	o := new(store.Order)
-	if err := h.Billing.DB.NewSelect().Model(o).Where("id = ?", r.OrderID).Scan(c.Context()); err != nil {
+	if err := h.Billing.DB.NewSelect().Model(o).Where("id = ?", r.OrderID).Scan(c.UserContext()); err != nil {
 		return err
 	}
 	if !canSee(c, o) {
@@ -31,15 +31,15 @@ func (h *Handler) receipt(c *fiber.Ctx) error {
 	st := h.Billing.Settings
 	return h.Render.Render(c, "cashier/receipt", "票据 "+r.ReceiptNo, fiber.Map{
 		"Receipt": r, "Order": o, "QR": qr,
-		"Title":  st.Get(c.Context(), settings.ReceiptTitle),
-		"Issuer": st.Get(c.Context(), settings.ReceiptIssuer),
-		"School": st.Get(c.Context(), settings.SchoolName),
+		"Title":  st.Get(c.UserContext(), settings.ReceiptTitle),
+		"Issuer": st.Get(c.UserContext(), settings.ReceiptIssuer),
+		"School": st.Get(c.UserContext(), settings.SchoolName),
 	})
 }
 
 // verify is the public page behind a receipt's QR code: is it genuine, is it current.
 func (h *Handler) verify(c *fiber.Ctx) error {
-	r, err := h.Billing.ReceiptByToken(c.Context(), c.Params("token"))
+	r, err := h.Billing.ReceiptByToken(c.UserContext(), c.Params("token"))
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusNotFound), "cashier/verify", "票据查验", fiber.Map{"Found": false})
 	}

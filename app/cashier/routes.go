@@ -132,7 +132,7 @@ func canSee(c *fiber.Ctx, o *store.Order) bool {
 // order loads the order in the URL and checks the request may see it. Someone else's order
 // is answered as missing, so that order numbers cannot be probed.
 func (h *Handler) order(c *fiber.Ctx) (*store.Order, error) {
-	o, err := h.Billing.Order(c.Context(), c.Params("no"))
+	o, err := h.Billing.Order(c.UserContext(), c.Params("no"))
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,8 @@ type ssoLinks struct{ CAS, OIDC bool }
 func (l ssoLinks) Any() bool { return l.CAS || l.OIDC }
 
 func (h *Handler) ssoLinks(c *fiber.Ctx) ssoLinks {
-	cfg, _ := h.oidcConfig(c.Context())
-	return ssoLinks{CAS: h.casClient(c.Context()) != nil, OIDC: cfg != nil}
+	cfg, _ := h.oidcConfig(c.UserContext())
+	return ssoLinks{CAS: h.casClient(c.UserContext()) != nil, OIDC: cfg != nil}
 }
 
 // casClient is the CAS client when CAS sign-in is on, otherwise nil.
@@ -70,7 +70,7 @@ func (h *Handler) oidcConfig(ctx context.Context) (*auth.OIDC, error) {
 
 // outbound bounds a call to the identity provider.
 func outbound(c *fiber.Ctx) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.Context(), 20*time.Second)
+	return context.WithTimeout(c.UserContext(), 20*time.Second)
 }
 
 // ssoFailed answers with the login page and why single sign-on did not sign anyone in.
@@ -83,7 +83,7 @@ func (h *Handler) ssoFailed(c *fiber.Ctx, status int, next, msg string) error {
 // asking for /pay go to the console. ticket is the CAS service ticket ("" for OIDC),
 // remembered for single logout.
 func (h *Handler) ssoSignIn(c *fiber.Ctx, id auth.Identity, next, ticket string) error {
-	ctx := c.Context()
+	ctx := c.UserContext()
 	opt := auth.SSOOptions{AutoCreate: h.Billing.Settings.Bool(ctx, settings.SSOAutoCreate)}
 	u, err := h.Auth.SignInSSO(ctx, id, opt, c.IP())
 	var se *auth.SSOError
@@ -115,7 +115,7 @@ func (h *Handler) ssoSignIn(c *fiber.Ctx, id auth.Identity, next, ticket string)
 
 // casLogin sends the visitor to the CAS server, to come back to casCallback with a ticket.
 func (h *Handler) casLogin(c *fiber.Ctx) error {
-	cas := h.casClient(c.Context())
+	cas := h.casClient(c.UserContext())
 	if cas == nil {
 		return fiber.ErrNotFound
 	}
@@ -125,7 +125,7 @@ func (h *Handler) casLogin(c *fiber.Ctx) error {
 // casCallback validates the ticket the CAS server sent the visitor back with and signs in
 // the user it names. A refused ticket signs no one in.
 func (h *Handler) casCallback(c *fiber.Ctx) error {
-	cas := h.casClient(c.Context())
+	cas := h.casClient(c.UserContext())
 	if cas == nil {
 		return fiber.ErrNotFound
 	}
@@ -149,8 +149,8 @@ func (h *Handler) casCallback(c *fiber.Ctx) error {
 	st := h.Billing.Settings
 	id := auth.Identity{
 		Provider: auth.ProviderCAS, Subject: user.User, Login: user.User,
-		PayerNo: user.Attr(st.Get(c.Context(), settings.CASAttrPayerNo)),
-		Name:    user.Attr(st.Get(c.Context(), settings.CASAttrName)), Phone: user.Attr(st.Get(c.Context(), settings.CASAttrPhone)),
+		PayerNo: user.Attr(st.Get(c.UserContext(), settings.CASAttrPayerNo)),
+		Name:    user.Attr(st.Get(c.UserContext(), settings.CASAttrName)), Phone: user.Attr(st.Get(c.UserContext(), settings.CASAttrPhone)),
 	}
 	if id.PayerNo == "" {
 		id.PayerNo = user.User // most schools' CAS user is the 学号/工号 itself
@@ -161,7 +161,7 @@ func (h *Handler) casCallback(c *fiber.Ctx) error {
 // casSingleLogout takes the CAS server's single-logout request (posted server to server:
 // no session, no CSRF token) and ends the one session the named ticket opened.
 func (h *Handler) casSingleLogout(c *fiber.Ctx) error {
-	if h.casClient(c.Context()) == nil {
+	if h.casClient(c.UserContext()) == nil {
 		return fiber.ErrNotFound
 	}
 	ticket, err := auth.ParseLogoutRequest(c.FormValue("logoutRequest"))
@@ -169,7 +169,7 @@ func (h *Handler) casSingleLogout(c *fiber.Ctx) error {
 		h.Log.Info("cas logout request refused", "err", err, "ip", c.IP())
 		return c.Status(fiber.StatusBadRequest).SendString("malformed logoutRequest")
 	}
-	if _, err := h.Auth.EndCASSession(c.Context(), ticket, c.IP()); err != nil {
+	if _, err := h.Auth.EndCASSession(c.UserContext(), ticket, c.IP()); err != nil {
 		return err
 	}
 	return c.SendString("ok")
@@ -177,7 +177,7 @@ func (h *Handler) casSingleLogout(c *fiber.Ctx) error {
 
 // logoutSSO ends the session and, for a user who came through CAS, the CAS session too.
 func (h *Handler) logoutSSO(c *fiber.Ctx) error {
-	cas := h.casClient(c.Context())
+	cas := h.casClient(c.UserContext())
 	if auth.SignedInVia(c) != auth.ProviderCAS || cas == nil {
 		return h.logout(c)
 	}
@@ -202,7 +202,7 @@ const (
 // challenge, kept in their session until they come back.
 func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 	next := safeNext(c.Query("next"))
-	cfg, err := h.oidcConfig(c.Context())
+	cfg, err := h.oidcConfig(c.UserContext())
 	if cfg == nil {
 		return fiber.ErrNotFound
 	}
@@ -232,7 +232,7 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 // oidcCallback finishes the sign-in the visitor's session started and signs in the user
 // the verified ID token names.
 func (h *Handler) oidcCallback(c *fiber.Ctx) error {
-	cfg, err := h.oidcConfig(c.Context())
+	cfg, err := h.oidcConfig(c.UserContext())
 	if cfg == nil {
 		return fiber.ErrNotFound
 	}

@@ -18,7 +18,7 @@ func (h *Handler) auditList(c *fiber.Ctx) error {
 		TargetID: c.Query("target_id"), Offset: pager.Offset(), Limit: pager.Size}
 	from, to, msg := dayRange(c.Query("from"), c.Query("to"))
 	f.From, f.To = from, to
-	rows, total, err := store.AuditLogs(c.Context(), h.Billing.DB, f)
+	rows, total, err := store.AuditLogs(c.UserContext(), h.Billing.DB, f)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 // bankfileForm is the bank statement upload: the bank, the file, and the banks whose
 // column mappings are saved.
 func (h *Handler) bankfileForm(c *fiber.Ctx) error {
-	mappings, err := h.Recon.BankMappings(c.Context())
+	mappings, err := h.Recon.BankMappings(c.UserContext())
 	if err != nil {
 		return err
 	}

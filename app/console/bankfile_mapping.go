@@ -15,7 +15,7 @@ func (h *Handler) bankfileMapping(c *fiber.Ctx) error {
 	if code == "new" {
 		return h.mappingPage(c, "", "", recon.Mapping{}, "", nil)
 	}
-	row, m, err := h.Recon.BankMapping(c.Context(), code)
+	row, m, err := h.Recon.BankMapping(c.UserContext(), code)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (h *Handler) bankfileMappingSave(c *fiber.Ctx) error {
 		code = c.FormValue("bank")
 	}
 	m := recon.MappingFrom(func(k string) string { return c.FormValue(k) })
-	if err := h.Recon.SaveBankMapping(c.Context(), code, c.FormValue("name"), m, actor(c)); err != nil {
+	if err := h.Recon.SaveBankMapping(c.UserContext(), code, c.FormValue("name"), m, actor(c)); err != nil {
 		return err
 	}
 	code, _ = recon.NormalizeBankCode(code)
@@ -29,7 +29,7 @@ func (h *Handler) bankfileMappingSave(c *fiber.Ctx) error {
 	if err != nil || len(data) > maxBankFile {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "文件内容有误，请重新上传")
 	}
-	results, err := h.Recon.UploadBankFile(c.Context(), code, c.FormValue("file_name"), data, actor(c))
+	results, err := h.Recon.UploadBankFile(c.UserContext(), code, c.FormValue("file_name"), data, actor(c))
 	if err != nil {
 		return err
 	}

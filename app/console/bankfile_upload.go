@@ -39,7 +39,7 @@ func (h *Handler) bankfileUpload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	results, err := h.Recon.UploadBankFile(c.Context(), code, fh.Filename, data, actor(c))
+	results, err := h.Recon.UploadBankFile(c.UserContext(), code, fh.Filename, data, actor(c))
 	var be *billing.Error
 	if errors.As(err, &be) && be.Code == "mapping_not_found" {
 		return h.mappingPage(c, code, "", recon.Mapping{}, fh.Filename, data)

@@ -22,7 +22,7 @@ func (h *Handler) billCreate(c *fiber.Ctx) error {
 		PayerNo: c.FormValue("payer_no"), Name: c.FormValue("name"), Phone: c.FormValue("phone"),
 		Amount: c.FormValue("amount"), Description: c.FormValue("description"), DueDate: c.FormValue("due_date"),
 	}
-	_, err = h.Billing.AddBill(c.Context(), item.ID, in, deptScope(auth.Current(c)), actor(c))
+	_, err = h.Billing.AddBill(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
 	var errs billing.FormErrors
 	if errors.As(err, &errs) {
 		if c.Get(web.HeaderHXRequest) != "true" {

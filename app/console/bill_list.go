@@ -25,7 +25,7 @@ func (h *Handler) billPage(c *fiber.Ctx, item *store.ChargeItem, in billing.Bill
 	if s := c.Query("status"); s != "" {
 		f.Status = []store.BillStatus{store.BillStatus(s)}
 	}
-	bills, total, err := h.Billing.ItemBills(c.Context(), f)
+	bills, total, err := h.Billing.ItemBills(c.UserContext(), f)
 	if err != nil {
 		return err
 	}

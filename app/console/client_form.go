@@ -71,7 +71,7 @@ func clientFormError(form *clientFormData, err error) bool {
 
 // renderClientForm shows the new-client or edit-client form (422 when it carries errors).
 func (h *Handler) renderClientForm(c *fiber.Ctx, form *clientFormData) error {
-	choices, err := h.Billing.ClientItemChoices(c.Context(), form.Items)
+	choices, err := h.Billing.ClientItemChoices(c.UserContext(), form.Items)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (h *Handler) loadClient(c *fiber.Ctx) (*store.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.Billing.ClientByID(c.Context(), id)
+	return h.Billing.ClientByID(c.UserContext(), id)
 }
 
 // clientPath is the console address of a client's page.

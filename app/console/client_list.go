@@ -13,7 +13,7 @@ import (
 func (h *Handler) clientList(c *fiber.Ctx) error {
 	pager := web.NewPager(c, 20)
 	f := billing.ClientFilter{Query: c.Query("q"), State: c.Query("state")}
-	rows, total, err := h.Billing.ClientList(c.Context(), f, pager.Offset(), pager.Size)
+	rows, total, err := h.Billing.ClientList(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (h *Handler) clientRequests(c *fiber.Ctx) error {
 	pager := web.NewPager(c, 20)
 	class, _ := strconv.Atoi(strings.TrimSuffix(c.Query("class"), "xx"))
 	f := billing.RequestFilter{Class: class, ErrorCode: c.Query("code")}
-	reqs, total, err := h.Billing.ClientRequests(c.Context(), cl.AppID, f, pager.Offset(), pager.Size)
+	reqs, total, err := h.Billing.ClientRequests(c.UserContext(), cl.AppID, f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,11 @@ func (h *Handler) clientShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	counts, err := h.Billing.DeliveryCounts(c.Context(), cl.AppID)
+	counts, err := h.Billing.DeliveryCounts(c.UserContext(), cl.AppID)
 	if err != nil {
 		return err
 	}
-	choices, err := h.Billing.ClientItemChoices(c.Context(), billing.ItemCodes(cl))
+	choices, err := h.Billing.ClientItemChoices(c.UserContext(), billing.ItemCodes(cl))
 	if err != nil {
 		return err
 	}

@@ -23,12 +23,12 @@ func (h *Handler) deliveryList(c *fiber.Ctx) error {
 	}
 	pager := web.NewPager(c, 20)
 	status := c.Query("status")
-	rows, total, err := h.Billing.ClientDeliveries(c.Context(), cl.AppID, status, pager.Offset(), pager.Size)
+	rows, total, err := h.Billing.ClientDeliveries(c.UserContext(), cl.AppID, status, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
 	pager.Total = total
-	counts, err := h.Billing.DeliveryCounts(c.Context(), cl.AppID)
+	counts, err := h.Billing.DeliveryCounts(c.UserContext(), cl.AppID)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (h *Handler) departmentList(c *fiber.Ctx) error {
 
 func (h *Handler) renderDepartments(c *fiber.Ctx, form *departmentForm) error {
 	pager := web.NewPager(c, 20)
-	depts, total, err := h.Auth.Departments(c.Context(), pager.Offset(), pager.Size)
+	depts, total, err := h.Auth.Departments(c.UserContext(), pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ var departmentFlash = map[string]string{"created": "部门已添加", "renamed":
 
 // department finds one department among all (there are few).
 func (h *Handler) department(c *fiber.Ctx, id int64) (*store.Department, error) {
-	all, err := h.Auth.AllDepartments(c.Context())
+	all, err := h.Auth.AllDepartments(c.UserContext())
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 func (h *Handler) departmentSave(c *fiber.Ctx) error {
 	id, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
 	form := &departmentForm{ID: max(id, 0), Code: c.FormValue("code"), Name: c.FormValue("name"), Errors: map[string]string{}}
-	if _, err := h.Auth.SaveDepartment(c.Context(), form.ID, form.Code, form.Name, by(c)); err != nil {
+	if _, err := h.Auth.SaveDepartment(c.UserContext(), form.ID, form.Code, form.Name, by(c)); err != nil {
 		if !formError(form.Errors, err) {
 			return userNotFound(err)
 		}

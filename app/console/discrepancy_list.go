@@ -22,12 +22,12 @@ func (h *Handler) discrepancyList(c *fiber.Ctx) error {
 		f.Day = day
 	}
 	pager := web.NewPager(c, 20)
-	rows, total, err := h.Recon.Discrepancies(c.Context(), f, pager.Offset(), pager.Size)
+	rows, total, err := h.Recon.Discrepancies(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
 	pager.Total = total
-	sources, err := h.Recon.StatementSources(c.Context())
+	sources, err := h.Recon.StatementSources(c.UserContext())
 	if err != nil {
 		return err
 	}

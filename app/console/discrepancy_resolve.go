@@ -14,7 +14,7 @@ func (h *Handler) discrepancyResolve(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Recon.Resolve(c.Context(), id, c.FormValue("note"), actor(c)); err != nil {
+	if _, err := h.Recon.Resolve(c.UserContext(), id, c.FormValue("note"), actor(c)); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/console/recon/discrepancies/"+strconv.FormatInt(id, 10))

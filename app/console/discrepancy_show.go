@@ -14,7 +14,7 @@ func (h *Handler) discrepancyShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := h.Recon.DiscrepancyByID(c.Context(), id)
+	d, err := h.Recon.DiscrepancyByID(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -23,12 +23,12 @@ func (h *Handler) discrepancyShow(c *fiber.Ctx) error {
 		if lineID == nil {
 			continue
 		}
-		if line, st, err := h.Recon.StatementLineByID(c.Context(), *lineID); err == nil {
+		if line, st, err := h.Recon.StatementLineByID(c.UserContext(), *lineID); err == nil {
 			data[key], data[key+"Statement"] = line, statementRow{st}
 		}
 	}
 	if d.OrderNo != "" {
-		if o, err := h.Recon.Order(c.Context(), d.OrderNo); err == nil {
+		if o, err := h.Recon.Order(c.UserContext(), d.OrderNo); err == nil {
 			data["Order"] = o
 		}
 	}

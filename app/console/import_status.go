@@ -19,13 +19,13 @@ func (h *Handler) importStatus(c *fiber.Ctx) error {
 
 // importJobPage renders job id: the fragment alone for HTMX, else the import page.
 func (h *Handler) importJobPage(c *fiber.Ctx, id int64) error {
-	job, rows, err := h.Billing.ImportJob(c.Context(), id, deptScope(auth.Current(c)))
+	job, rows, err := h.Billing.ImportJob(c.UserContext(), id, deptScope(auth.Current(c)))
 	if err != nil {
 		return err
 	}
 	data := fiber.Map{"Job": job, "Rows": rows, "More": job.ErrorCount - len(rows)}
 	if job.ItemID != nil {
-		item, err := h.Billing.Item(c.Context(), *job.ItemID, deptScope(auth.Current(c)))
+		item, err := h.Billing.Item(c.UserContext(), *job.ItemID, deptScope(auth.Current(c)))
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 func (h *Handler) itemCreate(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	in := itemInput(c)
-	item, err := h.Billing.CreateItem(c.Context(), in, deptScope(p), p.UserID, actor(c))
+	item, err := h.Billing.CreateItem(c.UserContext(), in, deptScope(p), p.UserID, actor(c))
 	var errs billing.FormErrors
 	if errors.As(err, &errs) {
 		return h.itemFormPage(c, nil, in, errs)

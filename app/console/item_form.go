@@ -35,7 +35,7 @@ func (h *Handler) itemFormPage(c *fiber.Ctx, item *store.ChargeItem, in billing.
 	}
 	data["Action"] = action
 	if data["PickDept"] == true {
-		depts, err := h.Billing.ItemDepartments(c.Context())
+		depts, err := h.Billing.ItemDepartments(c.UserContext())
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ func (h *Handler) moveItem(c *fiber.Ctx, event billing.ItemEvent) error {
 	if err != nil {
 		return err
 	}
-	item, err := h.Billing.MoveItem(c.Context(), id, event, c.FormValue("reason"), deptScope(auth.Current(c)), actor(c))
+	item, err := h.Billing.MoveItem(c.UserContext(), id, event, c.FormValue("reason"), deptScope(auth.Current(c)), actor(c))
 	if err != nil {
 		return err
 	}

@@ -13,15 +13,15 @@ func (h *Handler) itemShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	progress, err := h.Billing.ItemProgress(c.Context(), item.ID)
+	progress, err := h.Billing.ItemProgress(c.UserContext(), item.ID)
 	if err != nil {
 		return err
 	}
-	days, err := h.Billing.ItemProgressDays(c.Context(), item.ID, 7)
+	days, err := h.Billing.ItemProgressDays(c.UserContext(), item.ID, 7)
 	if err != nil {
 		return err
 	}
-	history, err := h.Billing.ItemTimeline(c.Context(), item.ID)
+	history, err := h.Billing.ItemTimeline(c.UserContext(), item.ID)
 	if err != nil {
 		return err
 	}

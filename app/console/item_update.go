@@ -18,7 +18,7 @@ func (h *Handler) itemUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	in := itemInput(c)
-	_, err = h.Billing.UpdateItem(c.Context(), item.ID, in, deptScope(auth.Current(c)), actor(c))
+	_, err = h.Billing.UpdateItem(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
 	var errs billing.FormErrors
 	if errors.As(err, &errs) {
 		return h.itemFormPage(c, item, in, errs)

@@ -82,7 +82,7 @@ func (h *Handler) loadItem(c *fiber.Ctx) (*store.ChargeItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.Billing.Item(c.Context(), id, deptScope(auth.Current(c)))
+	return h.Billing.Item(c.UserContext(), id, deptScope(auth.Current(c)))
 }
 
 // itemFlashes are the messages a redirect after an action may ask for (?done=…): only these

@@ -15,7 +15,7 @@ func (h *Handler) offlineImport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, err := h.Billing.ImportOffline(c.Context(), name, data, actor(c))
+	job, err := h.Billing.ImportOffline(c.UserContext(), name, data, actor(c))
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 // offlineImportForm is the upload form of offline collections, its columns and rules,
 // and the latest imports.
 func (h *Handler) offlineImportForm(c *fiber.Ctx) error {
-	jobs, err := h.Billing.OfflineImports(c.Context(), 10)
+	jobs, err := h.Billing.OfflineImports(c.UserContext(), 10)
 	if err != nil {
 		return err
 	}

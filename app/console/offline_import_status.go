@@ -15,7 +15,7 @@ func (h *Handler) offlineImportStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, rows, err := h.Billing.OfflineImport(c.Context(), id)
+	job, rows, err := h.Billing.OfflineImport(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (h *Handler) offlineList(c *fiber.Ctx) error {
 	job, _ := strconv.ParseInt(c.Query("job"), 10, 64)
 	f := billing.OfflineFilter{Method: c.Query("method"), From: from, To: to, Q: c.Query("q"), JobID: job}
 	pager := web.NewPager(c, 20)
-	rows, totals, err := h.Billing.OfflineCollections(c.Context(), f, pager.Offset(), pager.Size)
+	rows, totals, err := h.Billing.OfflineCollections(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

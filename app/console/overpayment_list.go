@@ -20,7 +20,7 @@ func (h *Handler) overpaymentList(c *fiber.Ctx) error {
 		filter = ""
 	}
 	pager := web.NewPager(c, 20)
-	rows, total, err := h.Billing.Overpayments(c.Context(), filter, pager.Offset(), pager.Size)
+	rows, total, err := h.Billing.Overpayments(c.UserContext(), filter, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func (h *Handler) overpaymentRefund(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.Billing.RequestOverpaymentRefund(c.Context(), id, actor(c))
+	r, err := h.Billing.RequestOverpaymentRefund(c.UserContext(), id, actor(c))
 	if err != nil {
 		return err
 	}

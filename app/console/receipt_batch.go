@@ -17,11 +17,11 @@ func (h *Handler) receiptBatch(c *fiber.Ctx) error {
 	if f.Item == "" && f.Day == "" && f.Payer == "" {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "请至少按收费项目、日期或缴费人之一筛选后再批量打印")
 	}
-	rows, total, err := h.Billing.ReceiptsToPrint(c.Context(), f)
+	rows, total, err := h.Billing.ReceiptsToPrint(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
-	sheets, err := h.receiptSheets(c.Context(), rows)
+	sheets, err := h.receiptSheets(c.UserContext(), rows)
 	if err != nil {
 		return err
 	}

@@ -16,12 +16,12 @@ import (
 func (h *Handler) receiptList(c *fiber.Ctx) error {
 	f := receiptFilter(c)
 	pager := web.NewPager(c, 20)
-	rows, total, err := h.Billing.Receipts(c.Context(), f, pager.Offset(), pager.Size)
+	rows, total, err := h.Billing.Receipts(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
 	pager.Total = total
-	items, err := h.Billing.ReceiptItems(c.Context())
+	items, err := h.Billing.ReceiptItems(c.UserContext())
 	if err != nil {
 		return err
 	}

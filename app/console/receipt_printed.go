@@ -32,7 +32,7 @@ type printedReceipt struct {
 }
 
 func (h *Handler) countPrints(c *fiber.Ctx, nos []string, back string) error {
-	counts, err := h.Billing.CountPrints(c.Context(), nos, actor(c))
+	counts, err := h.Billing.CountPrints(c.UserContext(), nos, actor(c))
 	if err != nil {
 		return err
 	}

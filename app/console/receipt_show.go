@@ -9,11 +9,11 @@ import (
 
 // receiptShow is one receipt as it prints, with the print and void buttons for finance.
 func (h *Handler) receiptShow(c *fiber.Ctx) error {
-	r, err := h.Billing.ReceiptDetail(c.Context(), c.Params("no"))
+	r, err := h.Billing.ReceiptDetail(c.UserContext(), c.Params("no"))
 	if err != nil {
 		return err
 	}
-	sheets, err := h.receiptSheets(c.Context(), []*store.ReceiptRow{r})
+	sheets, err := h.receiptSheets(c.UserContext(), []*store.ReceiptRow{r})
 	if err != nil {
 		return err
 	}

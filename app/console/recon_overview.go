@@ -16,12 +16,12 @@ func (h *Handler) reconOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ov, err := h.Recon.Overview(c.Context(), day)
+	ov, err := h.Recon.Overview(c.UserContext(), day)
 	if err != nil {
 		return err
 	}
 	pager := web.NewPager(c, 20)
-	runs, total, err := h.Recon.Runs(c.Context(), pager.Offset(), pager.Size)
+	runs, total, err := h.Recon.Runs(c.UserContext(), pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

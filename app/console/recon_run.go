@@ -20,9 +20,9 @@ func (h *Handler) reconRun(c *fiber.Ctx) error {
 	source := c.FormValue("source")
 	var out *recon.Outcome
 	if source == "bank" {
-		out, err = h.Recon.ReconcileBank(c.Context(), day, actor(c))
+		out, err = h.Recon.ReconcileBank(c.UserContext(), day, actor(c))
 	} else {
-		out, err = h.Recon.ReconcileChannel(c.Context(), source, day, actor(c))
+		out, err = h.Recon.ReconcileChannel(c.UserContext(), source, day, actor(c))
 	}
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 // discrepancies of every day.
 func (h *Handler) reconStatus(c *fiber.Ctx) error {
 	day := h.Recon.Today().AddDate(0, 0, -1)
-	ov, err := h.Recon.Overview(c.Context(), day)
+	ov, err := h.Recon.Overview(c.UserContext(), day)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func (h *Handler) refundApprove(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Billing.ApproveRefund(c.Context(), id, actor(c), c.FormValue("note")); err != nil {
+	if _, err := h.Billing.ApproveRefund(c.UserContext(), id, actor(c), c.FormValue("note")); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/console/refunds/"+strconv.FormatInt(id, 10))

@@ -27,7 +27,7 @@ func (h *Handler) refundCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.Billing.RequestRefund(c.Context(), billing.RefundRequest{
+	r, err := h.Billing.RequestRefund(c.UserContext(), billing.RefundRequest{
 		BillID: billID, AmountFen: amount, Reason: c.FormValue("reason"),
 		Actor: actor(c), DeptScope: deptScope(auth.Current(c)),
 	})

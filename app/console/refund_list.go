@@ -20,7 +20,7 @@ func (h *Handler) refundList(c *fiber.Ctx) error {
 	if f.DeptScope == nil {
 		f.DepartmentID, _ = strconv.ParseInt(c.Query("dept"), 10, 64)
 	}
-	rows, total, err := h.Billing.RefundQueue(c.Context(), f, pager.Offset(), pager.Size)
+	rows, total, err := h.Billing.RefundQueue(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (h *Handler) refundList(c *fiber.Ctx) error {
 	data := fiber.Map{"Rows": refundRows(rows), "Pager": pager, "Status": string(f.Status),
 		"Dept": f.DepartmentID, "Statuses": refundStatuses, "CanRequest": p.Has(publishers...)}
 	if f.DeptScope == nil {
-		if data["Departments"], err = h.Billing.RefundDepartments(c.Context()); err != nil {
+		if data["Departments"], err = h.Billing.RefundDepartments(c.UserContext()); err != nil {
 			return err
 		}
 	}

@@ -15,13 +15,13 @@ func (h *Handler) refundNew(c *fiber.Ctx) error {
 	scope := deptScope(auth.Current(c))
 	billID, _ := strconv.ParseInt(c.Query("bill"), 10, 64)
 	if billID <= 0 {
-		bills, err := h.Billing.RefundableBills(c.Context(), c.Query("payer"), scope)
+		bills, err := h.Billing.RefundableBills(c.UserContext(), c.Query("payer"), scope)
 		if err != nil {
 			return err
 		}
 		return h.page(c, "console/refunds_find", "申请退款", fiber.Map{"Payer": c.Query("payer"), "Bills": bills})
 	}
-	q, err := h.Billing.RefundQuote(c.Context(), billID, scope)
+	q, err := h.Billing.RefundQuote(c.UserContext(), billID, scope)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func (h *Handler) refundReject(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Billing.RejectRefund(c.Context(), id, actor(c), c.FormValue("reason")); err != nil {
+	if _, err := h.Billing.RejectRefund(c.UserContext(), id, actor(c), c.FormValue("reason")); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/console/refunds/"+strconv.FormatInt(id, 10))

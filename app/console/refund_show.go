@@ -16,11 +16,11 @@ func (h *Handler) refundShow(c *fiber.Ctx) error {
 		return err
 	}
 	p := auth.Current(c)
-	r, err := h.Billing.RefundDetail(c.Context(), id, deptScope(p))
+	r, err := h.Billing.RefundDetail(c.UserContext(), id, deptScope(p))
 	if err != nil {
 		return err
 	}
-	logs, err := h.Billing.RefundTimeline(c.Context(), r.RefundNo)
+	logs, err := h.Billing.RefundTimeline(c.UserContext(), r.RefundNo)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func (h *Handler) refundSync(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Billing.SyncRefund(c.Context(), id, actor(c)); err != nil {
+	if _, err := h.Billing.SyncRefund(c.UserContext(), id, actor(c)); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/console/refunds/"+strconv.FormatInt(id, 10))

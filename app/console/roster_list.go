@@ -28,7 +28,7 @@ func payerStatusChoices() []statusChoice {
 func (h *Handler) rosterList(c *fiber.Ctx) error {
 	pager := web.NewPager(c, 20)
 	f := billing.PayerFilter{Query: c.Query("q"), Status: c.Query("status"), Offset: pager.Offset(), Limit: pager.Size}
-	payers, total, err := h.Billing.Payers(c.Context(), f)
+	payers, total, err := h.Billing.Payers(c.UserContext(), f)
 	if err != nil {
 		return err
 	}

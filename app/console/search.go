@@ -20,7 +20,7 @@ func (h *Handler) search(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	choices, err := h.Billing.SearchChoices(c.Context(), filter.Scope)
+	choices, err := h.Billing.SearchChoices(c.UserContext(), filter.Scope)
 	if err != nil {
 		return err
 	}
@@ -29,16 +29,16 @@ func (h *Handler) search(c *fiber.Ctx) error {
 	var count int64
 	switch kind {
 	case "orders":
-		r, t, e := h.Billing.SearchOrders(c.Context(), billing.OrderSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Billing.SearchOrders(c.UserContext(), billing.OrderSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	case "payments":
-		r, t, e := h.Billing.SearchPayments(c.Context(), billing.PaymentSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Billing.SearchPayments(c.UserContext(), billing.PaymentSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	case "bills":
-		r, t, e := h.Billing.SearchBills(c.Context(), billing.BillSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Billing.SearchBills(c.UserContext(), billing.BillSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	case "refunds":
-		r, t, e := h.Billing.SearchRefunds(c.Context(), billing.RefundSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Billing.SearchRefunds(c.UserContext(), billing.RefundSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	}
 	if err != nil {

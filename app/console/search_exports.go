@@ -40,14 +40,14 @@ var searchExports = map[string]searchSheet{
 	"payments": {
 		header: []string{"支付时间", "渠道交易号", "订单号", "缴费人", "学号/工号", "收费项目", "部门", "支付方式", "支付金额（元）", "入账金额（元）", "溢缴金额（元）", "超时到账"},
 		check: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter) error {
-			t, err := b.SumPayments(c.Context(), billing.PaymentSearch{SearchFilter: f})
+			t, err := b.SumPayments(c.UserContext(), billing.PaymentSearch{SearchFilter: f})
 			if err != nil {
 				return err
 			}
 			return billing.CheckExportSize(t.Count)
 		},
 		rows: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter, yield func([]any) error) error {
-			t, err := b.EachPayment(c.Context(), billing.PaymentSearch{SearchFilter: f}, func(r billing.PaymentSearchRow) error {
+			t, err := b.EachPayment(c.UserContext(), billing.PaymentSearch{SearchFilter: f}, func(r billing.PaymentSearchRow) error {
 				return yield([]any{formatTime(r.PaidAt), r.TradeNo, r.OrderNo, r.PayerName, r.PayerNo, r.ItemName, r.Department,
 					billing.ChannelLabel(r.Channel), money.Plain(r.AmountFen), money.Plain(r.CreditedFen), money.Plain(r.OverpaidFen()), yesNo(r.Late)})
 			})
@@ -61,14 +61,14 @@ var searchExports = map[string]searchSheet{
 	"orders": {
 		header: []string{"下单时间", "订单号", "缴费人", "学号/工号", "收费项目", "项数", "支付方式", "金额（元）", "状态", "支付时间"},
 		check: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter) error {
-			t, err := b.SumOrders(c.Context(), billing.OrderSearch{SearchFilter: f})
+			t, err := b.SumOrders(c.UserContext(), billing.OrderSearch{SearchFilter: f})
 			if err != nil {
 				return err
 			}
 			return billing.CheckExportSize(t.Count)
 		},
 		rows: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter, yield func([]any) error) error {
-			t, err := b.EachOrder(c.Context(), billing.OrderSearch{SearchFilter: f}, func(r billing.OrderSearchRow) error {
+			t, err := b.EachOrder(c.UserContext(), billing.OrderSearch{SearchFilter: f}, func(r billing.OrderSearchRow) error {
 				return yield([]any{formatTime(r.CreatedAt), r.OrderNo, r.PayerName, r.PayerNo, r.ItemName, r.Lines,
 					billing.ChannelLabel(r.Channel), money.Plain(r.AmountFen), billing.OrderStatusLabel(r.Status), formatTimePtr(r.PaidAt)})
 			})
@@ -81,14 +81,14 @@ var searchExports = map[string]searchSheet{
 	"bills": {
 		header: []string{"开单时间", "款项编号", "缴费人", "学号/工号", "收费项目", "部门", "应缴（元）", "已缴（元）", "已退（元）", "待缴（元）", "状态", "缴清时间"},
 		check: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter) error {
-			t, err := b.SumBills(c.Context(), billing.BillSearch{SearchFilter: f})
+			t, err := b.SumBills(c.UserContext(), billing.BillSearch{SearchFilter: f})
 			if err != nil {
 				return err
 			}
 			return billing.CheckExportSize(t.Count)
 		},
 		rows: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter, yield func([]any) error) error {
-			t, err := b.EachBill(c.Context(), billing.BillSearch{SearchFilter: f}, func(r billing.BillSearchRow) error {
+			t, err := b.EachBill(c.UserContext(), billing.BillSearch{SearchFilter: f}, func(r billing.BillSearchRow) error {
 				return yield([]any{formatTime(r.CreatedAt), r.BillNo, r.PayerName, r.PayerNo, r.ItemName, r.Department,
 					money.Plain(r.AmountDueFen), money.Plain(r.AmountPaidFen), money.Plain(r.AmountRefundedFen), money.Plain(r.OutstandingFen()),
 					billing.BillStatusLabel(r.Status), formatTimePtr(r.PaidAt)})
@@ -103,14 +103,14 @@ var searchExports = map[string]searchSheet{
 	"refunds": {
 		header: []string{"申请时间", "退款单号", "订单号", "缴费人", "学号/工号", "收费项目", "部门", "退款渠道", "金额（元）", "原因", "状态", "申请人", "完成时间"},
 		check: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter) error {
-			t, err := b.SumRefunds(c.Context(), billing.RefundSearch{SearchFilter: f})
+			t, err := b.SumRefunds(c.UserContext(), billing.RefundSearch{SearchFilter: f})
 			if err != nil {
 				return err
 			}
 			return billing.CheckExportSize(t.Count)
 		},
 		rows: func(c *fiber.Ctx, b *billing.Service, f billing.SearchFilter, yield func([]any) error) error {
-			t, err := b.EachRefund(c.Context(), billing.RefundSearch{SearchFilter: f}, func(r billing.RefundSearchRow) error {
+			t, err := b.EachRefund(c.UserContext(), billing.RefundSearch{SearchFilter: f}, func(r billing.RefundSearchRow) error {
 				return yield([]any{formatTime(r.RequestedAt), r.RefundNo, r.OrderNo, r.PayerName, r.PayerNo, r.ItemName, r.Department,
 					billing.ChannelLabel(r.Channel), money.Plain(r.AmountFen), r.Reason, r.StatusLabel(), r.RequestedBy, formatTimePtr(r.FinishedAt)})
 			})

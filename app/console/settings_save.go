@@ -16,7 +16,7 @@ import (
 // wrong value shows the form again with the message beside the field, nothing saved.
 func (h *Handler) settingsSave(c *fiber.Ctx) error {
 	form := settingsFormValues(c)
-	changes, err := h.Settings.Save(c.Context(), form, h.Secrets, actor(c), c.IP())
+	changes, err := h.Settings.Save(c.UserContext(), form, h.Secrets, actor(c), c.IP())
 	var errs settings.Errors
 	if err != nil && !errors.As(err, &errs) {
 		return err

@@ -39,7 +39,7 @@ func (f settingsField) Multiline() bool {
 // settingsSections builds the form: the stored values, or those just submitted (typed),
 // with the errors they met.
 func (h *Handler) settingsSections(c *fiber.Ctx, typed map[string]string, errs settings.Errors) []settingsSection {
-	ctx := c.Context()
+	ctx := c.UserContext()
 	var out []settingsSection
 	for _, d := range settings.Defs {
 		if len(out) == 0 || out[len(out)-1].Title != d.Section {

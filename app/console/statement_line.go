@@ -15,7 +15,7 @@ func (h *Handler) statementLine(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	line, page, err := h.Recon.LineLocation(c.Context(), id, 50)
+	line, page, err := h.Recon.LineLocation(c.UserContext(), id, 50)
 	if err != nil {
 		return err
 	}

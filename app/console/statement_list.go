@@ -19,12 +19,12 @@ func (h *Handler) statementList(c *fiber.Ctx) error {
 		f.Day = day
 	}
 	pager := web.NewPager(c, 20)
-	rows, total, err := h.Recon.Statements(c.Context(), f, pager.Offset(), pager.Size)
+	rows, total, err := h.Recon.Statements(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
 	pager.Total = total
-	sources, err := h.Recon.StatementSources(c.Context())
+	sources, err := h.Recon.StatementSources(c.UserContext())
 	if err != nil {
 		return err
 	}

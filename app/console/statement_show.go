@@ -13,13 +13,13 @@ func (h *Handler) statementShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := h.Recon.StatementByID(c.Context(), id)
+	st, err := h.Recon.StatementByID(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
 	kind := c.Query("kind")
 	pager := web.NewPager(c, 50)
-	lines, total, err := h.Recon.StatementLines(c.Context(), id, kind, pager.Offset(), pager.Size)
+	lines, total, err := h.Recon.StatementLines(c.UserContext(), id, kind, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 // userCreate adds a user with an initial password checked against the password policy.
 func (h *Handler) userCreate(c *fiber.Ctx) error {
 	in := userInput(c)
-	u, err := h.Auth.CreateUser(c.Context(), in, h.passwordPolicy(c), by(c))
+	u, err := h.Auth.CreateUser(c.UserContext(), in, h.passwordPolicy(c), by(c))
 	if err != nil {
 		form := formFromInput(in)
 		if !userFormError(form, err) {

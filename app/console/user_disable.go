@@ -21,7 +21,7 @@ func (h *Handler) setUserDisabled(c *fiber.Ctx, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Auth.SetDisabled(c.Context(), id, disabled, by(c)); err != nil {
+	if _, err := h.Auth.SetDisabled(c.UserContext(), id, disabled, by(c)); err != nil {
 		var ie *auth.InputError
 		if errors.As(err, &ie) {
 			return fiber.NewError(fiber.StatusUnprocessableEntity, ie.Message())

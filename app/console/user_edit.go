@@ -14,7 +14,7 @@ func (h *Handler) userEdit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.Auth.User(c.Context(), id)
+	u, err := h.Auth.User(c.UserContext(), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fiber.NewError(fiber.StatusNotFound, "用户不存在")
 	} else if err != nil {

@@ -84,8 +84,8 @@ func formError(errs map[string]string, err error) bool {
 // passwordPolicy is the policy the settings set.
 func (h *Handler) passwordPolicy(c *fiber.Ctx) auth.PasswordPolicy {
 	return auth.PasswordPolicy{
-		MinLength:        int(h.Settings.Int(c.Context(), settings.PasswordMinLength)),
-		LettersAndDigits: h.Settings.Bool(c.Context(), settings.PasswordLettersDigits),
+		MinLength:        int(h.Settings.Int(c.UserContext(), settings.PasswordMinLength)),
+		LettersAndDigits: h.Settings.Bool(c.UserContext(), settings.PasswordLettersDigits),
 	}
 }
 
@@ -105,7 +105,7 @@ func userNotFound(err error) error {
 
 // renderUserForm shows the new-user or edit-user form (status 422 when it carries errors).
 func (h *Handler) renderUserForm(c *fiber.Ctx, form *userFormData, user *store.User) error {
-	depts, err := h.Auth.AllDepartments(c.Context())
+	depts, err := h.Auth.AllDepartments(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (h *Handler) renderUserForm(c *fiber.Ctx, form *userFormData, user *store.U
 	if user == nil {
 		return h.page(c, "console/users_new", "新建用户", data)
 	}
-	recent, _, err := store.AuditLogs(c.Context(), h.Auth.DB, store.AuditFilter{TargetType: "user", TargetID: user.Login, Limit: 10})
+	recent, _, err := store.AuditLogs(c.UserContext(), h.Auth.DB, store.AuditFilter{TargetType: "user", TargetID: user.Login, Limit: 10})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 func (h *Handler) userList(c *fiber.Ctx) error {
 	pager := web.NewPager(c, 20)
 	f := auth.UserFilter{Query: c.Query("q"), Role: c.Query("role"), Offset: pager.Offset(), Limit: pager.Size}
-	users, total, err := h.Auth.Users(c.Context(), f)
+	users, total, err := h.Auth.Users(c.UserContext(), f)
 	if err != nil {
 		return err
 	}

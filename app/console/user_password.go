@@ -13,7 +13,7 @@ func (h *Handler) userResetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, password, err := h.Auth.ResetPassword(c.Context(), id, h.passwordPolicy(c), by(c))
+	u, password, err := h.Auth.ResetPassword(c.UserContext(), id, h.passwordPolicy(c), by(c))
 	if err != nil {
 		return userNotFound(err)
 	}

@@ -15,8 +15,8 @@ func (h *Handler) userUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	in := userInput(c)
-	if _, err := h.Auth.UpdateUser(c.Context(), id, in, by(c)); err != nil {
-		u, lookErr := h.Auth.User(c.Context(), id)
+	if _, err := h.Auth.UpdateUser(c.UserContext(), id, in, by(c)); err != nil {
+		u, lookErr := h.Auth.User(c.UserContext(), id)
 		if lookErr != nil { // missing: err is auth.ErrNotFound
 			return userNotFound(err)
 		}

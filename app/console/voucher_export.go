@@ -16,7 +16,7 @@ func (h *Handler) voucherExport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rep, err := h.Recon.Vouchers(c.Context(), from, to)
+	rep, err := h.Recon.Vouchers(c.UserContext(), from, to)
 	if err != nil {
 		return err
 	}

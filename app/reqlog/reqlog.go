@@ -21,7 +21,7 @@ type Fields struct {
 }
 
 // key is the context key of *Fields. Fiber keeps it as a local, and fasthttp's request
-// context answers Value with its locals, so c.Context() and c.UserContext() both carry it.
+// context answers Value with its locals, so c.UserContext() and c.UserContext() both carry it.
 type key struct{}
 
 // Key is the context (and Fiber locals) key under which a request's *Fields live.

@@ -65,7 +65,13 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXRequestID, id)
 	f := reqlog.New(id)
 	c.Locals(reqlog.Key, f)
-	c.SetUserContext(reqlog.With(c.UserContext(), f))
+	// Handlers take their context from here, never from fasthttp's RequestCtx: that one is
+	// recycled for the next request on the connection, so a context derived from it and
+	// still alive at shutdown would read a stranger's request (the race detector saw it).
+	// This one ends with the request.
+	uctx, cancel := context.WithCancel(reqlog.With(c.UserContext(), f))
+	defer cancel()
+	c.SetUserContext(uctx)
 
 	if err := c.Next(); err != nil {
 		if herr := c.App().ErrorHandler(c, err); herr != nil {
@@ -82,18 +88,18 @@ func (s *Server) observe(c *fiber.Ctx) error {
 			if name == "no" && (strings.HasPrefix(route, "/pay/orders/") || strings.HasPrefix(route, "/pay/return/")) {
 				name = "order_no"
 			}
-			reqlog.Add(c.Context(), name, clip(c.Params(p)))
+			reqlog.Add(c.UserContext(), name, clip(c.Params(p)))
 		}
 	}
 	if strings.HasPrefix(route, "/api/") || strings.HasPrefix(route, "/ws/") {
 		if app := c.Get("X-App-Id"); reqlog.SaneID(app) {
-			reqlog.Add(c.Context(), "client_id", app)
+			reqlog.Add(c.UserContext(), "client_id", app)
 		}
 	}
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return nil // probes every few seconds would drown the log
 	}
-	s.Config.Log.Log(c.Context(), levelOf(status), "http request",
+	s.Config.Log.Log(c.UserContext(), levelOf(status), "http request",
 		"method", c.Method(), "route", route, "status", status,
 		"duration_ms", float64(elapsed.Microseconds())/1000, "bytes", len(c.Response().Body()), "ip", c.IP())
 	return nil
@@ -136,7 +142,7 @@ func levelOf(status int) slog.Level {
 // opsRoutes adds /readyz and, when a token is configured, /metrics.
 func (s *Server) opsRoutes(app *fiber.App) {
 	app.Get("/readyz", func(c *fiber.Ctx) error {
-		if err := s.Ready(c.Context()); err != nil {
+		if err := s.Ready(c.UserContext()); err != nil {
 			metrics.Ready(false)
 			return c.Status(fiber.StatusServiceUnavailable).SendString(err.Error())
 		}

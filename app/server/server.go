@@ -213,7 +213,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	engine := web.NewEngine()
 	renderer := &web.Renderer{Engine: engine, School: func(c *fiber.Ctx) string {
-		return s.Settings.Get(c.Context(), settings.SchoolName)
+		return s.Settings.Get(c.UserContext(), settings.SchoolName)
 	}, Simulators: s.Simulators}
 	app := fiber.New(fiber.Config{
 		Views:                 engine,
@@ -236,7 +236,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	app.Use(s.securityHeaders)
 	app.All("/static/*", web.Static(static.Default()))
 	app.Get("/healthz", func(c *fiber.Ctx) error {
-		ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 		defer cancel()
 		if err := s.DB.PingContext(ctx); err != nil {
 			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
@@ -278,7 +278,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
-	c.Set("Content-Security-Policy", contentSecurityPolicy(s.formOrigins(c.Context())))
+	c.Set("Content-Security-Policy", contentSecurityPolicy(s.formOrigins(c.UserContext())))
 	return c.Next()
 }
 

@@ -53,7 +53,7 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		status, msg := StatusOf(err)
 		if status >= 500 {
-			log.ErrorContext(c.Context(), "request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
+			log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
 		}
 		path := c.Path()
 		if len(path) >= 4 && (path[:4] == "/api" || path[:4] == "/not" || path[:4] == "/sim") {
