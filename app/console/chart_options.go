@@ -104,7 +104,7 @@ func fitBarLabels(m map[string]any) {
 }
 
 // fitPieLabels wraps a sector's label (a channel's name over its amount) onto more lines
-// where ECharts would cut it short with an ellipsis at the chart's edge.
+// where ECharts would cut it short with an ellipsis, or past the chart's edge.
 func fitPieLabels(m map[string]any) {
 	series, _ := m["series"].([]any)
 	for _, s := range series {
@@ -114,7 +114,8 @@ func fitPieLabels(m map[string]any) {
 				l = map[string]any{}
 				s["label"] = l
 			}
-			l["width"], l["overflow"] = 112, "break"
+			// Wrapped within the room left between the label line and the chart's edge.
+			l["alignTo"], l["edgeDistance"], l["overflow"] = "labelLine", 8, "break"
 		}
 	}
 }
