@@ -418,6 +418,16 @@ func (s *Service) SyncOrder(ctx context.Context, orderNo string) (*store.Order, 
 // that the payer can no longer pay it there; if the channel reports the order paid, the
 // payment is applied instead.
 func (s *Service) CloseOrder(ctx context.Context, orderNo, actor string) (*store.Order, error) {
+	return s.closeOrder(ctx, orderNo, actor, "order.closed", false)
+}
+
+// closeOrder is the one way an open order is closed: ask the channel (a payment it has is
+// applied instead), tell the channel to take no more payment, then close the order and
+// release its bills in one transaction. When strict, a channel that does not confirm the
+// close stops it there and nothing changes: a payer who cancels must not leave a trade
+// that can still be paid while the bills go to another order. Otherwise (expiry, a bill
+// settled elsewhere) the order is closed anyway and a payment that still arrives is late.
+func (s *Service) closeOrder(ctx context.Context, orderNo, actor, action string, strict bool) (*store.Order, error) {
 	order, err := s.SyncOrder(ctx, orderNo)
 	if err != nil && !errors.Is(err, channel.ErrUnavailable) {
 		return order, err
@@ -425,11 +435,21 @@ func (s *Service) CloseOrder(ctx context.Context, orderNo, actor string) (*store
 	if order == nil || order.Status != store.OrderOpen {
 		return order, nil
 	}
-	if ch, err := s.ChannelForExisting(ctx, order.Channel); err == nil {
-		if err := ch.Close(ctx, order.OrderNo); err != nil {
-			// Closing locally anyway is safe: a payment that still arrives is recorded as late.
-			s.log().Warn("channel close failed", "order", order.OrderNo, "err", err)
+	ch, err := s.ChannelForExisting(ctx, order.Channel)
+	if err == nil {
+		err = ch.Close(ctx, order.OrderNo)
+	}
+	if err != nil {
+		if strict {
+			s.log().Warn("channel close failed, order left open", "order", order.OrderNo, "err", err)
+			// The close may have failed because the trade was paid a moment ago.
+			if o, serr := s.SyncOrder(ctx, orderNo); serr == nil && o.Status != store.OrderOpen {
+				return o, nil
+			}
+			return order, newErr(ErrConflict, "channel_close_failed", "支付渠道暂时无法关闭该订单，订单未取消。请稍后再试；如已完成支付，请等待支付结果")
 		}
+		// Closing locally anyway is safe: a payment that still arrives is recorded as late.
+		s.log().Warn("channel close failed", "order", order.OrderNo, "err", err)
 	}
 	now := s.now()
 	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -447,7 +467,7 @@ func (s *Service) CloseOrder(ctx context.Context, orderNo, actor string) (*store
 			Where("held_by_order_id = ?", order.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: release bills: %w", err)
 		}
-		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "order.closed", TargetType: "order", TargetID: order.OrderNo})
+		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: action, TargetType: "order", TargetID: order.OrderNo})
 	})
 	if err != nil {
 		return order, err

@@ -24,6 +24,11 @@ func (h *Handler) bills(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Orders still open hold their bills: the payer continues, switches or cancels them here.
+	open, err := h.Billing.PayerOpenOrders(c.UserContext(), p.UserID)
+	if err != nil {
+		return err
+	}
 	// ?bill=ID ticks one bill (a business system's pay link lands here), unless an open
 	// order holds it.
 	selected, count, selectedFen := int64(c.QueryInt("bill")), 0, int64(0)
@@ -35,6 +40,7 @@ func (h *Handler) bills(c *fiber.Ctx) error {
 	return h.Render.Render(c, "cashier/bills", "待缴费用", fiber.Map{
 		"Bills": bills, "OutstandingFen": total, "Channels": channels, "Now": h.now(),
 		"Selected": selected, "SelectedCount": count, "SelectedFen": selectedFen,
+		"OpenOrders": open, "Tabs": true,
 	})
 }
 

@@ -6,10 +6,11 @@ import (
 	"campuspay/app/auth"
 )
 
-// history lists the payer's paid orders with their receipts.
+// history lists the payer's orders, open, paid and closed, each with its state, what it paid
+// for, its receipts and what can be done with it now.
 func (h *Handler) history(c *fiber.Ctx) error {
 	p := auth.Current(c)
-	orders, err := h.Billing.PayerOrders(c.UserContext(), p.UserID, 100)
+	orders, err := h.Billing.PayerOrderHistory(c.UserContext(), p.UserID, 100)
 	if err != nil {
 		return err
 	}
@@ -21,5 +22,7 @@ func (h *Handler) history(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.Render.Render(c, "cashier/history", "缴费记录", fiber.Map{"Orders": orders, "Receipts": receipts})
+	return h.Render.Render(c, "cashier/history", "缴费记录", fiber.Map{
+		"Orders": orders, "Receipts": receipts, "Now": h.now(), "Tabs": true,
+	})
 }

@@ -86,7 +86,8 @@ var cardLimits = []auth.Limit{
 	{Scope: "card.card", Max: CardMaxFailures, Window: CardLockFor, LockFor: CardLockFor},
 }
 
-// orderCancel closes an open order at the payer's request, releasing its bills.
+// orderCancel cancels an open order at the payer's request: the channel closes the trade
+// first, then the bills are released at once (billing.CancelOrder).
 func (h *Handler) orderCancel(c *fiber.Ctx) error {
 	o, err := h.order(c)
 	if err != nil {
@@ -96,7 +97,7 @@ func (h *Handler) orderCancel(c *fiber.Ctx) error {
 	if p := auth.Current(c); p != nil {
 		actor = p.Login
 	}
-	o, err = h.Billing.CloseOrder(c.UserContext(), o.OrderNo, actor)
+	o, err = h.Billing.CancelOrder(c.UserContext(), o.OrderNo, actor)
 	if err != nil {
 		return err
 	}
@@ -104,6 +105,30 @@ func (h *Handler) orderCancel(c *fiber.Ctx) error {
 		return web.Redirect(c, "/pay/orders/"+o.OrderNo)
 	}
 	return web.Redirect(c, "/pay")
+}
+
+// orderSwitch pays an open order's bills another way: the order is cancelled and a new one
+// made for the same bills on the chosen channel (billing.SwitchOrderChannel). Only the
+// signed-in payer's own orders switch: a guest's order has one channel open to guests.
+func (h *Handler) orderSwitch(c *fiber.Ctx) error {
+	o, err := h.order(c)
+	if err != nil {
+		return err
+	}
+	p := auth.Current(c)
+	if p == nil || o.PayerID == nil || *o.PayerID != p.UserID {
+		return fiber.NewError(fiber.StatusForbidden, "更换支付方式需登录本人账号")
+	}
+	next, err := h.Billing.SwitchOrderChannel(c.UserContext(), o.OrderNo, p.Login, c.FormValue("channel"))
+	if err != nil {
+		return err
+	}
+	if next.Status == store.OrderOpen && next.Channel != "campuscard" {
+		if _, _, err := h.Billing.StartPayment(c.UserContext(), next.OrderNo, "", ""); err != nil {
+			return err
+		}
+	}
+	return web.Redirect(c, "/pay/orders/"+next.OrderNo)
 }
 
 // returnFromChannel is where a channel's hosted page sends the payer back: ask the channel

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"campuspay/app/auth"
 	"campuspay/store"
 )
 
@@ -61,8 +62,21 @@ func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 	if o.Status == store.OrderOpen && !mobile {
 		handoff = h.handoffURL(o)
 	}
+	// The payer's own open order may be paid another way (a new order on that channel).
+	var switchTo []channelChoice
+	if p := auth.Current(c); o.Status == store.OrderOpen && !expired && p != nil && o.PayerID != nil && *o.PayerID == p.UserID {
+		all, err := h.channels(c)
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range all {
+			if ch.Name != o.Channel {
+				switchTo = append(switchTo, ch)
+			}
+		}
+	}
 	return fiber.Map{
 		"Order": o, "Receipts": receipts, "Mobile": mobile, "Expired": expired, "HandoffURL": handoff,
-		"Guest": o.PayerID == nil,
+		"Guest": o.PayerID == nil, "SwitchTo": switchTo,
 	}, nil
 }

@@ -72,6 +72,7 @@ func (h *Handler) Routes(app fiber.Router) {
 	r.post("/pay/orders/:no/start", h.orderStart)
 	r.post("/pay/orders/:no/card", h.orderCard)
 	r.post("/pay/orders/:no/cancel", h.orderCancel)
+	r.post("/pay/orders/:no/switch", h.requirePayer, h.orderSwitch)
 	r.get("/pay/orders/:no/qr.png", h.orderQR)
 	r.get("/pay/orders/:no/handoff.png", h.handoffQR)
 	r.get("/pay/return/:no", h.returnFromChannel)

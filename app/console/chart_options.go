@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
+	"github.com/go-echarts/go-echarts/v2/types"
 
 	"campuspay/app/billing"
 	"campuspay/app/money"
@@ -48,17 +50,85 @@ func globals(extra ...charts.GlobalOpts) []charts.GlobalOpts {
 	}, extra...)
 }
 
-// finish turns a go-echarts chart into the fragment's JSON.
+// finish turns a go-echarts chart into the fragment's JSON. fit, when set, adjusts the
+// options as JSON where go-echarts has no field for what ECharts needs (see fitBarLabels).
 func finish(name, label string, c interface {
 	Validate()
 	JSON() map[string]interface{}
-}) (*dashChart, error) {
+}, fit ...func(map[string]any)) (*dashChart, error) {
 	c.Validate()
 	b, err := json.Marshal(c.JSON())
+	if err == nil && len(fit) > 0 {
+		var m map[string]any
+		if err = json.Unmarshal(b, &m); err == nil {
+			for _, f := range fit {
+				f(m)
+			}
+			b, err = json.Marshal(m)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("console: chart %s: %w", name, err)
 	}
 	return &dashChart{Name: name, Label: label, Options: string(b)}, nil
+}
+
+// fitBarLabels keeps every label of a horizontal bar chart readable: each category (a
+// department, an item) is named, wrapped over two lines rather than hidden when names
+// crowd (ECharts drops overlapping labels unless the interval is the number 0, which
+// go-echarts cannot write), and the value axis's last figure is drawn inside the chart
+// instead of centred on the right edge, where it was cut off.
+func fitBarLabels(m map[string]any) {
+	axisLabel := func(key string) map[string]any {
+		axes, _ := m[key].([]any)
+		if len(axes) == 0 {
+			return nil
+		}
+		axis, _ := axes[0].(map[string]any)
+		if axis == nil {
+			return nil
+		}
+		l, _ := axis["axisLabel"].(map[string]any)
+		if l == nil {
+			l = map[string]any{}
+			axis["axisLabel"] = l
+		}
+		return l
+	}
+	if l := axisLabel("yAxis"); l != nil {
+		l["interval"], l["width"], l["overflow"] = 0, 130, "break"
+	}
+	if l := axisLabel("xAxis"); l != nil {
+		l["alignMaxLabel"] = "right"
+	}
+}
+
+// fitPieLabels wraps a sector's label (a channel's name over its amount) onto more lines
+// where ECharts would cut it short with an ellipsis, or past the chart's edge.
+func fitPieLabels(m map[string]any) {
+	series, _ := m["series"].([]any)
+	for _, s := range series {
+		if s, ok := s.(map[string]any); ok {
+			l, _ := s["label"].(map[string]any)
+			if l == nil {
+				l = map[string]any{}
+				s["label"] = l
+			}
+			// Wrapped within the room left between the label line and the chart's edge.
+			l["alignTo"], l["edgeDistance"], l["overflow"] = "labelLine", 8, "break"
+		}
+	}
+}
+
+// moneyTip is a bar's tooltip: its name and amount, the amount written as everywhere else
+// (money.Format), never as ECharts prints a bare number.
+func moneyTip(name, what string, fen int64) *opts.Tooltip {
+	return &opts.Tooltip{Formatter: types.FuncStr(tipText(name) + "<br/>" + what + " " + money.Format(fen))}
+}
+
+// tipText makes a name safe inside an ECharts template string and its HTML tooltip.
+func tipText(s string) string {
+	return strings.NewReplacer("{", "（", "}", "）", "<", "‹", ">", "›", "&", "＆").Replace(s)
 }
 
 func trendChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
@@ -96,20 +166,24 @@ func departmentsChart(ctx context.Context, b *billing.Service, scope *int64) (*d
 	if len(shares) == 0 {
 		return &dashChart{Name: "departments", Empty: "本学期尚无收款"}, nil
 	}
+	// Horizontal bars, largest at the top (the y axis inverted keeps the data in the
+	// order the figures come in): a department's name reads in full however many there are.
 	names := make([]string, len(shares))
 	values := make([]opts.BarData, len(shares))
 	for i, s := range shares {
 		names[i] = s.Name
-		values[i] = opts.BarData{Value: chartYuan(s.CollectedFen)}
+		values[i] = opts.BarData{Value: chartYuan(s.CollectedFen), Tooltip: moneyTip(s.Name, "收款", s.CollectedFen)}
 	}
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(globals(
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithYAxisOpts(opts.YAxis{Name: "元"}),
+		charts.WithXAxisOpts(opts.XAxis{SplitNumber: 3}), // in 元, as the series and the page's note say
+		charts.WithYAxisOpts(opts.YAxis{Inverse: opts.Bool(true)}),
 	)...)
 	bar.SetXAxis(names).AddSeries("收款（元）", values, charts.WithBarChartOpts(opts.BarChart{BarCategoryGap: "40%"}))
-	return finish("departments", "本学期各部门收款金额", bar)
+	bar.XYReversal()
+	return finish("departments", "本学期各部门收款金额", bar, fitBarLabels)
 }
 
 func channelsChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
@@ -123,17 +197,21 @@ func channelsChart(ctx context.Context, b *billing.Service, scope *int64) (*dash
 	}
 	data := make([]opts.PieData, len(shares))
 	for i, s := range shares {
-		data[i] = opts.PieData{Name: s.Name, Value: chartYuan(s.CollectedFen)}
+		// Each sector's label and tooltip carry the amount as money.Format writes it: an
+		// ECharts template ({c}) would print the bare number, without thousands separators.
+		data[i] = opts.PieData{Name: s.Name, Value: chartYuan(s.CollectedFen),
+			Label:   &opts.Label{Show: opts.Bool(true), Formatter: tipText(s.Name) + "\n" + money.Format(s.CollectedFen)},
+			Tooltip: &opts.Tooltip{Formatter: types.FuncStr(tipText(s.Name) + "<br/>" + money.Format(s.CollectedFen) + "（{d}%）")}}
 	}
 	pie := charts.NewPie()
 	pie.SetGlobalOptions(globals(
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", Formatter: "{b}<br/>¥{c}（{d}%）"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "0"}),
 	)...)
 	pie.AddSeries("收款（元）", data,
 		charts.WithPieChartOpts(opts.PieChart{Radius: []string{"40%", "68%"}, Center: []string{"50%", "56%"}}),
-		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Formatter: "{b}\n¥{c}"}))
-	return finish("channels", "本学期各支付方式收款金额", pie)
+		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true)}))
+	return finish("channels", "本学期各支付方式收款金额", pie, fitPieLabels)
 }
 
 func outstandingChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
@@ -150,18 +228,18 @@ func outstandingChart(ctx context.Context, b *billing.Service, scope *int64) (*d
 	for i, it := range items {
 		j := len(items) - 1 - i
 		names[j] = it.Name
-		values[j] = opts.BarData{Value: chartYuan(it.OutstandingFen)}
+		values[j] = opts.BarData{Value: chartYuan(it.OutstandingFen), Tooltip: moneyTip(it.Name, "待缴", it.OutstandingFen)}
 	}
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(globals(
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithXAxisOpts(opts.XAxis{SplitNumber: 3}),
 	)...)
 	bar.SetXAxis(names).AddSeries("待缴（元）", values, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#c8302c"}),
 		charts.WithBarChartOpts(opts.BarChart{BarCategoryGap: "35%"}))
 	bar.XYReversal()
-	return finish("outstanding", "待缴金额最多的 10 个收费项目", bar)
+	return finish("outstanding", "待缴金额最多的 10 个收费项目", bar, fitBarLabels)
 }
 
 func progressChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
@@ -178,12 +256,12 @@ func progressChart(ctx context.Context, b *billing.Service, scope *int64) (*dash
 	for i, it := range items {
 		j := len(items) - 1 - i
 		names[j] = it.Name
-		due[j] = opts.BarData{Value: chartYuan(it.DueFen)}
-		paid[j] = opts.BarData{Value: chartYuan(it.PaidFen)}
+		due[j] = opts.BarData{Value: chartYuan(it.DueFen), Tooltip: moneyTip(it.Name, "应收", it.DueFen)}
+		paid[j] = opts.BarData{Value: chartYuan(it.PaidFen), Tooltip: moneyTip(it.Name, "已收", it.PaidFen)}
 	}
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(globals(
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "0"}),
 		charts.WithXAxisOpts(opts.XAxis{SplitNumber: 3}),
 	)...)
@@ -191,5 +269,5 @@ func progressChart(ctx context.Context, b *billing.Service, scope *int64) (*dash
 		AddSeries("应收（元）", due, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#8fb3ea"})).
 		AddSeries("已收（元）", paid, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#1e8e4e"}))
 	bar.XYReversal()
-	return finish("progress", "各收费项目应收与已收金额", bar)
+	return finish("progress", "各收费项目应收与已收金额", bar, fitBarLabels)
 }

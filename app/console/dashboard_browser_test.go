@@ -40,7 +40,7 @@ func stBackdated(t *testing.T, p *servertest.Platform, payerNo, code string, pai
 }
 
 // TestDashboardDrawsInBrowser opens the finance dashboard in headless Chromium at
-// 1280×800, waits for every chart to be drawn by ECharts (a canvas in each .chart), and keeps
+// 1280×800, waits for every chart to be drawn by ECharts (an SVG in each .chart), and keeps
 // screenshots of it and of the payments search in $CAMPUSPAY_SCREENSHOTS (or the temporary
 // folder)/dashboard.
 func TestDashboardDrawsInBrowser(t *testing.T) {
@@ -99,12 +99,12 @@ func TestDashboardDrawsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sign in and open the dashboard: %v", err)
 	}
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll(".chart canvas").length >= 5`, chromedp.WithPollingTimeout(20*time.Second)))
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll(".chart svg").length >= 5`, chromedp.WithPollingTimeout(20*time.Second)))
 	if err != nil {
 		t.Fatalf("charts not drawn: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	drawn, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chart canvas").length`))
+	drawn, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chart svg").length`))
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@
     document.querySelectorAll("[data-echarts]").forEach(function (el) {
       if (window.echarts.getInstanceByDom(el)) { return; }
       try {
-        window.echarts.init(el).setOption(JSON.parse(el.dataset.echarts));
+        window.echarts.init(el, null, { renderer: "svg" }).setOption(JSON.parse(el.dataset.echarts));
       } catch (err) {
         el.textContent = "图表加载失败";
       }
