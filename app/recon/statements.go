@@ -1,6 +1,8 @@
 package recon
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -170,16 +172,33 @@ func (s *Service) StoreStatement(ctx context.Context, in StatementInput, st chan
 	if len(st.Raw) > maxStatementBytes {
 		return nil, errf(billing.ErrInvalid, "statement_too_large", "对账单文件过大")
 	}
-	sum := sha256.Sum256(st.Raw)
-	return s.storeStatement(ctx, in, hex.EncodeToString(sum[:]), st.Raw, func(emit func(*Line) error) (Summary, error) {
+	// The file is kept compressed, and only the compressed copy is held while the lines
+	// are written: a large day does not hold its file twice over.
+	raw, lines := st.Raw, st.Lines
+	st = channel.Statement{}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+	if latest, err := s.LatestStatement(ctx, in.Source, in.Day); err == nil && latest.ContentHash == hash {
+		return &StatementResult{Statement: latest}, nil
+	}
+	var file bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&file, gzip.BestSpeed)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, fmt.Errorf("recon: compress statement file: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("recon: compress statement file: %w", err)
+	}
+	raw = nil
+	return s.storeStatement(ctx, in, hash, file.Bytes(), func(emit func(*Line) error) (Summary, error) {
 		var total Summary
-		for i := range st.Lines {
-			l, err := lineOf(&st.Lines[i], i)
-			if err != nil {
+		var l Line
+		for i := range lines {
+			if err := lineOf(&l, &lines[i], i); err != nil {
 				return total, err
 			}
-			total.add(l)
-			if err := emit(l); err != nil {
+			total.add(&l)
+			if err := emit(&l); err != nil {
 				return total, err
 			}
 		}
@@ -187,10 +206,10 @@ func (s *Service) StoreStatement(ctx context.Context, in StatementInput, st chan
 	})
 }
 
-// lineOf is a normalised statement line as recon keeps it (the i-th of its statement).
-// A line that cannot be matched is refused, whichever adapter sent it.
-func lineOf(c *channel.StatementLine, i int) (*Line, error) {
-	l := &Line{LineNo: c.Line, TradeNo: c.TradeNo, OrderNo: c.AttemptNo, RefundNo: c.RefundNo,
+// lineOf fills l with a normalised statement line as recon keeps it (the i-th of its
+// statement). A line that cannot be matched is refused, whichever adapter sent it.
+func lineOf(l *Line, c *channel.StatementLine, i int) error {
+	*l = Line{LineNo: c.Line, TradeNo: c.TradeNo, OrderNo: c.AttemptNo, RefundNo: c.RefundNo,
 		ChannelRefundNo: c.ChannelRefundNo, AmountFen: c.AmountFen, FeeFen: c.FeeFen, At: c.At}
 	if l.LineNo <= 0 {
 		l.LineNo = i + 1
@@ -199,27 +218,27 @@ func lineOf(c *channel.StatementLine, i int) (*Line, error) {
 	case channel.StatementPayment:
 		l.Kind = KindPay
 		if l.OrderNo == "" || l.TradeNo == "" {
-			return nil, &ParseError{Line: l.LineNo, Reason: "支付记录缺少商户订单号或渠道交易号"}
+			return &ParseError{Line: l.LineNo, Reason: "支付记录缺少商户订单号或渠道交易号"}
 		}
 	case channel.StatementRefund:
 		l.Kind = KindRefund
 		if l.RefundNo == "" && l.ChannelRefundNo == "" {
-			return nil, &ParseError{Line: l.LineNo, Reason: "退款记录缺少退款号"}
+			return &ParseError{Line: l.LineNo, Reason: "退款记录缺少退款号"}
 		}
 	default:
-		return nil, &ParseError{Line: l.LineNo, Reason: "无法识别的记录类型"}
+		return &ParseError{Line: l.LineNo, Reason: "无法识别的记录类型"}
 	}
 	switch {
 	case l.AmountFen <= 0 || l.AmountFen > stmtcsv.MaxLineFen:
-		return nil, &ParseError{Line: l.LineNo, Reason: "金额必须大于 0 且不超过上限"}
+		return &ParseError{Line: l.LineNo, Reason: "金额必须大于 0 且不超过上限"}
 	case l.FeeFen > stmtcsv.MaxLineFen || l.FeeFen < -stmtcsv.MaxLineFen:
-		return nil, &ParseError{Line: l.LineNo, Reason: "手续费超出上限"}
+		return &ParseError{Line: l.LineNo, Reason: "手续费超出上限"}
 	case l.At.IsZero():
-		return nil, &ParseError{Line: l.LineNo, Reason: "缺少交易时间"}
+		return &ParseError{Line: l.LineNo, Reason: "缺少交易时间"}
 	case len(l.OrderNo) > 64 || len(l.TradeNo) > 64 || len(l.RefundNo) > 64 || len(l.ChannelRefundNo) > 64:
-		return nil, &ParseError{Line: l.LineNo, Reason: "订单号、交易号或退款号过长"}
+		return &ParseError{Line: l.LineNo, Reason: "订单号、交易号或退款号过长"}
 	}
-	return l, nil
+	return nil
 }
 
 // filePart is how much of a statement's file goes into one statement_files row.
@@ -233,17 +252,28 @@ func (s *Service) StatementFile(ctx context.Context, statementID int64) ([]byte,
 	if err := s.db().NewSelect().Model(&parts).Where("statement_id = ?", statementID).OrderExpr("part").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("recon: statement file: %w", err)
 	}
-	var out []byte
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	var file bytes.Buffer
 	for _, p := range parts {
-		out = append(out, p.Data...)
+		file.Write(p.Data)
+	}
+	zr, err := gzip.NewReader(&file)
+	if err != nil {
+		return nil, fmt.Errorf("recon: statement file %d: %w", statementID, err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxStatementBytes+1))
+	if err != nil || len(out) > maxStatementBytes {
+		return nil, fmt.Errorf("recon: statement file %d: unreadable or too large (%v)", statementID, err)
 	}
 	return out, nil
 }
 
 // storeStatement is the versioning and the bulk insert of ImportStatement, for lines that
 // produce hands over one by one.
-// raw, when not nil, is the file, kept with the version.
-func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash string, raw []byte, produce func(emit func(*Line) error) (Summary, error)) (*StatementResult, error) {
+// file, when not nil, is the statement's file gzip-compressed, kept with the version.
+func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash string, file []byte, produce func(emit func(*Line) error) (Summary, error)) (*StatementResult, error) {
 	latest, err := s.LatestStatement(ctx, in.Source, in.Day)
 	if err != nil && !isNotFound(err) {
 		return nil, err
@@ -264,8 +294,8 @@ func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash st
 			}
 			return fmt.Errorf("recon: insert statement: %w", err)
 		}
-		for part := 0; part*filePart < len(raw); part++ {
-			data := raw[part*filePart : min((part+1)*filePart, len(raw))]
+		for part := 0; part*filePart < len(file); part++ {
+			data := file[part*filePart : min((part+1)*filePart, len(file))]
 			if _, err := tx.NewInsert().Model(&store.StatementFile{StatementID: st.ID, Part: part, Data: data}).Exec(ctx); err != nil {
 				return fmt.Errorf("recon: keep statement file: %w", err)
 			}

@@ -5,8 +5,8 @@ ALTER TABLE statement_lines ADD COLUMN channel_refund_no VARCHAR(64) NOT NULL DE
 UPDATE statement_lines SET channel_refund_no = refund_no, refund_no = ''
   WHERE kind = 'refund' AND statement_id IN (SELECT id FROM statements WHERE source = 'sandbox');
 
--- The file a channel's statement came in (zip, CSV, …) as the adapter handed it over, kept
--- in parts of at most 1 MiB (a part fits any max_allowed_packet).
+-- The file a channel's statement came in (zip, CSV, …) as the adapter handed it over,
+-- gzip-compressed, kept in parts of at most 1 MiB (a part fits any max_allowed_packet).
 CREATE TABLE statement_files (
   statement_id  BIGINT      NOT NULL,
   part          INT         NOT NULL,

@@ -5,8 +5,8 @@ ALTER TABLE statement_lines ADD COLUMN channel_refund_no TEXT NOT NULL DEFAULT '
 UPDATE statement_lines SET channel_refund_no = refund_no, refund_no = ''
   WHERE kind = 'refund' AND statement_id IN (SELECT id FROM statements WHERE source = 'sandbox');
 
--- The file a channel's statement came in (zip, CSV, …) as the adapter handed it over, kept
--- in parts of at most 1 MiB.
+-- The file a channel's statement came in (zip, CSV, …) as the adapter handed it over,
+-- gzip-compressed, kept in parts of at most 1 MiB.
 CREATE TABLE statement_files (
   statement_id  INTEGER  NOT NULL,
   part          INTEGER  NOT NULL,

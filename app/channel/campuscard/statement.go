@@ -59,7 +59,7 @@ var statementHeader = []string{"kind", "txn_no", "card_no", "holder_no", "out_no
 // txn_no as its trade number. The card system charges no fee. Any fault refuses the file
 // whole with a *channel.StatementError.
 func ParseStatement(raw []byte) (channel.Statement, error) {
-	st := channel.Statement{Raw: raw}
+	st := channel.Statement{Raw: raw, Lines: stmtcsv.Lines(raw)}
 	var debits, refunds int
 	var debitFen, refundFen int64
 	err := stmtcsv.Read(bytes.NewReader(raw), statementHeader, func(line int, rec []string, _ string) error {

@@ -59,7 +59,7 @@ var statementHeader = []string{"type", "trade_no", "out_trade_no", "refund_no", 
 // statement, and reconciliation deals with that. Any fault refuses the file whole with a
 // *channel.StatementError.
 func ParseStatement(raw []byte) (channel.Statement, error) {
-	st := channel.Statement{Raw: raw}
+	st := channel.Statement{Raw: raw, Lines: stmtcsv.Lines(raw)}
 	var gross, fees, refunds int64
 	err := stmtcsv.Read(bytes.NewReader(raw), statementHeader, func(line int, rec []string, _ string) error {
 		if len(rec) != len(statementHeader) {
