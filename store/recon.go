@@ -31,19 +31,30 @@ type Statement struct {
 type StatementLine struct {
 	bun.BaseModel `bun:"table:statement_lines"`
 
-	ID           int64     `bun:"id,pk,autoincrement"`
-	StatementID  int64     `bun:"statement_id"`
-	LineNo       int       `bun:"line_no"`
-	Kind         string    `bun:"kind"` // pay | refund | credit | debit
-	TradeNo      string    `bun:"trade_no"`
-	OrderNo      string    `bun:"order_no"`
-	RefundNo     string    `bun:"refund_no"`
-	AmountFen    int64     `bun:"amount_fen"`
-	FeeFen       int64     `bun:"fee_fen"`
-	OccurredAt   time.Time `bun:"occurred_at"`
-	Reference    string    `bun:"reference"`
-	Counterparty string    `bun:"counterparty"`
-	Raw          string    `bun:"raw"`
+	ID          int64  `bun:"id,pk,autoincrement"`
+	StatementID int64  `bun:"statement_id"`
+	LineNo      int    `bun:"line_no"`
+	Kind        string `bun:"kind"` // pay | refund | credit | debit
+	TradeNo     string `bun:"trade_no"`
+	OrderNo     string `bun:"order_no"`
+	RefundNo    string `bun:"refund_no"` // our refund number, where the line carries it
+	// ChannelRefundNo is the company's refund number, where the line carries it.
+	ChannelRefundNo string    `bun:"channel_refund_no"`
+	AmountFen       int64     `bun:"amount_fen"`
+	FeeFen          int64     `bun:"fee_fen"`
+	OccurredAt      time.Time `bun:"occurred_at"`
+	Reference       string    `bun:"reference"`
+	Counterparty    string    `bun:"counterparty"`
+	Raw             string    `bun:"raw"`
+}
+
+// StatementFile is one part (≤ 1 MiB) of the file a channel's statement came in.
+type StatementFile struct {
+	bun.BaseModel `bun:"table:statement_files"`
+
+	StatementID int64  `bun:"statement_id,pk"`
+	Part        int    `bun:"part,pk"`
+	Data        []byte `bun:"data"`
 }
 
 // ReconRun is one reconciliation of one day.

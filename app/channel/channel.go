@@ -6,7 +6,6 @@ package channel
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 )
@@ -105,8 +104,7 @@ type Channel interface {
 	// Refund returns money; QueryRefund follows a refund that is still processing.
 	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
 	QueryRefund(ctx context.Context, orderNo, refundNo string) (RefundResult, error)
-	// Statement fetches the channel's statement file for one business day (Asia/Shanghai).
-	Statement(ctx context.Context, day time.Time) (io.ReadCloser, error)
+	// A channel with statements also implements StatementSource (provider.go).
 }
 
 // Errors a channel reports; adapters wrap them with detail.

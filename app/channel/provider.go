@@ -11,6 +11,7 @@ package channel
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -40,6 +41,15 @@ type Capabilities struct {
 	Guests        bool // off-campus payers without an account may use it
 	PartialRefund bool // a paid attempt can be refunded in several parts
 	Simulator     bool // play money: allowed only where simulators are switched on
+	// SettlementMarkers are words (compared in upper case) by which a line of the school's
+	// bank statement, in its memo or counterparty, names this channel's settlement.
+	SettlementMarkers []string
+}
+
+// Capable is a channel that says what it can do (a Driver, or an adapter of the older
+// Channel interface that has moved this far).
+type Capable interface {
+	Capabilities() Capabilities
 }
 
 // Field is one merchant setting a driver needs; the console renders its form from these.
@@ -170,11 +180,12 @@ type StatementLine struct {
 	Kind            StatementKind
 	AttemptNo       string // our out_trade_no / orderId
 	TradeNo         string // the company's trade number
-	RefundNo        string // our refund number (refund lines)
-	ChannelRefundNo string
-	AmountFen       int64 // > 0 for both kinds; Kind says the direction
-	FeeFen          int64 // the company's fee on this line (may be negative on refunds)
+	RefundNo        string // our refund number, where the company's line carries it
+	ChannelRefundNo string // the company's refund number, where the line carries it
+	AmountFen       int64  // > 0 for both kinds; Kind says the direction
+	FeeFen          int64  // the company's fee on this line (may be negative on refunds)
 	At              time.Time
+	Line            int // where the line is in the raw file (1 = its first line); 0: not said
 }
 
 // Statement is a company's statement for one business day: the raw file as downloaded
@@ -203,3 +214,26 @@ type Provider interface {
 	// (Asia/Shanghai; UnionPay's day ends at 23:00 — the adapter says which lines fall in).
 	Statement(ctx context.Context, day time.Time) (Statement, error)
 }
+
+// StatementSource is what reconciliation needs of a channel: its statement of one business
+// day (Asia/Shanghai), fetched, checked against its own totals and normalised. A Provider
+// is one; so are the sandbox and campus card adapters.
+type StatementSource interface {
+	Statement(ctx context.Context, day time.Time) (Statement, error)
+}
+
+// StatementParser reads a statement file of the channel's format that a person uploads
+// (the same checks as a fetched one).
+type StatementParser interface {
+	ParseStatement(raw []byte) (Statement, error)
+}
+
+// StatementError is why a statement file was refused whole: the line of the file (1 = the
+// first) and the reason in Simplified Chinese, for finance. It wraps ErrMalformed.
+type StatementError struct {
+	Line   int
+	Reason string
+}
+
+func (e *StatementError) Error() string { return fmt.Sprintf("第 %d 行：%s", e.Line, e.Reason) }
+func (e *StatementError) Unwrap() error { return ErrMalformed }

@@ -227,7 +227,7 @@ func (s *Service) UploadBankFile(ctx context.Context, code, fileName string, dat
 			fmt.Fprintf(h, "%s|%s|%d|%s|%s|%s\n", l.Kind, l.At.UTC().Format(time.RFC3339), l.AmountFen, l.TradeNo, l.Reference, l.Counterparty)
 		}
 		in := StatementInput{Source: bankPrefix + code, Day: d, Origin: OriginUpload, FileName: fileName, Actor: actor}
-		res, err := s.storeStatement(ctx, in, hex.EncodeToString(h.Sum(nil)), func(emit func(*Line) error) (Summary, error) {
+		res, err := s.storeStatement(ctx, in, hex.EncodeToString(h.Sum(nil)), nil, func(emit func(*Line) error) (Summary, error) {
 			var sum Summary
 			for _, l := range dayLines {
 				sum.add(l)

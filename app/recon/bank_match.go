@@ -19,15 +19,6 @@ import (
 // (T+1 to T+3).
 const SettleWindow = 3
 
-// channelMarkers are the words a bank line's memo or counterparty uses for a channel's
-// settlement.
-var channelMarkers = map[string][]string{
-	"sandbox":    {"SANDBOX", "沙箱"},
-	"campuscard": {"CAMPUSCARD", "一卡通", "校园卡"},
-	"alipay":     {"ALIPAY", "支付宝"},
-	"wechatpay":  {"WECHAT", "TENPAY", "财付通", "微信"},
-}
-
 var anyDateRe = regexp.MustCompile(`\d{4}[-/.]?\d{2}[-/.]?\d{2}`)
 
 // bankLine is a line of a bank statement with its day.
@@ -53,10 +44,10 @@ func (s *Service) bankLines(ctx context.Context, kind string, from, to time.Time
 	return rows, nil
 }
 
-// mentions reports whether a bank line names the channel.
-func mentions(l *bankLine, channelName string) bool {
+// mentions reports whether a bank line names a channel by one of its markers.
+func mentions(l *bankLine, markers []string) bool {
 	text := strings.ToUpper(l.Reference + " " + l.Counterparty)
-	for _, m := range channelMarkers[channelName] {
+	for _, m := range markers {
 		if strings.Contains(text, m) {
 			return true
 		}
@@ -76,10 +67,10 @@ func dated(l *bankLine, day time.Time) (names, any bool) {
 }
 
 // settlementLine picks the bank line that carries a channel's settlement of a day: the
-// right amount and direction, naming the channel, within the window, and naming that day
+// right amount and direction, naming the channel (one of its markers), within the window, and naming that day
 // (or no day at all, for banks whose memos carry none); the earliest wins. near is a line
 // that names the channel and the day with another amount.
-func settlementLine(channelName string, day time.Time, netFen int64, lines []*bankLine) (match, near *bankLine) {
+func settlementLine(markers []string, day time.Time, netFen int64, lines []*bankLine) (match, near *bankLine) {
 	want := netFen
 	if want < 0 {
 		want = -want
@@ -87,7 +78,7 @@ func settlementLine(channelName string, day time.Time, netFen int64, lines []*ba
 	var undated *bankLine
 	for _, l := range lines {
 		gap := int(l.Day.Sub(day).Hours() / 24)
-		if gap < 1 || gap > SettleWindow || !mentions(l, channelName) {
+		if gap < 1 || gap > SettleWindow || !mentions(l, markers) {
 			continue
 		}
 		names, anyDay := dated(l, day)
@@ -159,7 +150,7 @@ func (s *Service) runSettlement(ctx context.Context, name string, day time.Time,
 	case st.NetFen == 0:
 		run.Message = "当日结算净额为 0，无需入账"
 	default:
-		match, near := settlementLine(name, day, st.NetFen, lines)
+		match, near := settlementLine(s.settlementMarkers(name), day, st.NetFen, lines)
 		if match != nil {
 			run.MatchedCount, run.MatchedFen = 1, st.NetFen
 			run.Message = fmt.Sprintf("结算净额 %s 已于 %s 到账（T+%d），银行流水号 %s", money.Format(st.NetFen),
@@ -249,7 +240,7 @@ func (s *Service) explainedCredits(ctx context.Context, bankDay time.Time) (map[
 		if st.NetFen <= 0 {
 			continue
 		}
-		if m, _ := settlementLine(st.Source, dayOnly(st.Day), st.NetFen, lines); m != nil {
+		if m, _ := settlementLine(s.settlementMarkers(st.Source), dayOnly(st.Day), st.NetFen, lines); m != nil {
 			out[m.ID] = fmt.Sprintf("%s %s 结算款", billing.ChannelLabel(st.Source), dayText(dayOnly(st.Day)))
 		}
 	}

@@ -45,7 +45,7 @@ func BenchmarkRecon1M(b *testing.B) {
 		db = storetest.SQLite(b)
 	}
 	ctx := context.Background()
-	f := &fixture{db: db, clock: &clock{t: at(28, 3, 0, 0)}, sandbox: &fakeChannel{name: "sandbox", statements: map[string]string{}}}
+	f := &fixture{db: db, clock: &clock{t: at(28, 3, 0, 0)}, sandbox: newFake("sandbox")}
 	f.billing = benchBilling(db, f)
 	f.recon = &recon.Service{Billing: f.billing}
 	start := time.Now()

@@ -3,7 +3,6 @@ package recon_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/channel/campuscard"
+	"campuspay/app/channel/sandbox"
 	"campuspay/app/recon"
 	"campuspay/store"
 )
@@ -30,11 +31,25 @@ func at(day, hour, minute, second int) time.Time {
 func date(day int) time.Time { return time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC) }
 
 // fakeChannel answers what a channel adapter would; its statements are what the test
-// sets, by day.
+// sets, by day, read with the parser and settlement markers of the adapter it stands for.
 type fakeChannel struct {
 	name       string
 	mu         sync.Mutex
 	statements map[string]string
+	parse      func([]byte) (channel.Statement, error)
+	caps       channel.Capabilities
+}
+
+// newFake stands in for the sandbox or the campus card adapter.
+func newFake(name string) *fakeChannel {
+	f := &fakeChannel{name: name, statements: map[string]string{}}
+	switch name {
+	case "sandbox":
+		f.parse, f.caps = sandbox.ParseStatement, sandbox.New(sandbox.Config{}).Capabilities()
+	case "campuscard":
+		f.parse, f.caps = campuscard.ParseStatement, campuscard.New(campuscard.Config{}).Capabilities()
+	}
+	return f
 }
 
 func (f *fakeChannel) Name() string { return f.name }
@@ -55,15 +70,19 @@ func (f *fakeChannel) Refund(context.Context, channel.RefundRequest) (channel.Re
 func (f *fakeChannel) QueryRefund(context.Context, string, string) (channel.RefundResult, error) {
 	return channel.RefundResult{}, channel.ErrUnavailable
 }
-func (f *fakeChannel) Statement(_ context.Context, day time.Time) (io.ReadCloser, error) {
+func (f *fakeChannel) Statement(_ context.Context, day time.Time) (channel.Statement, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.statements[day.Format(time.DateOnly)]
 	if !ok {
-		return nil, channel.ErrUnavailable
+		return channel.Statement{}, channel.ErrUnavailable
 	}
-	return io.NopCloser(strings.NewReader(s)), nil
+	st, err := f.parse([]byte(s))
+	st.FileName = f.name + "-" + day.Format(time.DateOnly) + ".csv"
+	return st, err
 }
+func (f *fakeChannel) ParseStatement(raw []byte) (channel.Statement, error) { return f.parse(raw) }
+func (f *fakeChannel) Capabilities() channel.Capabilities                   { return f.caps }
 func (f *fakeChannel) set(day time.Time, text string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -94,8 +113,7 @@ type fixture struct {
 func newFixture(t *testing.T, db *bun.DB) *fixture {
 	t.Helper()
 	f := &fixture{db: db, clock: &clock{t: at(27, 8, 0, 0)},
-		sandbox: &fakeChannel{name: "sandbox", statements: map[string]string{}},
-		card:    &fakeChannel{name: "campuscard", statements: map[string]string{}}}
+		sandbox: newFake("sandbox"), card: newFake("campuscard")}
 	f.billing = &billing.Service{DB: db, Now: f.clock.Now,
 		Channels:  map[string]channel.Channel{"sandbox": f.sandbox, "campuscard": f.card},
 		NotifyURL: func(string) string { return "http://127.0.0.1/notify" },

@@ -88,7 +88,7 @@ type channelRun struct {
 // discrepancies. Running a day again gives the same result.
 func (s *Service) RunChannel(ctx context.Context, name string, day time.Time, actor string) (*store.ReconRun, error) {
 	day = dayOnly(day)
-	if _, err := parserOf(name); err != nil || strings.HasPrefix(name, bankPrefix) {
+	if _, err := s.statementSource(name); err != nil {
 		return nil, errf(billing.ErrInvalid, "source_unsupported", "不支持的对账渠道：%s", name)
 	}
 	unlock, err := s.lock(ctx, "recon:"+RunChannel+":"+name+":"+dayText(day))
@@ -383,11 +383,12 @@ func (s *Service) orderTotal(ctx context.Context, orderNo string) int64 {
 
 // neighbourLine is a line of a neighbouring day's statement found by number.
 type neighbourLine struct {
-	ID        int64     `bun:"id"`
-	TradeNo   string    `bun:"trade_no"`
-	RefundNo  string    `bun:"refund_no"`
-	AmountFen int64     `bun:"amount_fen"`
-	Day       time.Time `bun:"day"`
+	ID              int64     `bun:"id"`
+	TradeNo         string    `bun:"trade_no"`
+	RefundNo        string    `bun:"refund_no"`
+	ChannelRefundNo string    `bun:"channel_refund_no"`
+	AmountFen       int64     `bun:"amount_fen"`
+	Day             time.Time `bun:"day"`
 }
 
 // neighbours are the latest statements of the days either side of the run's day, and the
@@ -407,7 +408,8 @@ func (s *Service) neighbours(ctx context.Context, source string, day time.Time) 
 	return ids, missing, nil
 }
 
-// neighbourLines finds lines of kind on the given statements by trade or refund number.
+// neighbourLines finds lines of kind on the given statements by trade number, our refund
+// number or the channel's refund number (column), keyed by that number.
 func (s *Service) neighbourLines(ctx context.Context, statements []int64, kind, column string, numbers []string) (map[string]neighbourLine, error) {
 	out := map[string]neighbourLine{}
 	if len(statements) == 0 || len(numbers) == 0 {
@@ -415,17 +417,20 @@ func (s *Service) neighbourLines(ctx context.Context, statements []int64, kind, 
 	}
 	var rows []neighbourLine
 	err := s.db().NewSelect().TableExpr("statement_lines AS l").Join("JOIN statements AS st ON st.id = l.statement_id").
-		ColumnExpr("l.id, l.trade_no, l.refund_no, l.amount_fen, st.day").
+		ColumnExpr("l.id, l.trade_no, l.refund_no, l.channel_refund_no, l.amount_fen, st.day").
 		Where("l.statement_id IN (?)", bun.In(statements)).Where("l.kind = ?", kind).
 		Where("l."+column+" IN (?)", bun.In(numbers)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("recon: neighbour lines: %w", err)
 	}
 	for _, r := range rows {
-		if column == "trade_no" {
+		switch column {
+		case "trade_no":
 			out[r.TradeNo] = r
-		} else {
+		case "refund_no":
 			out[r.RefundNo] = r
+		default:
+			out[r.ChannelRefundNo] = r
 		}
 	}
 	return out, nil
@@ -481,20 +486,50 @@ type platformRefund struct {
 	TradeNo         string     `bun:"trade_no"`
 }
 
-// refundKey is the number a channel's statement names a refund by: the campus card
-// statement carries our refund number, the sandbox's its own (kept as channel_refund_no).
-func refundKey(channelName string, r *platformRefund) string {
-	if channelName == "campuscard" {
-		return r.RefundNo
-	}
-	return r.ChannelRefundNo
-}
-
 func (s *Service) refundQuery(channelName string) *bun.SelectQuery {
 	return s.db().NewSelect().TableExpr("refunds AS r").
 		Join("JOIN orders AS o ON o.id = r.order_id").Join("JOIN payments AS p ON p.id = r.payment_id").
 		ColumnExpr("r.refund_no, r.channel_refund_no, r.amount_fen, r.status, r.finished_at, o.order_no, p.trade_no").
 		Where("r.channel = ?", channelName)
+}
+
+// refundIndex finds the day's platform refunds by the number a statement line names them
+// by: our refund number where the line carries it, else the channel's. A refund found is
+// taken out, so that what is left at the end is what the statement lacks.
+type refundIndex struct {
+	ours, theirs map[string]*platformRefund
+}
+
+func newRefundIndex(refunds []*platformRefund) *refundIndex {
+	x := &refundIndex{ours: map[string]*platformRefund{}, theirs: map[string]*platformRefund{}}
+	for _, r := range refunds {
+		x.ours[r.RefundNo] = r
+		if r.ChannelRefundNo != "" {
+			x.theirs[r.ChannelRefundNo] = r
+		}
+	}
+	return x
+}
+
+func (x *refundIndex) take(l *store.StatementLine) (*platformRefund, bool) {
+	r, ok := x.ours[l.RefundNo]
+	if l.RefundNo == "" {
+		r, ok = x.theirs[l.ChannelRefundNo]
+	}
+	if !ok || l.ChannelRefundNo != "" && r.ChannelRefundNo != "" && l.ChannelRefundNo != r.ChannelRefundNo {
+		return nil, false
+	}
+	delete(x.ours, r.RefundNo)
+	delete(x.theirs, r.ChannelRefundNo)
+	return r, true
+}
+
+// lineRefundNo is the refund number a line names (ours if it carries it).
+func lineRefundNo(l *store.StatementLine) string {
+	if l.RefundNo != "" {
+		return l.RefundNo
+	}
+	return l.ChannelRefundNo
 }
 
 // matchRefunds matches the day's succeeded refunds with the statement's refund lines. A
@@ -506,10 +541,7 @@ func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
 		Where("r.finished_at >= ? AND r.finished_at < ?", start, end).Scan(ctx, &platform); err != nil {
 		return fmt.Errorf("recon: platform refunds: %w", err)
 	}
-	byKey := make(map[string]*platformRefund, len(platform))
-	for _, r := range platform {
-		byKey[refundKey(cr.name, r)] = r
-	}
+	index := newRefundIndex(platform)
 	var lines []*store.StatementLine
 	if err := s.db().NewSelect().Model(&lines).Where("statement_id = ? AND kind = ?", cr.st.ID, KindRefund).
 		OrderExpr("line_no").Scan(ctx); err != nil {
@@ -517,10 +549,10 @@ func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
 	}
 	for _, l := range lines {
 		id := l.ID
-		f := finding{ItemKey: "refund/" + l.RefundNo, OrderNo: l.OrderNo, RefundNo: l.RefundNo, TradeNo: l.TradeNo,
+		no := lineRefundNo(l)
+		f := finding{ItemKey: "refund/" + no, OrderNo: l.OrderNo, RefundNo: no, TradeNo: l.TradeNo,
 			ChannelFen: l.AmountFen, StatementLineID: &id}
-		if r, ok := byKey[l.RefundNo]; ok {
-			delete(byKey, l.RefundNo)
+		if r, ok := index.take(l); ok {
 			f.ItemKey, f.RefundNo, f.OrderNo, f.PlatformFen = "refund/"+r.RefundNo, r.RefundNo, r.OrderNo, r.AmountFen
 			if r.AmountFen != l.AmountFen {
 				f.Type = store.DiscAmountDiffers
@@ -564,7 +596,7 @@ func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
 		}
 		cr.findings = append(cr.findings, f)
 	}
-	if len(byKey) == 0 {
+	if len(index.ours) == 0 {
 		return nil
 	}
 	// The platform's succeeded refunds the statement lacks: on a neighbour's statement, or
@@ -573,20 +605,30 @@ func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
+	var ours, theirs []string
+	for _, r := range index.ours {
+		ours = append(ours, r.RefundNo)
+		if r.ChannelRefundNo != "" {
+			theirs = append(theirs, r.ChannelRefundNo)
+		}
 	}
-	found, err := s.neighbourLines(ctx, ids, KindRefund, "refund_no", keys)
+	byOurs, err := s.neighbourLines(ctx, ids, KindRefund, "refund_no", ours)
+	if err != nil {
+		return err
+	}
+	byTheirs, err := s.neighbourLines(ctx, ids, KindRefund, "channel_refund_no", theirs)
 	if err != nil {
 		return err
 	}
 	for _, r := range platform {
-		k := refundKey(cr.name, r)
-		if _, left := byKey[k]; !left {
+		if _, left := index.ours[r.RefundNo]; !left {
 			continue
 		}
-		if n, ok := found[k]; ok && n.AmountFen == r.AmountFen {
+		n, ok := byOurs[r.RefundNo]
+		if !ok && r.ChannelRefundNo != "" {
+			n, ok = byTheirs[r.ChannelRefundNo]
+		}
+		if ok && n.AmountFen == r.AmountFen {
 			cr.crossed++
 			continue
 		}
@@ -602,17 +644,20 @@ func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
 }
 
 // refundByChannelLine finds the platform refund a statement's refund line names, in any
-// status; for the sandbox, whose statement carries its own refund number (which the
-// platform learns only on success), a refund still in progress is found by its order and
+// status. A line that carries only the channel's refund number (which the platform learns
+// on success) may name a refund still in progress: that one is found by its order and
 // amount. nil when there is none.
 func (s *Service) refundByChannelLine(ctx context.Context, channelName string, l *store.StatementLine) (*platformRefund, error) {
 	r := new(platformRefund)
 	q := s.refundQuery(channelName)
-	if channelName == "campuscard" {
+	switch {
+	case l.RefundNo != "":
 		q = q.Where("r.refund_no = ?", l.RefundNo)
-	} else {
+	case l.OrderNo != "":
 		q = q.Where("(r.channel_refund_no = ? OR (r.channel_refund_no = '' AND o.order_no = ? AND r.amount_fen = ? AND r.status IN (?)))",
-			l.RefundNo, l.OrderNo, l.AmountFen, bun.In([]store.RefundStatus{store.RefundApproved, store.RefundProcessing}))
+			l.ChannelRefundNo, l.OrderNo, l.AmountFen, bun.In([]store.RefundStatus{store.RefundApproved, store.RefundProcessing}))
+	default:
+		q = q.Where("r.channel_refund_no = ?", l.ChannelRefundNo)
 	}
 	err := q.OrderExpr("r.id").Limit(1).Scan(ctx, r)
 	if errors.Is(err, sql.ErrNoRows) {

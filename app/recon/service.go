@@ -14,11 +14,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/channel"
 	"campuspay/app/settings"
 )
 
@@ -49,16 +51,16 @@ func (s *Service) log() *slog.Logger {
 // Today is the current business day.
 func (s *Service) Today() time.Time { return billing.DayOf(s.now()) }
 
-// Channels are the channels whose statements this package reads and that are enabled in
-// the settings, in a stable order.
+// Channels are the registered channels that have statements (channel.StatementSource) and
+// are enabled in the settings, by name.
 func (s *Service) Channels(ctx context.Context) []string {
-	var out []string
-	enabled := []string{}
+	var enabled []string
 	if s.Billing.Settings != nil {
 		enabled = s.Billing.Settings.List(ctx, settings.ChannelsEnabled)
 	}
-	for _, name := range statementChannels {
-		if _, ok := s.Billing.Channels[name]; !ok {
+	var out []string
+	for name, ch := range s.Billing.Channels {
+		if _, ok := ch.(channel.StatementSource); !ok {
 			continue
 		}
 		if s.Billing.Settings != nil && !slices.Contains(enabled, name) {
@@ -66,11 +68,25 @@ func (s *Service) Channels(ctx context.Context) []string {
 		}
 		out = append(out, name)
 	}
+	slices.Sort(out)
 	return out
 }
 
-// statementChannels are the channels whose statement format recon reads.
-var statementChannels = []string{"sandbox", "campuscard"}
+// settlementMarkers are the words by which a bank line names a channel's settlement, as
+// the channel says (channel.Capabilities.SettlementMarkers), in upper case.
+func (s *Service) settlementMarkers(name string) []string {
+	c, ok := s.Billing.Channels[name].(channel.Capable)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, m := range c.Capabilities().SettlementMarkers {
+		if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // SourceLabel is a statement source as finance knows it.
 func SourceLabel(source string) string {

@@ -1,6 +1,8 @@
 package recon
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -15,6 +17,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/channel"
+	"campuspay/app/channel/stmtcsv"
 	"campuspay/store"
 )
 
@@ -32,7 +36,7 @@ const lineChunk = 2000
 
 // StatementInput says what a statement file is.
 type StatementInput struct {
-	Source   string    // sandbox | campuscard | bank:<code>
+	Source   string    // a registered channel's name, or bank:<code>
 	Day      time.Time // the business day it covers
 	Origin   string    // fetch | upload
 	FileName string
@@ -47,50 +51,96 @@ type StatementResult struct {
 }
 
 // FetchStatement downloads a source's statement of one closed business day (a channel
-// through its adapter, "bank" through the bank's API) and stores it (ImportStatement).
+// through its adapter, "bank" through the bank's API) and stores it.
 func (s *Service) FetchStatement(ctx context.Context, source string, day time.Time, actor string) (*StatementResult, error) {
 	day = dayOnly(day)
 	if !day.Before(s.Today()) {
 		return nil, errf(billing.ErrInvalid, "day_open", "%s 尚未结束，对账单须在次日获取", dayText(day))
 	}
-	var body io.ReadCloser
-	var err error
-	switch {
-	case source == "bank" || strings.HasPrefix(source, bankPrefix):
+	if source == "bank" || strings.HasPrefix(source, bankPrefix) {
 		if s.Bank == nil {
 			return nil, errf(billing.ErrInvalid, "bank_unconfigured", "未配置银行流水接口，请上传银行流水文件")
 		}
 		source = bankPrefix + s.Bank.Code()
-		body, err = s.Bank.Statement(ctx, day)
-	default:
-		ch, ok := s.Billing.Channels[source]
-		if !ok {
-			return nil, errf(billing.ErrInvalid, "source_unsupported", "不支持的对账来源：%s", source)
+		body, err := s.Bank.Statement(ctx, day)
+		if err != nil {
+			s.log().Warn("recon: statement fetch failed", "source", source, "day", dayText(day), "err", err)
+			return nil, errf(billing.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
 		}
-		if _, err := parserOf(source); err != nil {
-			return nil, err
-		}
-		body, err = ch.Statement(ctx, day)
+		defer body.Close()
+		return s.ImportStatement(ctx, StatementInput{Source: source, Day: day, Origin: OriginFetch,
+			FileName: strings.ReplaceAll(source, ":", "-") + "-" + dayText(day) + ".csv", Actor: actor}, body)
 	}
-	if err != nil {
-		s.log().Warn("recon: statement fetch failed", "source", source, "day", dayText(day), "err", err)
-		return nil, errf(billing.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
-	}
-	defer body.Close()
-	return s.ImportStatement(ctx, StatementInput{Source: source, Day: day, Origin: OriginFetch,
-		FileName: strings.ReplaceAll(source, ":", "-") + "-" + dayText(day) + ".csv", Actor: actor}, body)
-}
-
-// ImportStatement stores a statement file read from r: the same content as the latest
-// version changes nothing; a different content is parsed (streaming, refused whole with
-// the line and the reason when anything is wrong or the summary does not equal the lines)
-// and stored with its lines as a new version, the old one superseded and a warning audited.
-func (s *Service) ImportStatement(ctx context.Context, in StatementInput, r io.Reader) (*StatementResult, error) {
-	parse, err := parserOf(in.Source)
+	src, err := s.statementSource(source)
 	if err != nil {
 		return nil, err
 	}
+	in := StatementInput{Source: source, Day: day, Origin: OriginFetch, Actor: actor}
+	st, err := src.Statement(ctx, day)
+	if err != nil {
+		if refused := s.refused(in, err); refused != nil {
+			return nil, refused
+		}
+		s.log().Warn("recon: statement fetch failed", "source", source, "day", dayText(day), "err", err)
+		return nil, errf(billing.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
+	}
+	in.FileName = st.FileName
+	if in.FileName == "" {
+		in.FileName = source + "-" + dayText(day)
+	}
+	return s.StoreStatement(ctx, in, st)
+}
+
+// statementSource is the registered channel of that name, if it has statements.
+func (s *Service) statementSource(name string) (channel.StatementSource, error) {
+	if src, ok := s.Billing.Channels[name].(channel.StatementSource); ok {
+		return src, nil
+	}
+	return nil, errf(billing.ErrInvalid, "source_unsupported", "不支持的对账来源：%s", name)
+}
+
+// refused is the error finance reads for a statement file the adapter refused as
+// malformed (nil for any other failure).
+func (s *Service) refused(in StatementInput, err error) error {
+	var pe *ParseError
+	switch {
+	case errors.As(err, &pe):
+		return errf(billing.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：%s", SourceLabel(in.Source), dayText(in.Day), pe.Error())
+	case errors.Is(err, channel.ErrMalformed):
+		s.log().Warn("recon: statement refused", "source", in.Source, "day", dayText(in.Day), "err", err)
+		return errf(billing.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：文件格式有误或明细与汇总不符", SourceLabel(in.Source), dayText(in.Day))
+	}
+	return nil
+}
+
+// ImportStatement stores a statement file read from r. A bank's file is read here; a
+// channel's goes through its adapter's parser (channel.StatementParser), so it is checked
+// exactly as a fetched one. The same content as the latest version changes nothing; a
+// different content is stored with its lines as a new version, the old one superseded and
+// a warning audited; anything wrong refuses the file whole with the line and the reason.
+func (s *Service) ImportStatement(ctx context.Context, in StatementInput, r io.Reader) (*StatementResult, error) {
 	in.Day = dayOnly(in.Day)
+	if !strings.HasPrefix(in.Source, bankPrefix) {
+		p, ok := s.Billing.Channels[in.Source].(channel.StatementParser)
+		if !ok {
+			return nil, errf(billing.ErrInvalid, "source_unsupported", "暂不支持「%s」的对账单", in.Source)
+		}
+		raw, err := io.ReadAll(io.LimitReader(r, maxStatementBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("recon: read statement: %w", err)
+		}
+		if len(raw) > maxStatementBytes {
+			return nil, errf(billing.ErrInvalid, "statement_too_large", "对账单文件过大")
+		}
+		st, err := p.ParseStatement(raw)
+		if err != nil {
+			if refused := s.refused(in, err); refused != nil {
+				return nil, refused
+			}
+			return nil, err
+		}
+		return s.StoreStatement(ctx, in, st)
+	}
 	tmp, err := os.CreateTemp("", "campuspay-statement-*")
 	if err != nil {
 		return nil, fmt.Errorf("recon: statement temp file: %w", err)
@@ -109,14 +159,121 @@ func (s *Service) ImportStatement(ctx context.Context, in StatementInput, r io.R
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("recon: rewind statement: %w", err)
 	}
-	return s.storeStatement(ctx, in, hash, func(emit func(*Line) error) (Summary, error) {
-		return parse(tmp, emit)
+	return s.storeStatement(ctx, in, hash, nil, func(emit func(*Line) error) (Summary, error) {
+		return ParseBank(tmp, emit)
 	})
+}
+
+// StoreStatement stores a channel's statement as its adapter returned it: the file (kept,
+// and versioned by its content hash) and its normalised lines. The totals are what the
+// lines add up to (the adapter has checked them against the file's own).
+func (s *Service) StoreStatement(ctx context.Context, in StatementInput, st channel.Statement) (*StatementResult, error) {
+	in.Day = dayOnly(in.Day)
+	if len(st.Raw) > maxStatementBytes {
+		return nil, errf(billing.ErrInvalid, "statement_too_large", "对账单文件过大")
+	}
+	// The file is kept compressed, and only the compressed copy is held while the lines
+	// are written: a large day does not hold its file twice over.
+	raw, lines := st.Raw, st.Lines
+	st = channel.Statement{}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+	if latest, err := s.LatestStatement(ctx, in.Source, in.Day); err == nil && latest.ContentHash == hash {
+		return &StatementResult{Statement: latest}, nil
+	}
+	var file bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&file, gzip.BestSpeed)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, fmt.Errorf("recon: compress statement file: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("recon: compress statement file: %w", err)
+	}
+	raw = nil
+	return s.storeStatement(ctx, in, hash, file.Bytes(), func(emit func(*Line) error) (Summary, error) {
+		var total Summary
+		var l Line
+		for i := range lines {
+			if err := lineOf(&l, &lines[i], i); err != nil {
+				return total, err
+			}
+			total.add(&l)
+			if err := emit(&l); err != nil {
+				return total, err
+			}
+		}
+		return total, nil
+	})
+}
+
+// lineOf fills l with a normalised statement line as recon keeps it (the i-th of its
+// statement). A line that cannot be matched is refused, whichever adapter sent it.
+func lineOf(l *Line, c *channel.StatementLine, i int) error {
+	*l = Line{LineNo: c.Line, TradeNo: c.TradeNo, OrderNo: c.AttemptNo, RefundNo: c.RefundNo,
+		ChannelRefundNo: c.ChannelRefundNo, AmountFen: c.AmountFen, FeeFen: c.FeeFen, At: c.At}
+	if l.LineNo <= 0 {
+		l.LineNo = i + 1
+	}
+	switch c.Kind {
+	case channel.StatementPayment:
+		l.Kind = KindPay
+		if l.OrderNo == "" || l.TradeNo == "" {
+			return &ParseError{Line: l.LineNo, Reason: "支付记录缺少商户订单号或渠道交易号"}
+		}
+	case channel.StatementRefund:
+		l.Kind = KindRefund
+		if l.RefundNo == "" && l.ChannelRefundNo == "" {
+			return &ParseError{Line: l.LineNo, Reason: "退款记录缺少退款号"}
+		}
+	default:
+		return &ParseError{Line: l.LineNo, Reason: "无法识别的记录类型"}
+	}
+	switch {
+	case l.AmountFen <= 0 || l.AmountFen > stmtcsv.MaxLineFen:
+		return &ParseError{Line: l.LineNo, Reason: "金额必须大于 0 且不超过上限"}
+	case l.FeeFen > stmtcsv.MaxLineFen || l.FeeFen < -stmtcsv.MaxLineFen:
+		return &ParseError{Line: l.LineNo, Reason: "手续费超出上限"}
+	case l.At.IsZero():
+		return &ParseError{Line: l.LineNo, Reason: "缺少交易时间"}
+	case len(l.OrderNo) > 64 || len(l.TradeNo) > 64 || len(l.RefundNo) > 64 || len(l.ChannelRefundNo) > 64:
+		return &ParseError{Line: l.LineNo, Reason: "订单号、交易号或退款号过长"}
+	}
+	return nil
+}
+
+// filePart is how much of a statement's file goes into one statement_files row.
+const filePart = 1 << 20
+
+// StatementFile is the file a channel's statement came in, as its adapter handed it over
+// (nil for a statement kept line by line only: the bank's, or one stored before files
+// were kept).
+func (s *Service) StatementFile(ctx context.Context, statementID int64) ([]byte, error) {
+	var parts []*store.StatementFile
+	if err := s.db().NewSelect().Model(&parts).Where("statement_id = ?", statementID).OrderExpr("part").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("recon: statement file: %w", err)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	var file bytes.Buffer
+	for _, p := range parts {
+		file.Write(p.Data)
+	}
+	zr, err := gzip.NewReader(&file)
+	if err != nil {
+		return nil, fmt.Errorf("recon: statement file %d: %w", statementID, err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxStatementBytes+1))
+	if err != nil || len(out) > maxStatementBytes {
+		return nil, fmt.Errorf("recon: statement file %d: unreadable or too large (%v)", statementID, err)
+	}
+	return out, nil
 }
 
 // storeStatement is the versioning and the bulk insert of ImportStatement, for lines that
 // produce hands over one by one.
-func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash string, produce func(emit func(*Line) error) (Summary, error)) (*StatementResult, error) {
+// file, when not nil, is the statement's file gzip-compressed, kept with the version.
+func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash string, file []byte, produce func(emit func(*Line) error) (Summary, error)) (*StatementResult, error) {
 	latest, err := s.LatestStatement(ctx, in.Source, in.Day)
 	if err != nil && !isNotFound(err) {
 		return nil, err
@@ -137,6 +294,12 @@ func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash st
 			}
 			return fmt.Errorf("recon: insert statement: %w", err)
 		}
+		for part := 0; part*filePart < len(file); part++ {
+			data := file[part*filePart : min((part+1)*filePart, len(file))]
+			if _, err := tx.NewInsert().Model(&store.StatementFile{StatementID: st.ID, Part: part, Data: data}).Exec(ctx); err != nil {
+				return fmt.Errorf("recon: keep statement file: %w", err)
+			}
+		}
 		batch := make([]store.StatementLine, 0, lineChunk)
 		flush := func() error {
 			if len(batch) == 0 {
@@ -150,7 +313,7 @@ func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash st
 		}
 		sum, err := produce(func(l *Line) error {
 			batch = append(batch, store.StatementLine{StatementID: st.ID, LineNo: l.LineNo, Kind: l.Kind,
-				TradeNo: l.TradeNo, OrderNo: l.OrderNo, RefundNo: l.RefundNo, AmountFen: l.AmountFen, FeeFen: l.FeeFen,
+				TradeNo: l.TradeNo, OrderNo: l.OrderNo, RefundNo: l.RefundNo, ChannelRefundNo: l.ChannelRefundNo, AmountFen: l.AmountFen, FeeFen: l.FeeFen,
 				OccurredAt: store.UTC(l.At), Reference: l.Reference, Counterparty: l.Counterparty, Raw: l.Raw})
 			if len(batch) == lineChunk {
 				return flush()

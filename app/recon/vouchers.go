@@ -488,8 +488,17 @@ func (s *Service) voucherLedgerOf(ctx context.Context) voucherLedger {
 	return a
 }
 
-// voucherChannelOrder is the order channels are listed and booked in.
-var voucherChannelOrder = []string{"sandbox", "campuscard", "alipay", "wechatpay", billing.ChannelOffline}
+// voucherChannelOrder is the order channels are listed and booked in: that of their
+// clearing accounts in the settings.
+var voucherChannelOrder = func() []string {
+	var out []string
+	for _, d := range settings.Defs {
+		if ch, ok := strings.CutPrefix(d.Key, settings.VoucherClearingPrefix); ok {
+			out = append(out, ch)
+		}
+	}
+	return out
+}()
 
 func channelRank(ch string) int {
 	for i, c := range voucherChannelOrder {

@@ -6,12 +6,10 @@
 package campuscard
 
 import (
-	"bytes"
 	"campuspay/app/money"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -302,18 +300,18 @@ func refundResult(body []byte, orderNo, refundNo string) (channel.RefundResult, 
 	}, nil
 }
 
-// Statement fetches the CSV statement of the business day that day falls in, in
+// statementFile fetches the CSV statement of the business day that day falls in, in
 // Asia/Shanghai. Its format is described in app/sim/campuscard.
-func (c *Channel) Statement(ctx context.Context, day time.Time) (io.ReadCloser, error) {
+func (c *Channel) statementFile(ctx context.Context, day time.Time) (string, []byte, error) {
 	date := day.In(shanghai).Format(time.DateOnly)
 	status, body, err := c.call(ctx, http.MethodGet, "/api/statements/"+date, nil)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if status != http.StatusOK {
-		return nil, unexpected("statement "+date, status, body)
+		return "", nil, unexpected("statement "+date, status, body)
 	}
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return c.Name() + "-" + date + ".csv", body, nil
 }
 
 // unexpected is the error for an answer no method expects. The card system refusing

@@ -415,12 +415,11 @@ func TestStatement(t *testing.T) {
 		if h := day.In(time.FixedZone("CST", 8*3600)); h.Hour() == 23 && h.Minute() == 59 {
 			t.Skip("too close to midnight in Shanghai")
 		}
-		rc, err := ch.Statement(ctx, day)
+		st, err := ch.Statement(ctx, day)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rc.Close()
-		cr := csv.NewReader(rc)
+		cr := csv.NewReader(bytes.NewReader(st.Raw))
 		cr.FieldsPerRecord = -1
 		lines, err := cr.ReadAll()
 		if err != nil {
@@ -441,6 +440,16 @@ func TestStatement(t *testing.T) {
 		}
 		if want := []string{"SUMMARY", "2", "1250", "1", "400", "850"}; !reflect.DeepEqual(lines[4], want) {
 			t.Errorf("summary = %q, want %q", lines[4], want)
+		}
+		// The lines as reconciliation reads them: the refund carries our refund number.
+		if len(st.Lines) != 3 {
+			t.Fatalf("Statement = %d lines, want 3", len(st.Lines))
+		}
+		if l := st.Lines[0]; l.Kind != channel.StatementPayment || l.AttemptNo != "P0" || l.TradeNo != trades[0] || l.AmountFen != 1000 {
+			t.Errorf("debit line = %+v", l)
+		}
+		if l := st.Lines[2]; l.Kind != channel.StatementRefund || l.RefundNo != "R0" || l.ChannelRefundNo != "" || l.AmountFen != 400 {
+			t.Errorf("refund line = %+v, want our refund number R0", l)
 		}
 	})
 }

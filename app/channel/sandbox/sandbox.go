@@ -308,15 +308,16 @@ func (c *Channel) QueryRefund(ctx context.Context, orderNo, refundNo string) (ch
 // shanghai is Asia/Shanghai (+08:00, no daylight saving since 1991).
 var shanghai = time.FixedZone("CST", 8*3600)
 
-// Statement fetches the CSV statement of the business day (Asia/Shanghai) that contains
-// day. A day that has not ended yet is an *APIError with Code "STATEMENT_NOT_READY".
-func (c *Channel) Statement(ctx context.Context, day time.Time) (io.ReadCloser, error) {
+// statementFile fetches the CSV statement of the business day (Asia/Shanghai) that
+// contains day. A day that has not ended yet is an *APIError with Code
+// "STATEMENT_NOT_READY".
+func (c *Channel) statementFile(ctx context.Context, day time.Time) (string, []byte, error) {
 	date := day.In(shanghai).Format(time.DateOnly)
 	body, err := c.callRaw(ctx, http.MethodGet, "/api/statements/"+date, nil, nil)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: statement %s: %w", date, err)
+		return "", nil, fmt.Errorf("sandbox: statement %s: %w", date, err)
 	}
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return Name + "-" + date + ".csv", body, nil
 }
 
 // call sends a signed request and decodes a verified 200 answer into out (when not nil).

@@ -248,18 +248,29 @@ func TestStatement(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		rc, err := ch.Statement(ctx, day)
+		st, err := ch.Statement(ctx, day)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := io.ReadAll(rc)
-		rc.Close()
+		got := st.Raw
 		golden, err := os.ReadFile("testdata/statement.csv")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := strings.ReplaceAll(string(golden), "{day}", day.Format(time.DateOnly)); string(got) != want {
 			t.Errorf("Statement(%s) =\n%s\nwant\n%s", day.Format(time.DateOnly), got, want)
+		}
+		// The lines as reconciliation reads them: the refund carries the gateway's own
+		// refund number, the payments their fees.
+		if len(st.Lines) != 4 || st.FileName != "sandbox-"+day.Format(time.DateOnly)+".csv" {
+			t.Fatalf("Statement(%s) = %d lines in %q, want 4 in sandbox-<day>.csv", day.Format(time.DateOnly), len(st.Lines), st.FileName)
+		}
+		if l := st.Lines[2]; l.Kind != channel.StatementRefund || l.ChannelRefundNo != "SR00000000000000000001" || l.RefundNo != "" ||
+			l.AttemptNo != "O1" || l.AmountFen != 30000 || l.Line != 4 {
+			t.Errorf("refund line = %+v", l)
+		}
+		if l := st.Lines[0]; l.Kind != channel.StatementPayment || l.TradeNo != "SB00000000000000000001" || l.FeeFen != 600 || !l.At.Equal(*at(0, 0, 0)) {
+			t.Errorf("payment line = %+v", l)
 		}
 		if _, err := ch.Statement(ctx, time.Now()); apiCode(err) != "STATEMENT_NOT_READY" {
 			t.Errorf("Statement(today): %v, want STATEMENT_NOT_READY", err)
