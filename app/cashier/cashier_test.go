@@ -189,17 +189,27 @@ func TestDuplicateAndTamperedNotificationsThroughHTTP(t *testing.T) {
 		confirmAtSandbox(t, p, orderNo)
 		waitPaid(t, b, orderNo)
 		ctx := context.Background()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if n, _ := p.DB.NewSelect().Table("notifications").Count(ctx); n >= 6 {
+		// Six copies arrive. The payer's page asks the sandbox itself while it waits, so the
+		// payment may be applied by that query before any copy lands: then every copy is a
+		// duplicate. Either way at most one copy applies and none is lost.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			n, err := p.DB.NewSelect().Table("notifications").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n >= 6 {
 				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("notifications stored = %d, want the 6 copies the sandbox sent", n)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 		applied, _ := p.DB.NewSelect().Table("notifications").Where("outcome = 'applied'").Count(ctx)
 		dups, _ := p.DB.NewSelect().Table("notifications").Where("outcome = 'duplicate'").Count(ctx)
-		if applied != 1 || dups != 5 {
-			t.Errorf("notifications applied %d, duplicate %d; want 1 and 5", applied, dups)
+		if applied > 1 || applied+dups != 6 {
+			t.Errorf("notifications applied %d, duplicate %d; want at most 1 applied and the rest duplicates, 6 in all", applied, dups)
 		}
 		var bill store.Bill
 		p.DB.NewSelect().Model(&bill).Where("id = ?", ids["DORM-2026"]).Scan(ctx)
