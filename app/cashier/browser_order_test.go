@@ -38,6 +38,24 @@ func tableFits(b *browser, step string) {
 	}
 }
 
+// waitTrue waits until the expression is true in the page, asking again while a
+// navigation swaps the document (an evaluation then fails).
+func waitTrue(b *browser, step, expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	for {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			b.fail(step, fmt.Errorf("%s is not true: %w", expr, ctx.Err()))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // TestBrowserOpenOrderContinueSwitchCancel walks issue 12's stuck payer: the exam fee
 // goes into a campus card order, the password is wrong, the payer goes back to /pay. The
 // open order is there: they switch it to online payment (a new order, the card order
@@ -110,13 +128,8 @@ func TestBrowserOpenOrderContinueSwitchCancel(t *testing.T) {
 		b.waitFor("switched open order", stepTimeout, withText(".open-order", "在线支付（模拟）"))
 		b.tap("取消订单", withText(".open-order button", "取消订单"))
 		// The cancel answers with /pay again: wait for the page without the open order.
-		pollCtx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-		_, err := chromedp.Run(pollCtx, chromedp.Poll[bool](`document.readyState === "complete" &&
-			!!document.querySelector(".bills") && !document.querySelector(".open-order")`, chromedp.WithPollingInterval(100*time.Millisecond)))
-		cancel()
-		if err != nil {
-			b.fail("bills after cancel", fmt.Errorf("the open order is still shown: %w", err))
-		}
+		waitTrue(b, "bills after cancel: the page without the open order",
+			`document.readyState === "complete" && !!document.querySelector(".bills") && !document.querySelector(".open-order")`)
 		b.waitURL("bills after cancel", "/pay")
 		b.tap("tick the exam fee again", within(exam, "input.bill-check"))
 		b.waitFor("total after cancel", stepTimeout, withText("#total .paybar-amount", "¥30.00"))
