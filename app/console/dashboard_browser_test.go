@@ -103,7 +103,14 @@ func TestDashboardDrawsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("charts not drawn: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Every chart has its ECharts instance and has written its labels (animation is off, so
+	// a chart with text is a chart drawn): the screenshot shows them finished.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`[...document.querySelectorAll("[data-echarts]")].every(el =>
+		window.echarts && window.echarts.getInstanceByDom(el) && el.querySelectorAll("svg text").length > 0)`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatalf("charts not finished: %v", err)
+	}
 	drawn, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chart svg").length`))
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
