@@ -100,6 +100,27 @@ type Server struct {
 	ops     ops
 }
 
+// PublicBase checks the platform's public address (-base-url), from which QR codes, pay
+// links, receipts' verification addresses and the channels' notify and return addresses are
+// made: an absolute http or https URL with a host and nothing after its path. A typo here
+// would print QR codes that lead nowhere and register notify addresses no company can reach,
+// so the platform refuses to start rather than find out at the first payment. It returns the
+// address without a trailing slash, as every caller appends a path that starts with one.
+func PublicBase(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("base URL %q: %w", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("base URL %q: must start with http:// or https://", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("base URL %q: has no host", raw)
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "":
+		return "", fmt.Errorf("base URL %q: must be scheme, host, port and path only", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
 // New opens and migrates the database, loads demo data when asked and the database is
 // new, and builds the app.
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -109,7 +130,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SessionTimeout == 0 {
 		cfg.SessionTimeout = 2 * time.Hour
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	base, err := PublicBase(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.BaseURL = base
 	db, err := store.Open(cfg.DSN, cfg.DataDir)
 	if err != nil {
 		return nil, err
