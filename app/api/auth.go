@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/app/sign"
 	"campuspay/store"
@@ -73,7 +73,7 @@ type signedRequest struct {
 func (h *Handler) verify(ctx context.Context, r signedRequest, strictType bool) (*store.Client, error) {
 	client, err := h.Billing.Client(ctx, r.AppID)
 	if err != nil {
-		var be *billing.Error
+		var be *fault.Error
 		if errors.As(err, &be) {
 			return nil, errUnauthorized("unknown app id")
 		}

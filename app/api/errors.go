@@ -1,13 +1,12 @@
 package api
 
 import (
+	"campuspay/app/fault"
 	"errors"
 	"log/slog"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-
-	"campuspay/app/billing"
 )
 
 // apiError is an error with the status and code API.md gives it.
@@ -25,43 +24,16 @@ func badRequest(msg string) error {
 	return &apiError{Status: fiber.StatusBadRequest, Code: "bad_request", Message: msg}
 }
 
-// codeStatus is the HTTP status of each documented error code that billing may report.
-var codeStatus = map[string]int{
-	"bill_conflict":        fiber.StatusConflict,
-	"bill_not_cancellable": fiber.StatusConflict,
-	"refund_conflict":      fiber.StatusConflict,
-	"item_not_payable":     fiber.StatusUnprocessableEntity,
-	"amount_invalid":       fiber.StatusUnprocessableEntity,
-	"refund_exceeds_paid":  fiber.StatusUnprocessableEntity,
-	"forbidden":            fiber.StatusForbidden,
-	"not_found":            fiber.StatusNotFound,
-	"rate_limited":         fiber.StatusTooManyRequests,
-	"payload_too_large":    fiber.StatusRequestEntityTooLarge,
-}
-
-// toAPIError maps any error to the API's status, code and message: documented billing
-// codes keep theirs; other billing errors take their kind's; anything unexpected is a 500
+// toAPIError maps any error to the API's status, code and message: domain errors as
+// fault.Status says (the pages' mapping too); anything unexpected is a 500
 // that says nothing of its cause.
 func toAPIError(err error, log *slog.Logger) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var be *billing.Error
-	if errors.As(err, &be) {
-		if st, ok := codeStatus[be.Code]; ok {
-			return &apiError{Status: st, Code: be.Code, Message: be.Message}
-		}
-		switch {
-		case errors.Is(be.Kind, billing.ErrNotFound):
-			return &apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: be.Message}
-		case errors.Is(be.Kind, billing.ErrForbidden):
-			return &apiError{Status: fiber.StatusForbidden, Code: "forbidden", Message: be.Message}
-		case errors.Is(be.Kind, billing.ErrConflict):
-			return &apiError{Status: fiber.StatusConflict, Code: be.Code, Message: be.Message}
-		default:
-			return &apiError{Status: fiber.StatusBadRequest, Code: "bad_request", Message: be.Message}
-		}
+	if r, ok := fault.Status(err); ok {
+		return &apiError{Status: r.Status, Code: r.Code, Message: r.Message}
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -93,7 +94,7 @@ func (imp *inboxImporter) importRow(ctx context.Context, row *store.InboxBill) (
 	}
 	client, err := imp.client(ctx, row.AppID)
 	if err != nil {
-		var be *billing.Error
+		var be *fault.Error
 		if errors.As(err, &be) {
 			return inboxReason("unauthorized", fmt.Sprintf("app_id %s 不是已登记的接入系统", row.AppID)), nil
 		}
@@ -104,7 +105,7 @@ func (imp *inboxImporter) importRow(ctx context.Context, row *store.InboxBill) (
 	}
 	_, _, err = imp.b.CreateClientBill(ctx, client, inboxRequest(row), billing.SourceInbox)
 	if err != nil {
-		var be *billing.Error
+		var be *fault.Error
 		if !errors.As(err, &be) {
 			return "", err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -80,8 +81,8 @@ type ClientBillResult struct {
 var apiBillNoRE = regexp.MustCompile(`^[0-9A-Za-z._~!$&'()*+,;=:@-]{1,64}$`)
 
 // badField is a 400 bad_request whose message starts with the field's name.
-func badField(field, format string, args ...any) *Error {
-	return &Error{Kind: ErrInvalid, Code: "bad_request", Message: field + "：" + fmt.Sprintf(format, args...)}
+func badField(field, format string, args ...any) *fault.Error {
+	return &fault.Error{Kind: fault.ErrInvalid, Code: "bad_request", Message: field + "：" + fmt.Sprintf(format, args...)}
 }
 
 // billPlan is one requested bill on its way in.
@@ -133,7 +134,7 @@ func (s *Service) CreateClientBills(ctx context.Context, client *store.Client, r
 
 func (s *Service) createClientBills(ctx context.Context, client *store.Client, reqs []ClientBillRequest, source string, depth int) ([]ClientBillResult, error) {
 	if client == nil || client.Disabled {
-		return nil, newErr(ErrForbidden, "forbidden", "接入系统不存在或已停用")
+		return nil, fault.New(fault.ErrForbidden, "forbidden", "接入系统不存在或已停用")
 	}
 	if source != SourceAPI && source != SourceSOAP && source != SourceInbox {
 		return nil, fmt.Errorf("billing: unknown bill source %q", source)
@@ -166,7 +167,7 @@ func (s *Service) createClientBills(ctx context.Context, client *store.Client, r
 	for _, p := range plans {
 		if e, ok := existing[p.req.BillNo]; ok {
 			if !sameClientBill(p, e) {
-				p.result.Err = newErr(ErrConflict, "bill_conflict", "账单号 %s 已用于内容不同的另一张账单", p.req.BillNo)
+				p.result.Err = fault.New(fault.ErrConflict, "bill_conflict", "账单号 %s 已用于内容不同的另一张账单", p.req.BillNo)
 				continue
 			}
 			if p.result.Bill, err = s.apiBill(ctx, s.DB, &e.Bill); err != nil {
@@ -189,7 +190,7 @@ func (s *Service) createClientBills(ctx context.Context, client *store.Client, r
 			// Another request wrote one of these bills or payers first: take them one by
 			// one, each of which now finds what the other wrote.
 			if depth >= 3 {
-				return nil, newErr(ErrConflict, "bill_conflict", "账单正被同时提交，请稍后重试")
+				return nil, fault.New(fault.ErrConflict, "bill_conflict", "账单正被同时提交，请稍后重试")
 			}
 			for _, p := range toInsert {
 				one, err := s.createClientBills(ctx, client, []ClientBillRequest{p.req}, source, depth+1)
@@ -424,13 +425,13 @@ func (s *Service) planClientBill(p *billPlan, client *store.Client, items map[st
 	r := p.req
 	item, ok := items[r.ItemCode]
 	if !ok {
-		return newErr(ErrInvalid, "item_not_payable", "item_code：收费项目 %s 不存在", r.ItemCode)
+		return fault.New(fault.ErrInvalid, "item_not_payable", "item_code：收费项目 %s 不存在", r.ItemCode)
 	}
 	if !client.Allows(item.Code) {
-		return newErr(ErrForbidden, "forbidden", "item_code：本接入系统无权向收费项目 %s 提交账单", item.Code)
+		return fault.New(fault.ErrForbidden, "forbidden", "item_code：本接入系统无权向收费项目 %s 提交账单", item.Code)
 	}
 	if why := Payable(item, now); why != "" {
-		return newErr(ErrInvalid, "item_not_payable", "item_code：%s", why)
+		return fault.New(fault.ErrInvalid, "item_not_payable", "item_code：%s", why)
 	}
 	if r.Payer.Type == "internal" && item.Audience == store.AudienceExternal {
 		return badField("payer.type", "收费项目 %s 只面向校外人员", item.Code)
@@ -486,7 +487,7 @@ func (s *Service) planClientBill(p *billPlan, client *store.Client, items map[st
 func clientBillAmount(item *store.ChargeItem, amount *int64) (int64, error) {
 	if item.Pricing == store.PricingFixed {
 		if amount != nil && *amount != item.PriceFen {
-			return 0, newErr(ErrInvalid, "amount_invalid", "amount：收费项目 %s 为固定金额 %d 分（%s），可不填", item.Code, item.PriceFen, money.Format(item.PriceFen))
+			return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：收费项目 %s 为固定金额 %d 分（%s），可不填", item.Code, item.PriceFen, money.Format(item.PriceFen))
 		}
 		return item.PriceFen, nil
 	}
@@ -496,11 +497,11 @@ func clientBillAmount(item *store.ChargeItem, amount *int64) (int64, error) {
 	fen := *amount
 	switch {
 	case fen <= 0:
-		return 0, newErr(ErrInvalid, "amount_invalid", "amount：金额须大于 0")
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须大于 0")
 	case fen > MaxBillAmountFen:
-		return 0, newErr(ErrInvalid, "amount_invalid", "amount：金额不能超过 %d 分（%s）", int64(MaxBillAmountFen), money.Format(MaxBillAmountFen))
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额不能超过 %d 分（%s）", int64(MaxBillAmountFen), money.Format(MaxBillAmountFen))
 	case item.Pricing == store.PricingPayerEntered && (fen < item.MinFen || item.MaxFen > 0 && fen > item.MaxFen):
-		return 0, newErr(ErrInvalid, "amount_invalid", "amount：金额须在 %s 到 %s 之间", money.Format(item.MinFen), money.Format(maxOr(item.MaxFen, MaxBillAmountFen)))
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须在 %s 到 %s 之间", money.Format(item.MinFen), money.Format(maxOr(item.MaxFen, MaxBillAmountFen)))
 	}
 	return fen, nil
 }
@@ -629,11 +630,11 @@ func (s *Service) freshAPIBill(p *billPlan) *APIBill {
 func (s *Service) clientBillRow(ctx context.Context, appID, billNo string) (*store.Bill, error) {
 	b := new(store.Bill)
 	if !apiBillNoRE.MatchString(billNo) {
-		return nil, newErr(ErrNotFound, "not_found", "账单 %s 不存在", truncate(billNo, 64))
+		return nil, fault.New(fault.ErrNotFound, "not_found", "账单 %s 不存在", truncate(billNo, 64))
 	}
 	if err := s.DB.NewSelect().Model(b).Where("source_client = ? AND bill_no = ?", appID, billNo).Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, newErr(ErrNotFound, "not_found", "账单 %s 不存在", billNo)
+			return nil, fault.New(fault.ErrNotFound, "not_found", "账单 %s 不存在", billNo)
 		}
 		return nil, fmt.Errorf("billing: client bill: %w", err)
 	}
@@ -686,7 +687,7 @@ func PayLinkExpiry(b *store.Bill) time.Time {
 func (s *Service) PayLinkBill(ctx context.Context, billID string) (*store.Bill, error) {
 	id, err := strconv.ParseInt(billID, 10, 64)
 	if err != nil || id <= 0 {
-		return nil, newErr(ErrNotFound, "not_found", "账单不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "账单不存在")
 	}
 	b := new(store.Bill)
 	if err := s.DB.NewSelect().Model(b).Relation("Item").Relation("Item.Department").Where("bill.id = ?", id).Scan(ctx); err != nil {
@@ -704,7 +705,7 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 		return nil, false, err
 	}
 	if channelName == "campuscard" {
-		return nil, false, newErr(ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
+		return nil, false, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
 	}
 	now := s.now()
 	var order *store.Order
@@ -715,7 +716,7 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 			return notFound(err, "账单不存在")
 		}
 		if b.PayerID != nil {
-			return newErr(ErrForbidden, "bill_not_yours", "校内缴费人的账单请登录后支付")
+			return fault.New(fault.ErrForbidden, "bill_not_yours", "校内缴费人的账单请登录后支付")
 		}
 		if b.HeldByOrderID != nil && b.HeldUntil != nil && b.HeldUntil.After(now) {
 			open := new(store.Order)

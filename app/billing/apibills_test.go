@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -71,7 +72,7 @@ func TestClientBillsBatchAndIdempotency(t *testing.T) {
 }
 
 func isCode(err error, code string) bool {
-	be, ok := err.(*billing.Error)
+	be, ok := err.(*fault.Error)
 	return ok && be.Code == code
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -40,7 +41,7 @@ type PayerSyncResult struct {
 // ones are written together by UpsertPayers.
 func (s *Service) SyncClientPayers(ctx context.Context, client *store.Client, rows []APIPayerRow, ip string) ([]PayerSyncResult, error) {
 	if !client.Roster {
-		return nil, newErr(ErrForbidden, "forbidden", "本接入系统没有同步缴费人名册的权限（roster）")
+		return nil, fault.New(fault.ErrForbidden, "forbidden", "本接入系统没有同步缴费人名册的权限（roster）")
 	}
 	if len(rows) == 0 {
 		return nil, badField("payers", "至少要有 1 名缴费人")
@@ -77,7 +78,7 @@ func (s *Service) SyncClientPayers(ctx context.Context, client *store.Client, ro
 		}
 		_, err = s.upsertPayers(ctx, good, actor, ip, "api:"+client.AppID, nil)
 		var bad *RowErrors
-		var be *Error
+		var be *fault.Error
 		switch {
 		case err == nil:
 			for _, r := range good {

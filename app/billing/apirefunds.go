@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -49,7 +50,7 @@ func (s *Service) RequestClientBillRefund(ctx context.Context, client *store.Cli
 	}
 	reason, err := refundText(req.Reason, "退款原因")
 	if err != nil {
-		return nil, false, badField("reason", "%s", Message(err, "无效"))
+		return nil, false, badField("reason", "%s", fault.Message(err, "无效"))
 	}
 	bill, err := s.clientBillRow(ctx, client.AppID, billNo)
 	if err != nil {
@@ -59,9 +60,9 @@ func (s *Service) RequestClientBillRefund(ctx context.Context, client *store.Cli
 		BillID: bill.ID, AmountFen: *req.Amount, Reason: reason,
 		SourceClient: client.AppID, ClientRefundNo: req.RefundNo, Actor: "client:" + client.AppID,
 	})
-	var be *Error
+	var be *fault.Error
 	if errors.As(err, &be) && (be.Code == "not_refundable" || be.Code == "refund_split") {
-		return nil, false, newErr(ErrInvalid, "refund_exceeds_paid", "%s", be.Message)
+		return nil, false, fault.New(fault.ErrInvalid, "refund_exceeds_paid", "%s", be.Message)
 	}
 	if err != nil {
 		return nil, false, err
@@ -84,7 +85,7 @@ func apiRefundDetail(r *store.Refund, billNo, refundNo string) *APIRefundDetail 
 // platform's number, as the bill's refunds list shows it.
 func (s *Service) ClientRefund(ctx context.Context, client *store.Client, refundNo string) (*APIRefundDetail, error) {
 	if !apiBillNoRE.MatchString(refundNo) {
-		return nil, newErr(ErrNotFound, "not_found", "退款 %s 不存在", truncate(refundNo, 64))
+		return nil, fault.New(fault.ErrNotFound, "not_found", "退款 %s 不存在", truncate(refundNo, 64))
 	}
 	r := new(store.Refund)
 	err := s.DB.NewSelect().Model(r).Relation("Bill", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Column("bill_no", "source_client") }).
@@ -92,7 +93,7 @@ func (s *Service) ClientRefund(ctx context.Context, client *store.Client, refund
 		Where("refund.source_client IN (?)", bun.In([]string{client.AppID, ""})).
 		OrderExpr("refund.source_client DESC").Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, newErr(ErrNotFound, "not_found", "退款 %s 不存在", refundNo)
+		return nil, fault.New(fault.ErrNotFound, "not_found", "退款 %s 不存在", refundNo)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("billing: client refund: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -261,7 +262,7 @@ func (s *Service) AddBill(ctx context.Context, itemID int64, in BillInput, scope
 		return nil, err
 	}
 	if why := itemTakesBills(item); why != "" {
-		return nil, newErr(ErrConflict, "item_closed", "%s", why)
+		return nil, fault.New(fault.ErrConflict, "item_closed", "%s", why)
 	}
 	now := s.now()
 	var bill *store.Bill
@@ -368,11 +369,11 @@ func (s *Service) CancelBill(ctx context.Context, billID int64, scope *int64, ac
 		return nil, notFound(err, "账单不存在")
 	}
 	if scope != nil && bill.Item.DepartmentID != *scope {
-		return nil, newErr(ErrNotFound, "not_found", "账单不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "账单不存在")
 	}
 	now := s.now()
 	if !billCancellable(bill, now) {
-		return nil, newErr(ErrConflict, "bill_not_cancellable", "账单%s或正在支付中，不能取消", BillStatusLabel(bill.Status))
+		return nil, fault.New(fault.ErrConflict, "bill_not_cancellable", "账单%s或正在支付中，不能取消", BillStatusLabel(bill.Status))
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
@@ -385,7 +386,7 @@ func (s *Service) CancelBill(ctx context.Context, billID int64, scope *int64, ac
 			return fmt.Errorf("billing: cancel bill: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrConflict, "bill_not_cancellable", "账单已缴费或正在支付中，不能取消")
+			return fault.New(fault.ErrConflict, "bill_not_cancellable", "账单已缴费或正在支付中，不能取消")
 		}
 		bill.Status = store.BillCancelled
 		if bill.SourceClient != "" {

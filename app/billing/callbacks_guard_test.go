@@ -18,6 +18,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/egress"
+	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -290,7 +291,7 @@ func TestClientCallbackURLChecked(t *testing.T) {
 		for i, u := range []string{"http://127.0.0.2/cb", "http://169.254.169.254/latest", "http://[::1]:8080/cb", "http://localhost:6379/",
 			"http://10.20.1.5:8080/cb", "http://[::ffff:192.168.1.1]/cb", "gopher://exam.example.edu.cn/"} {
 			_, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "probe-" + string(rune('a'+i)), Name: "探测", CallbackURL: u}, "test")
-			if be := (*billing.Error)(nil); !errors.As(err, &be) || be.Code != "callback_invalid" {
+			if be := (*fault.Error)(nil); !errors.As(err, &be) || be.Code != "callback_invalid" {
 				t.Errorf("CreateClient with callback %s = %v, want callback_invalid", u, err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/egress"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -39,21 +40,21 @@ var appIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,63}$`)
 func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 	in.AppID, in.Name, in.CallbackURL = strings.TrimSpace(in.AppID), strings.TrimSpace(in.Name), strings.TrimSpace(in.CallbackURL)
 	if !appIDRE.MatchString(in.AppID) {
-		return newErr(ErrInvalid, "app_id_invalid", "应用编号须为 3–64 位小写字母、数字或连字符，以字母或数字开头")
+		return fault.New(fault.ErrInvalid, "app_id_invalid", "应用编号须为 3–64 位小写字母、数字或连字符，以字母或数字开头")
 	}
 	if n := utf8.RuneCountInString(in.Name); n < 2 || n > 100 {
-		return newErr(ErrInvalid, "name_invalid", "请填写 2–100 字的系统名称")
+		return fault.New(fault.ErrInvalid, "name_invalid", "请填写 2–100 字的系统名称")
 	}
 	if in.CallbackURL != "" {
 		u, err := url.Parse(in.CallbackURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.CallbackURL) > 500 {
-			return newErr(ErrInvalid, "callback_invalid", "回调地址须为 http 或 https 的完整地址")
+			return fault.New(fault.ErrInvalid, "callback_invalid", "回调地址须为 http 或 https 的完整地址")
 		}
 		var refused *egress.Refused
 		if err := s.Egress.CheckURL(ctx, in.CallbackURL); errors.As(err, &refused) {
-			return newErr(ErrInvalid, "callback_invalid", "回调地址指向内网（%s），平台默认不向内网地址发送回调；该系统确在校园内网时，请管理员先在 系统参数 › 对外连接与回调 中允许该地址", refused.Reason())
+			return fault.New(fault.ErrInvalid, "callback_invalid", "回调地址指向内网（%s），平台默认不向内网地址发送回调；该系统确在校园内网时，请管理员先在 系统参数 › 对外连接与回调 中允许该地址", refused.Reason())
 		} else if err != nil {
-			return newErr(ErrInvalid, "callback_invalid", "回调地址须为 http 或 https 的完整地址")
+			return fault.New(fault.ErrInvalid, "callback_invalid", "回调地址须为 http 或 https 的完整地址")
 		}
 	}
 	var codes []string
@@ -68,7 +69,7 @@ func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 			return fmt.Errorf("billing: client items: %w", err)
 		}
 		if int(n) != len(codes) {
-			return newErr(ErrInvalid, "item_unknown", "允许的收费项目中有不存在的项目编码")
+			return fault.New(fault.ErrInvalid, "item_unknown", "允许的收费项目中有不存在的项目编码")
 		}
 	}
 	in.AllowedItems = codes
@@ -105,7 +106,7 @@ func (s *Service) createClient(ctx context.Context, in ClientInput, secret, acto
 	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
-				return newErr(ErrConflict, "app_id_taken", "应用编号 %s 已被使用", in.AppID)
+				return fault.New(fault.ErrConflict, "app_id_taken", "应用编号 %s 已被使用", in.AppID)
 			}
 			return fmt.Errorf("billing: create client: %w", err)
 		}
@@ -143,7 +144,7 @@ func (s *Service) UpdateClient(ctx context.Context, in ClientInput, actor string
 			return fmt.Errorf("billing: update client: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrNotFound, "not_found", "接入系统不存在")
+			return fault.New(fault.ErrNotFound, "not_found", "接入系统不存在")
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "client.updated", TargetType: "client", TargetID: in.AppID,
 			Detail: fmt.Sprintf("items=%s callback=%s roster=%v md5=%v", strings.Join(in.AllowedItems, ","), in.CallbackURL, in.Roster, in.LegacyMD5)})
@@ -170,7 +171,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, appID, actor string) (
 			return fmt.Errorf("billing: rotate client secret: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrNotFound, "not_found", "接入系统不存在")
+			return fault.New(fault.ErrNotFound, "not_found", "接入系统不存在")
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "client.secret_rotated", TargetType: "client", TargetID: appID})
 	})
@@ -187,7 +188,7 @@ func (s *Service) SetClientDisabled(ctx context.Context, appID string, disabled 
 			return fmt.Errorf("billing: disable client: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrNotFound, "not_found", "接入系统不存在")
+			return fault.New(fault.ErrNotFound, "not_found", "接入系统不存在")
 		}
 		action := "client.enabled"
 		if disabled {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
 	"campuspay/store"
@@ -27,7 +28,7 @@ type RowError struct {
 const MaxRowErrorsKept = 200
 
 // RowErrors is an import refused because of its rows: nothing was written. Total counts
-// every bad row; Rows keeps the first MaxRowErrorsKept. errors.Is(err, ErrInvalid) holds.
+// every bad row; Rows keeps the first MaxRowErrorsKept. errors.Is(err, fault.ErrInvalid) holds.
 type RowErrors struct {
 	Rows  []RowError
 	Total int
@@ -45,7 +46,7 @@ func (e *RowErrors) Error() string {
 	return fmt.Sprintf("billing: %d bad rows", e.Total)
 }
 
-func (e *RowErrors) Unwrap() error { return ErrInvalid }
+func (e *RowErrors) Unwrap() error { return fault.ErrInvalid }
 
 // ImportRun is the handle a running import's work reports through.
 type ImportRun struct {
@@ -95,7 +96,7 @@ const (
 //   - nil: done; run.Finish(message) beforehand sets the sentence shown (e.g. "已导入 120
 //     行"), otherwise a default one;
 //   - *RowErrors: failed, with the bad rows (line and reason) kept as JSON for the page;
-//   - *Error (e.g. a file that can't be read, a missing column): failed with its Message;
+//   - *fault.Error (e.g. a file that can't be read, a missing column): failed with its Message;
 //   - anything else: failed with a generic message, and logged.
 //
 // Work must be all or nothing — write in one transaction at the end — since a failed job
@@ -194,7 +195,7 @@ func (r *ImportRun) finish(ctx context.Context, err error) {
 	now := r.s.now()
 	set := map[string]any{"finished_at": now, "status": store.ImportDone}
 	var re *RowErrors
-	var be *Error
+	var be *fault.Error
 	switch {
 	case err == nil:
 		msg := r.Job.Message
@@ -297,10 +298,10 @@ func (s *Service) ImportBills(ctx context.Context, itemID int64, fileName string
 		return nil, err
 	}
 	if why := itemTakesBills(item); why != "" {
-		return nil, newErr(ErrConflict, "item_closed", "%s", why)
+		return nil, fault.New(fault.ErrConflict, "item_closed", "%s", why)
 	}
 	if len(data) == 0 {
-		return nil, newErr(ErrInvalid, "file_empty", "请选择要上传的文件")
+		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
 	job := &store.ImportJob{Kind: store.ImportKindBills, ItemID: &item.ID, DepartmentID: &item.DepartmentID,
 		FileName: truncate(fileName, 200), CreatedBy: actor}
@@ -330,7 +331,7 @@ func (s *Service) importBills(ctx context.Context, run *ImportRun, item *store.C
 	_, hasName := cols[colName]
 	_, hasPhone := cols[colPhone]
 	if !hasNo && !(hasName && hasPhone) {
-		return newErr(ErrInvalid, "columns_missing", "缺少列：学号/工号（校外人员为姓名和手机号）（第 1 行应为表头）")
+		return fault.New(fault.ErrInvalid, "columns_missing", "缺少列：学号/工号（校外人员为姓名和手机号）（第 1 行应为表头）")
 	}
 	cell := func(r sheet.Row, name string) string {
 		if i, ok := cols[name]; ok {
@@ -388,7 +389,7 @@ func (s *Service) importBills(ctx context.Context, run *ImportRun, item *store.C
 			return fmt.Errorf("billing: lock item: %w", err)
 		}
 		if why := itemTakesBills(item); why != "" {
-			return newErr(ErrConflict, "item_closed", "%s", why)
+			return fault.New(fault.ErrConflict, "item_closed", "%s", why)
 		}
 		again := &billChecker{item: item, taken: map[string]int{}}
 		if err := again.loadTaken(ctx, tx); err != nil {
@@ -409,7 +410,7 @@ func (s *Service) importBills(ctx context.Context, run *ImportRun, item *store.C
 			chunk := bills[start:min(start+1000, len(bills))]
 			if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {
 				if store.IsDuplicate(err) {
-					return newErr(ErrConflict, "bill_duplicate", "有账单号已被其他账单使用，未导入任何数据，请重新上传")
+					return fault.New(fault.ErrConflict, "bill_duplicate", "有账单号已被其他账单使用，未导入任何数据，请重新上传")
 				}
 				return fmt.Errorf("billing: insert bills: %w", err)
 			}
@@ -436,7 +437,7 @@ func billPayerKey(b *store.Bill) string {
 func fileError(err error) error {
 	if errors.Is(err, sheet.ErrFormat) {
 		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), sheet.ErrFormat.Error()), ": ")
-		return newErr(ErrInvalid, "file_invalid", "%s", msg)
+		return fault.New(fault.ErrInvalid, "file_invalid", "%s", msg)
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -173,16 +174,16 @@ func TestAddAndCancelBill(t *testing.T) {
 				t.Errorf("AddBill(%+v) = %v, want an error on %s", tt.in, err, tt.field)
 			}
 		}
-		if _, err := f.svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000002", Amount: "10"}, &f.other, "dept_jwc"); !errors.Is(err, billing.ErrNotFound) {
+		if _, err := f.svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000002", Amount: "10"}, &f.other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("AddBill from another department = %v, want not found", err)
 		}
-		if _, err := f.svc.CancelBill(ctx, b.ID, &f.other, "dept_jwc"); !errors.Is(err, billing.ErrNotFound) {
+		if _, err := f.svc.CancelBill(ctx, b.ID, &f.other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("CancelBill from another department = %v, want not found", err)
 		}
 		if _, err := f.svc.CancelBill(ctx, b.ID, nil, "finance"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.CancelBill(ctx, b.ID, nil, "finance"); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.CancelBill(ctx, b.ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("cancel twice = %v, want conflict", err)
 		}
 		// A bill in an open order can't be cancelled.
@@ -190,7 +191,7 @@ func TestAddAndCancelBill(t *testing.T) {
 			t.Fatalf("cancel a free fixture bill: %v", err)
 		}
 		f.order(t, billing.LineRequest{BillID: f.bills[1].ID})
-		if _, err := f.svc.CancelBill(ctx, f.bills[1].ID, nil, "finance"); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.CancelBill(ctx, f.bills[1].ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("cancel a bill in an open order = %v, want conflict", err)
 		}
 		// The payer's bill was cancelled, so they may be billed again.

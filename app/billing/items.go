@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -157,7 +158,7 @@ func PricingLabel(p store.Pricing) string {
 }
 
 // FormErrors is a form that failed validation: a message per field name. Handlers render
-// the form again with them; errors.Is(err, ErrInvalid) holds.
+// the form again with them; errors.Is(err, fault.ErrInvalid) holds.
 type FormErrors map[string]string
 
 func (f FormErrors) Error() string {
@@ -174,7 +175,7 @@ func (f FormErrors) Error() string {
 	return b.String()
 }
 
-func (f FormErrors) Unwrap() error { return ErrInvalid }
+func (f FormErrors) Unwrap() error { return fault.ErrInvalid }
 
 // ItemInput is an item form as typed: amounts in yuan, times as the datetime-local inputs
 // send them ("2026-09-01T08:00", Asia/Shanghai).
@@ -428,7 +429,7 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, in ItemInput, scope 
 		return nil, err
 	}
 	if !ItemEditable(item.Status) {
-		return nil, newErr(ErrConflict, "item_not_editable", "项目%s，不能再修改", ItemStatusLabel(item.Status))
+		return nil, fault.New(fault.ErrConflict, "item_not_editable", "项目%s，不能再修改", ItemStatusLabel(item.Status))
 	}
 	status := item.Status
 	errs := in.validate(item)
@@ -455,7 +456,7 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, in ItemInput, scope 
 			return fmt.Errorf("billing: update item: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrConflict, "item_changed", "项目状态已变化，请刷新后再试")
+			return fault.New(fault.ErrConflict, "item_changed", "项目状态已变化，请刷新后再试")
 		}
 		return itemAudit(ctx, tx, now, actor, "item.updated", item.ID, item.Code+" "+item.Name)
 	})
@@ -476,14 +477,14 @@ func (s *Service) MoveItem(ctx context.Context, id int64, event ItemEvent, reaso
 	}
 	reason = strings.TrimSpace(reason)
 	if event == ItemRejected && reason == "" {
-		return nil, newErr(ErrInvalid, "reason_required", "请填写驳回原因")
+		return nil, fault.New(fault.ErrInvalid, "reason_required", "请填写驳回原因")
 	}
 	if utf8.RuneCountInString(reason) > 500 {
-		return nil, newErr(ErrInvalid, "reason_too_long", "原因不能超过 500 个字")
+		return nil, fault.New(fault.ErrInvalid, "reason_too_long", "原因不能超过 500 个字")
 	}
 	to, ok := itemTarget(item.Status, event)
 	if !ok {
-		return nil, newErr(ErrConflict, "item_state", "项目当前%s，不能%s", ItemStatusLabel(item.Status), ItemEventLabel(string(event)))
+		return nil, fault.New(fault.ErrConflict, "item_state", "项目当前%s，不能%s", ItemStatusLabel(item.Status), ItemEventLabel(string(event)))
 	}
 	now := s.now()
 	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -494,7 +495,7 @@ func (s *Service) MoveItem(ctx context.Context, id int64, event ItemEvent, reaso
 			return fmt.Errorf("billing: move item: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return newErr(ErrConflict, "item_changed", "项目状态已变化，请刷新后再试")
+			return fault.New(fault.ErrConflict, "item_changed", "项目状态已变化，请刷新后再试")
 		}
 		return itemAudit(ctx, tx, now, actor, "item."+string(event), item.ID, reason)
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -26,20 +27,20 @@ func TestItemLifecycleIsGuardedAndAudited(t *testing.T) {
 		if item.Status != store.ItemDraft || item.DepartmentID != f.dept {
 			t.Fatalf("created item = %s in department %d, want a draft of department %d", item.Status, item.DepartmentID, f.dept)
 		}
-		if _, err := f.svc.Item(ctx, item.ID, &f.other); !errors.Is(err, billing.ErrNotFound) {
+		if _, err := f.svc.Item(ctx, item.ID, &f.other); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("Item from another department = %v, want not found", err)
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemApproved, "", nil, "finance"); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemApproved, "", nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("approve a draft = %v, want conflict", err)
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemSubmitted, "", &f.other, "dept_jwc"); !errors.Is(err, billing.ErrNotFound) {
+		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemSubmitted, "", &f.other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("submit from another department = %v, want not found", err)
 		}
 		mustMove(t, f, item.ID, billing.ItemSubmitted, "")
-		if _, err := f.svc.UpdateItem(ctx, item.ID, itemForm("TRAIN-2026"), own, "dept_cwc"); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.UpdateItem(ctx, item.ID, itemForm("TRAIN-2026"), own, "dept_cwc"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("edit a pending item = %v, want conflict", err)
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemRejected, "  ", nil, "finance"); !errors.Is(err, billing.ErrInvalid) {
+		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemRejected, "  ", nil, "finance"); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("reject without a reason = %v, want invalid", err)
 		}
 		mustMove(t, f, item.ID, billing.ItemRejected, "价格需与物价局批复一致")
@@ -60,7 +61,7 @@ func TestItemLifecycleIsGuardedAndAudited(t *testing.T) {
 				t.Fatalf("after %s status = %s, want %s", step.ev, got.Status, step.want)
 			}
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemResumed, "", nil, "finance"); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemResumed, "", nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("resume a closed item = %v, want conflict", err)
 		}
 		timeline, err := f.svc.ItemTimeline(ctx, item.ID)

@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -53,7 +54,7 @@ func TestNotificationOfANonSuccessStateIsAcknowledgedAndIgnored(t *testing.T) {
 		for _, tt := range refused {
 			if _, _, err := f.svc.HandleNotification(ctx, "sandbox", tt.header, []byte(tt.body), "127.0.0.1"); err == nil {
 				t.Errorf("%s: acknowledged, want refused", tt.name)
-			} else if !errors.Is(err, billing.ErrInvalid) && !errors.Is(err, billing.ErrNotFound) {
+			} else if !errors.Is(err, fault.ErrInvalid) && !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s: error = %v, want invalid or not found", tt.name, err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/app/metrics"
 	"campuspay/app/reqlog"
 	"campuspay/store"
@@ -46,7 +47,7 @@ func observeTrade(ctx context.Context, channelName string, t channel.Trade, rec 
 func observeNotification(channelName, outcome string, err error) {
 	reason := ""
 	if err != nil {
-		var be *Error
+		var be *fault.Error
 		switch {
 		case errors.Is(err, channel.ErrBadSignature):
 			reason = "bad_signature"

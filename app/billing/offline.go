@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
 )
@@ -133,7 +134,7 @@ func (r *OfflineRecord) bad(format string, args ...any) {
 
 // ParseOffline reads an offline collection file (.xlsx or .csv) and checks each row on its
 // own — method, amount, date (not after today, a business day), reference (unique per
-// method in the file), note — without the database. A file it can't read is an *Error; bad
+// method in the file), note — without the database. A file it can't read is an *fault.Error; bad
 // rows are *RowErrors listing every one, in line order.
 func ParseOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecord, error) {
 	recs, err := readOffline(fileName, data, today)
@@ -161,7 +162,7 @@ func readOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecor
 	_, hasPayer := cols[colPayerNo]
 	_, hasItem := cols[colOfflineItem]
 	if !hasBill && !(hasPayer && hasItem) {
-		return nil, newErr(ErrInvalid, "columns_missing", "缺少列：账单号（或学号/工号和项目编码）（第 1 行应为表头）")
+		return nil, fault.New(fault.ErrInvalid, "columns_missing", "缺少列：账单号（或学号/工号和项目编码）（第 1 行应为表头）")
 	}
 	cell := func(r sheet.Row, name string) string {
 		if i, ok := cols[name]; ok {

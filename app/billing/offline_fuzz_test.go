@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 )
 
 // FuzzParseOffline feeds the offline collection parser arbitrary CSV. It must never panic;
@@ -31,7 +32,7 @@ func FuzzParseOffline(f *testing.F) {
 		recs, err := billing.ParseOffline("f.csv", data, today)
 		if err != nil {
 			var rows *billing.RowErrors
-			var be *billing.Error
+			var be *fault.Error
 			switch {
 			case errors.As(err, &rows):
 				if rows.Total == 0 || len(rows.Rows) == 0 {

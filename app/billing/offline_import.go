@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -22,7 +23,7 @@ import (
 // import is all or nothing even when a payment arrives meanwhile.
 func (s *Service) ImportOffline(ctx context.Context, fileName string, data []byte, actor string) (*store.ImportJob, error) {
 	if len(data) == 0 {
-		return nil, newErr(ErrInvalid, "file_empty", "请选择要上传的文件")
+		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
 	job := &store.ImportJob{Kind: ImportKindOffline, FileName: truncate(fileName, 200), CreatedBy: actor}
 	err := s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
@@ -501,7 +502,7 @@ func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *ImportRun, r
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
-				return res, newErr(ErrConflict, "offline_duplicate", "有凭证号刚刚被另一次导入使用，未导入任何数据，请重新上传")
+				return res, fault.New(fault.ErrConflict, "offline_duplicate", "有凭证号刚刚被另一次导入使用，未导入任何数据，请重新上传")
 			}
 			return res, fmt.Errorf("billing: insert offline collections: %w", err)
 		}
@@ -558,7 +559,7 @@ func insertOfflineOrders(ctx context.Context, tx bun.Tx, chunk []offlineApplied)
 	}
 	if _, err := tx.NewInsert().Model(&payments).Exec(ctx); err != nil {
 		if store.IsDuplicate(err) {
-			return newErr(ErrConflict, "offline_duplicate", "有凭证号刚刚被另一次导入使用，未导入任何数据，请重新上传")
+			return fault.New(fault.ErrConflict, "offline_duplicate", "有凭证号刚刚被另一次导入使用，未导入任何数据，请重新上传")
 		}
 		return fmt.Errorf("billing: insert offline payments: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -91,7 +92,7 @@ func (s *Service) OfflineImport(ctx context.Context, id int64) (*store.ImportJob
 		return nil, nil, err
 	}
 	if job.Kind != ImportKindOffline {
-		return nil, nil, newErr(ErrNotFound, "not_found", "导入任务不存在")
+		return nil, nil, fault.New(fault.ErrNotFound, "not_found", "导入任务不存在")
 	}
 	return job, rows, nil
 }

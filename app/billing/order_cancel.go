@@ -6,6 +6,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -35,13 +36,13 @@ func (s *Service) SwitchOrderChannel(ctx context.Context, orderNo, actor, channe
 		return nil, err
 	}
 	if old.PayerID == nil {
-		return nil, newErr(ErrInvalid, "guest_order", "该订单不能更换支付方式，请取消后重新下单")
+		return nil, fault.New(fault.ErrInvalid, "guest_order", "该订单不能更换支付方式，请取消后重新下单")
 	}
 	if old.Channel == channelName {
-		return nil, newErr(ErrInvalid, "same_channel", "订单已在使用%s支付", ChannelLabel(channelName))
+		return nil, fault.New(fault.ErrInvalid, "same_channel", "订单已在使用%s支付", ChannelLabel(channelName))
 	}
 	if old.Status != store.OrderOpen {
-		return nil, newErr(ErrConflict, "order_not_open", "订单%s，不能更换支付方式", OrderStatusLabel(old.Status))
+		return nil, fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能更换支付方式", OrderStatusLabel(old.Status))
 	}
 	lines := make([]LineRequest, len(old.Lines))
 	for i, l := range old.Lines {

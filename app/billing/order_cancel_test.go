@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -129,8 +130,8 @@ func TestCancelOrderRefusedWhenChannelCannotClose(t *testing.T) {
 		f.svc.Channels["sandbox"] = &closingChannel{fakeChannel: f.fake, closeErr: errors.New("gateway timeout")}
 		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID})
 		_, err := f.svc.CancelOrder(ctx, o.OrderNo, f.payer.Login)
-		var be *billing.Error
-		if !errors.As(err, &be) || be.Code != "channel_close_failed" || !errors.Is(err, billing.ErrConflict) {
+		var be *fault.Error
+		if !errors.As(err, &be) || be.Code != "channel_close_failed" || !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("CancelOrder with the channel failing = %v, want a channel_close_failed conflict", err)
 		}
 		if s := orderStatus(t, db, o.OrderNo); s != store.OrderOpen {

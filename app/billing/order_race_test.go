@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -41,7 +42,7 @@ func TestOrderIsRefusedWhenTheBillIsCreditedBetweenReadAndHold(t *testing.T) {
 		billing.SetAfterBillsRead(f.svc, creditOnce(t, f.bills[0].ID, 20000, store.BillPartial))
 		o, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox",
 			Lines: []billing.LineRequest{{BillID: f.bills[0].ID}, {BillID: f.bills[2].ID}}})
-		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "应缴金额刚刚发生变化") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "应缴金额刚刚发生变化") {
 			t.Fatalf("CreateOrder = %+v, %v; want refused: the amount changed", o, err)
 		}
 		if n := count(t, db, "orders"); n != 0 {
@@ -70,7 +71,7 @@ func TestHoldRefusedForABillJustPaidSaysSo(t *testing.T) {
 		billing.SetAfterBillsRead(f.svc, creditOnce(t, f.bills[0].ID, 50000, store.BillPaid))
 		_, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox",
 			Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}})
-		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "该款项刚刚已缴清") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "该款项刚刚已缴清") {
 			t.Fatalf("CreateOrder on a bill paid a moment ago = %v, want 该款项刚刚已缴清", err)
 		}
 		if n := count(t, db, "orders"); n != 0 {
@@ -91,7 +92,7 @@ func TestHoldRefusedForABillInAnotherOrderSaysSo(t *testing.T) {
 		// first order had been made between the two.
 		_, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox",
 			Lines: []billing.LineRequest{{BillID: f.bills[2].ID}, {BillID: f.bills[0].ID}}})
-		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "有款项正在另一笔订单中支付") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "有款项正在另一笔订单中支付") {
 			t.Fatalf("CreateOrder on a held bill = %v, want 有款项正在另一笔订单中支付", err)
 		}
 	})
@@ -116,7 +117,7 @@ func TestCardIsNotDebitedForABillALatePaymentJustSettled(t *testing.T) {
 			t.Fatalf("late payment = %+v, %v", out, err)
 		}
 		_, _, err = f.svc.StartPayment(ctx, card.OrderNo, "20260001", "123456")
-		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "该款项刚刚已缴清") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "该款项刚刚已缴清") {
 			t.Fatalf("StartPayment = %v, want refused: 该款项刚刚已缴清", err)
 		}
 		if _, charged := f.card.trades[card.OrderNo]; charged {

@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -45,18 +46,18 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		return nil, err
 	}
 	if len(req.Lines) == 0 {
-		return nil, newErr(ErrInvalid, "no_bills", "请至少选择一笔待缴款项")
+		return nil, fault.New(fault.ErrInvalid, "no_bills", "请至少选择一笔待缴款项")
 	}
 	if len(req.Lines) > MaxOrderLines {
-		return nil, newErr(ErrInvalid, "too_many_bills", "一次最多支付 %d 笔款项", MaxOrderLines)
+		return nil, fault.New(fault.ErrInvalid, "too_many_bills", "一次最多支付 %d 笔款项", MaxOrderLines)
 	}
 	ids := make([]int64, 0, len(req.Lines))
 	for _, l := range req.Lines {
 		if slices.Contains(ids, l.BillID) {
-			return nil, newErr(ErrInvalid, "duplicate_bill", "同一笔款项选择了两次")
+			return nil, fault.New(fault.ErrInvalid, "duplicate_bill", "同一笔款项选择了两次")
 		}
 		if l.AmountFen < 0 || l.AmountFen > MaxAmountFen {
-			return nil, newErr(ErrInvalid, "amount_invalid", "金额无效")
+			return nil, fault.New(fault.ErrInvalid, "amount_invalid", "金额无效")
 		}
 		ids = append(ids, l.BillID)
 	}
@@ -110,7 +111,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		for _, l := range req.Lines {
 			b, ok := byID[l.BillID]
 			if !ok || b.PayerID == nil || *b.PayerID != payer.ID {
-				return newErr(ErrForbidden, "bill_not_yours", "所选款项不存在或不属于您")
+				return fault.New(fault.ErrForbidden, "bill_not_yours", "所选款项不存在或不属于您")
 			}
 			amount, err := lineAmount(b, l.AmountFen, now)
 			if err != nil {
@@ -120,7 +121,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 			lines = append(lines, &store.OrderLine{BillID: b.ID, AmountFen: amount})
 		}
 		if order.TotalFen > MaxAmountFen {
-			return newErr(ErrInvalid, "amount_invalid", "单笔订单金额不能超过 %s", money.Format(MaxAmountFen))
+			return fault.New(fault.ErrInvalid, "amount_invalid", "单笔订单金额不能超过 %s", money.Format(MaxAmountFen))
 		}
 		return s.insertOrder(ctx, tx, order, lines, versions)
 	})
@@ -133,19 +134,19 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 // lineAmount checks that bill b can be paid now and returns the amount to pay on it.
 func lineAmount(b *store.Bill, asked int64, now time.Time) (int64, error) {
 	if why := Payable(b.Item, now); why != "" {
-		return 0, newErr(ErrConflict, "item_not_payable", "%s", why)
+		return 0, fault.New(fault.ErrConflict, "item_not_payable", "%s", why)
 	}
 	if b.Status != store.BillUnpaid && b.Status != store.BillPartial {
-		return 0, newErr(ErrConflict, "bill_not_payable", "款项「%s」%s，无需支付", b.Item.Name, BillStatusLabel(b.Status))
+		return 0, fault.New(fault.ErrConflict, "bill_not_payable", "款项「%s」%s，无需支付", b.Item.Name, BillStatusLabel(b.Status))
 	}
 	due := b.OutstandingFen()
 	switch {
 	case asked == 0 || asked == due:
 		return due, nil
 	case !b.Item.PartialAllowed:
-		return 0, newErr(ErrInvalid, "amount_invalid", "款项「%s」须一次缴清 %s", b.Item.Name, money.Format(due))
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "款项「%s」须一次缴清 %s", b.Item.Name, money.Format(due))
 	case asked > due:
-		return 0, newErr(ErrInvalid, "amount_invalid", "款项「%s」本次最多缴 %s", b.Item.Name, money.Format(due))
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "款项「%s」本次最多缴 %s", b.Item.Name, money.Format(due))
 	}
 	return asked, nil
 }
@@ -218,17 +219,17 @@ func holdRefused(ctx context.Context, tx bun.Tx, billIDs []int64, order *store.O
 	for _, b := range bills {
 		switch b.Status {
 		case store.BillPaid:
-			return newErr(ErrConflict, "bill_just_paid", "该款项刚刚已缴清，无需再次支付，请刷新页面查看")
+			return fault.New(fault.ErrConflict, "bill_just_paid", "该款项刚刚已缴清，无需再次支付，请刷新页面查看")
 		case store.BillRefunded, store.BillCancelled:
-			return newErr(ErrConflict, "bill_not_payable", "该款项刚刚%s，不能支付，请刷新页面查看", BillStatusLabel(b.Status))
+			return fault.New(fault.ErrConflict, "bill_not_payable", "该款项刚刚%s，不能支付，请刷新页面查看", BillStatusLabel(b.Status))
 		}
 	}
 	for _, b := range bills {
 		if b.HeldByOrderID != nil && *b.HeldByOrderID != order.ID && b.HeldUntil != nil && b.HeldUntil.After(order.CreatedAt) {
-			return newErr(ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
+			return fault.New(fault.ErrConflict, "bill_in_order", "有款项正在另一笔订单中支付，请完成或等待该订单关闭后再试")
 		}
 	}
-	return newErr(ErrConflict, "bill_changed", "所选款项的应缴金额刚刚发生变化，请刷新页面后重新下单")
+	return fault.New(fault.ErrConflict, "bill_changed", "所选款项的应缴金额刚刚发生变化，请刷新页面后重新下单")
 }
 
 func (s *Service) orderTimeout(ctx context.Context) time.Duration {
@@ -248,10 +249,10 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 		return nil, channel.CreateResult{}, err
 	}
 	if order.Status != store.OrderOpen {
-		return order, channel.CreateResult{}, newErr(ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(order.Status))
+		return order, channel.CreateResult{}, fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(order.Status))
 	}
 	if !s.now().Before(order.ExpiresAt) {
-		return order, channel.CreateResult{}, newErr(ErrConflict, "order_expired", "订单已超时，请重新下单")
+		return order, channel.CreateResult{}, fault.New(fault.ErrConflict, "order_expired", "订单已超时，请重新下单")
 	}
 	ch, err := s.ChannelForNewPayment(ctx, order.Channel)
 	if err != nil {
@@ -268,10 +269,10 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	if err != nil {
 		var d *channel.Declined
 		if errors.As(err, &d) {
-			return order, res, newErr(ErrInvalid, d.Code, "%s", d.Message)
+			return order, res, fault.New(fault.ErrInvalid, d.Code, "%s", d.Message)
 		}
 		s.log().Warn("channel create failed", "order", order.OrderNo, "channel", order.Channel, "err", err)
-		return order, res, newErr(ErrConflict, "channel_unavailable", "支付渠道暂时无法受理，请稍后再试或换一种支付方式")
+		return order, res, fault.New(fault.ErrConflict, "channel_unavailable", "支付渠道暂时无法受理，请稍后再试或换一种支付方式")
 	}
 	if res.Paid != nil {
 		if _, err := s.ApplyTrade(WithPayWay(ctx, "direct"), order.Channel, *res.Paid); err != nil {
@@ -306,7 +307,7 @@ func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
 			return notFound(err, "订单不存在")
 		}
 		if o.Status != store.OrderOpen {
-			return newErr(ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
+			return fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
 		}
 		var lines []*store.OrderLine
 		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
@@ -349,7 +350,7 @@ func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
 	if _, err := s.CloseOrder(ctx, order.OrderNo, "system"); err != nil {
 		return err
 	}
-	return newErr(ErrConflict, "bill_just_paid", "%s，本订单已关闭，未扣款。请刷新页面查看", stale)
+	return fault.New(fault.ErrConflict, "bill_just_paid", "%s，本订单已关闭，未扣款。请刷新页面查看", stale)
 }
 
 func (s *Service) subject(ctx context.Context, order *store.Order) string {
@@ -370,7 +371,7 @@ func (s *Service) subject(ctx context.Context, order *store.Order) string {
 // Order returns an order with its lines and their bills and items.
 func (s *Service) Order(ctx context.Context, orderNo string) (*store.Order, error) {
 	if !validNumber(orderNo) {
-		return nil, newErr(ErrNotFound, "not_found", "订单不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "订单不存在")
 	}
 	order := new(store.Order)
 	err := s.DB.NewSelect().Model(order).
@@ -446,7 +447,7 @@ func (s *Service) closeOrder(ctx context.Context, orderNo, actor, action string,
 			if o, serr := s.SyncOrder(ctx, orderNo); serr == nil && o.Status != store.OrderOpen {
 				return o, nil
 			}
-			return order, newErr(ErrConflict, "channel_close_failed", "支付渠道暂时无法关闭该订单，订单未取消。请稍后再试；如已完成支付，请等待支付结果")
+			return order, fault.New(fault.ErrConflict, "channel_close_failed", "支付渠道暂时无法关闭该订单，订单未取消。请稍后再试；如已完成支付，请等待支付结果")
 		}
 		// Closing locally anyway is safe: a payment that still arrives is recorded as late.
 		s.log().Warn("channel close failed", "order", order.OrderNo, "err", err)
@@ -525,7 +526,7 @@ func (s *Service) SyncOpenOrders(ctx context.Context) (int, error) {
 
 func notFound(err error, msg string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return newErr(ErrNotFound, "not_found", "%s", msg)
+		return fault.New(fault.ErrNotFound, "not_found", "%s", msg)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -72,13 +73,13 @@ func (s *Service) SelectionTotal(ctx context.Context, payerID int64, billIDs []i
 func (s *Service) OpenItem(ctx context.Context, code string) (*store.ChargeItem, error) {
 	item := new(store.ChargeItem)
 	if !validNumber(strings.ReplaceAll(code, "-", "")) {
-		return nil, newErr(ErrNotFound, "not_found", "收费项目不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "收费项目不存在")
 	}
 	if err := s.DB.NewSelect().Model(item).Relation("Department").Where("charge_item.code = ?", code).Scan(ctx); err != nil {
 		return nil, notFound(err, "收费项目不存在")
 	}
 	if item.Audience == store.AudienceInternal || item.Pricing == store.PricingPerBill {
-		return nil, newErr(ErrNotFound, "not_found", "该收费项目不对校外开放")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "该收费项目不对校外开放")
 	}
 	return item, nil
 }
@@ -103,26 +104,26 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 	}
 	now := s.now()
 	if why := Payable(item, now); why != "" {
-		return nil, newErr(ErrConflict, "item_not_payable", "%s", why)
+		return nil, fault.New(fault.ErrConflict, "item_not_payable", "%s", why)
 	}
 	if _, err := s.ChannelForNewPayment(ctx, req.Channel); err != nil {
 		return nil, err
 	}
 	if req.Channel == "campuscard" {
-		return nil, newErr(ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
+		return nil, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
 	}
 	req.Name, req.Phone = strings.TrimSpace(req.Name), strings.TrimSpace(req.Phone)
 	if n := utf8.RuneCountInString(req.Name); n < 2 || n > 50 {
-		return nil, newErr(ErrInvalid, "name_invalid", "请填写 2 到 50 个字的姓名或单位名称")
+		return nil, fault.New(fault.ErrInvalid, "name_invalid", "请填写 2 到 50 个字的姓名或单位名称")
 	}
 	if !phoneRE.MatchString(req.Phone) {
-		return nil, newErr(ErrInvalid, "phone_invalid", "请填写 11 位手机号码")
+		return nil, fault.New(fault.ErrInvalid, "phone_invalid", "请填写 11 位手机号码")
 	}
 	amount := item.PriceFen
 	if item.Pricing == store.PricingPayerEntered {
 		amount = req.AmountFen
 		if amount < item.MinFen || (item.MaxFen > 0 && amount > item.MaxFen) || amount <= 0 || amount > MaxAmountFen {
-			return nil, newErr(ErrInvalid, "amount_invalid", "金额须在 %s 到 %s 之间", money.Format(max(item.MinFen, 1)), money.Format(maxOr(item.MaxFen, MaxAmountFen)))
+			return nil, fault.New(fault.ErrInvalid, "amount_invalid", "金额须在 %s 到 %s 之间", money.Format(max(item.MinFen, 1)), money.Format(maxOr(item.MaxFen, MaxAmountFen)))
 		}
 	}
 	order := &store.Order{
@@ -158,7 +159,7 @@ func maxOr(v, fallback int64) int64 {
 func (s *Service) LookupOrder(ctx context.Context, orderNo, phone string) (*store.Order, error) {
 	order, err := s.Order(ctx, strings.TrimSpace(orderNo))
 	if err != nil || order.PayerPhone == "" || order.PayerPhone != strings.TrimSpace(phone) {
-		return nil, newErr(ErrNotFound, "not_found", "没有找到该订单：请核对订单号和手机号")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "没有找到该订单：请核对订单号和手机号")
 	}
 	return order, nil
 }

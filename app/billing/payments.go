@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -43,10 +44,10 @@ func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.
 func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.Trade, rec *store.Notification) (Outcome, error) {
 	out := Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
 	if t.Status != channel.TradeSuccess {
-		return out, newErr(ErrInvalid, "trade_not_paid", "渠道报告的交易未成功：%s", t.Status)
+		return out, fault.New(fault.ErrInvalid, "trade_not_paid", "渠道报告的交易未成功：%s", t.Status)
 	}
 	if t.TradeNo == "" || len(t.TradeNo) > 64 {
-		return out, newErr(ErrInvalid, "trade_no_invalid", "渠道交易号无效")
+		return out, fault.New(fault.ErrInvalid, "trade_no_invalid", "渠道交易号无效")
 	}
 	now := s.now()
 	paidAt := store.UTC(t.PaidAt)
@@ -60,10 +61,10 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 			return notFound(err, "订单不存在")
 		}
 		if order.Channel != channelName {
-			return newErr(ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", order.OrderNo, channelName)
+			return fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", order.OrderNo, channelName)
 		}
 		if t.AmountFen != order.TotalFen {
-			return newErr(ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
+			return fault.New(fault.ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
 		}
 		payment := &store.Payment{
 			OrderID: order.ID, Channel: channelName, TradeNo: t.TradeNo, AmountFen: t.AmountFen,
@@ -88,7 +89,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 			}
 		} else {
 			if !CanMoveOrder(order.Status, store.OrderPaid) {
-				return newErr(ErrConflict, "order_state", "订单状态 %s 不能变为已支付", order.Status)
+				return fault.New(fault.ErrConflict, "order_state", "订单状态 %s 不能变为已支付", order.Status)
 			}
 			res, err := tx.NewUpdate().Model((*store.Order)(nil)).
 				Set("status = ?", store.OrderPaid).Set("paid_at = ?", paidAt).Set("updated_at = ?", now).
@@ -245,7 +246,7 @@ func addOverpayment(ctx context.Context, tx bun.Tx, p *store.Payment, billID *in
 func (s *Service) HandleNotification(ctx context.Context, channelName string, header http.Header, body []byte, remoteAddr string) (contentType string, ack []byte, err error) {
 	ch, ok := s.Channels[channelName]
 	if !ok {
-		return "", nil, newErr(ErrNotFound, "not_found", "unknown channel")
+		return "", nil, fault.New(fault.ErrNotFound, "not_found", "unknown channel")
 	}
 	rec := &store.Notification{Channel: channelName, Headers: headerText(header), Body: string(body), RemoteAddr: remoteAddr, ReceivedAt: s.now()}
 	trade, err := ch.VerifyNotification(header, body)
@@ -280,7 +281,7 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 	}
 	if err != nil {
 		if errors.Is(err, channel.ErrBadSignature) || errors.Is(err, channel.ErrMalformed) {
-			return "", nil, newErr(ErrInvalid, "notification_rejected", "%v", err)
+			return "", nil, fault.New(fault.ErrInvalid, "notification_rejected", "%v", err)
 		}
 		return "", nil, err
 	}
@@ -296,10 +297,10 @@ func (s *Service) checkNotifiedOrder(ctx context.Context, channelName string, t 
 		return notFound(err, "订单不存在")
 	}
 	if order.Channel != channelName {
-		return newErr(ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", t.OrderNo, channelName)
+		return fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", t.OrderNo, channelName)
 	}
 	if t.AmountFen != 0 && t.AmountFen != order.TotalFen {
-		return newErr(ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
+		return fault.New(fault.ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
 	}
 	return nil
 }

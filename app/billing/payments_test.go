@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -154,7 +155,7 @@ func TestTwoConcurrentOrdersOnOneBillOneWins(t *testing.T) {
 			switch {
 			case err == nil:
 				won++
-			case errors.Is(err, billing.ErrConflict):
+			case errors.Is(err, fault.ErrConflict):
 				conflicts++
 			default:
 				t.Errorf("unexpected error: %v", err)
@@ -270,7 +271,7 @@ func TestDeclinedCardChangesNothing(t *testing.T) {
 		}
 		f.card.declined = &channel.Declined{Code: "wrong_password", Message: "校园卡密码错误"}
 		_, _, err = f.svc.StartPayment(ctx, o.OrderNo, "20260001", "000000")
-		if !errors.Is(err, billing.ErrInvalid) || billing.Message(err, "") != "校园卡密码错误" {
+		if !errors.Is(err, fault.ErrInvalid) || fault.Message(err, "") != "校园卡密码错误" {
 			t.Fatalf("StartPayment = %v, want the card's message", err)
 		}
 		if got, _ := f.svc.Order(ctx, o.OrderNo); got.Status != store.OrderOpen {
@@ -300,13 +301,13 @@ func TestCreateOrderRejectsBadRequests(t *testing.T) {
 			req  billing.OrderRequest
 			want error
 		}{
-			{"no bills", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox"}, billing.ErrInvalid},
-			{"another payer's bill", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: foreign.ID}}}, billing.ErrForbidden},
-			{"unknown bill", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: 999999}}}, billing.ErrForbidden},
-			{"partial on a pay-in-full item", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID, AmountFen: 100}}}, billing.ErrInvalid},
-			{"negative amount", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID, AmountFen: -5}}}, billing.ErrInvalid},
-			{"same bill twice", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID}, {BillID: f.bills[0].ID}}}, billing.ErrInvalid},
-			{"unknown channel", billing.OrderRequest{PayerID: f.payer.ID, Channel: "bitcoin", Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}}, billing.ErrInvalid},
+			{"no bills", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox"}, fault.ErrInvalid},
+			{"another payer's bill", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: foreign.ID}}}, fault.ErrForbidden},
+			{"unknown bill", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: 999999}}}, fault.ErrForbidden},
+			{"partial on a pay-in-full item", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID, AmountFen: 100}}}, fault.ErrInvalid},
+			{"negative amount", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID, AmountFen: -5}}}, fault.ErrInvalid},
+			{"same bill twice", billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID}, {BillID: f.bills[0].ID}}}, fault.ErrInvalid},
+			{"unknown channel", billing.OrderRequest{PayerID: f.payer.ID, Channel: "bitcoin", Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}}, fault.ErrInvalid},
 		}
 		for _, tt := range tests {
 			if _, err := f.svc.CreateOrder(ctx, tt.req); !errors.Is(err, tt.want) {
@@ -315,7 +316,7 @@ func TestCreateOrderRejectsBadRequests(t *testing.T) {
 		}
 		// Suspended item: nothing payable.
 		db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("status = ?", store.ItemSuspended).Where("id = ?", f.item.ID).Exec(ctx)
-		if _, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}}); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "sandbox", Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}}); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("suspended item: CreateOrder = %v, want conflict", err)
 		}
 		if n := count(t, db, "orders"); n != 0 {

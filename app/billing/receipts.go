@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -121,7 +122,7 @@ func (s *Service) Receipt(ctx context.Context, receiptNo string) (*store.Receipt
 func (s *Service) ReceiptByToken(ctx context.Context, token string) (*store.Receipt, error) {
 	r := new(store.Receipt)
 	if len(token) != 24 {
-		return nil, newErr(ErrNotFound, "not_found", "票据不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "票据不存在")
 	}
 	if err := s.DB.NewSelect().Model(r).Where("verify_token = ?", token).Scan(ctx); err != nil {
 		return nil, notFound(err, "票据不存在")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -29,7 +30,7 @@ type ReceiptFilter struct {
 func receiptDay(day string) (time.Time, error) {
 	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(day), Shanghai)
 	if err != nil {
-		return time.Time{}, newErr(ErrInvalid, "day_invalid", "日期格式不正确，请按 2026-09-01 的格式填写")
+		return time.Time{}, fault.New(fault.ErrInvalid, "day_invalid", "日期格式不正确，请按 2026-09-01 的格式填写")
 	}
 	return t, nil
 }
@@ -109,13 +110,13 @@ func (s *Service) ReceiptDetail(ctx context.Context, receiptNo string) (*store.R
 		return nil, err
 	}
 	if !validNumber(receiptNo) {
-		return nil, newErr(ErrNotFound, "not_found", "票据不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "票据不存在")
 	}
 	if err := q.Where("receipt.receipt_no = ?", receiptNo).Limit(1).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: receipt: %w", err)
 	}
 	if len(rows) == 0 {
-		return nil, newErr(ErrNotFound, "not_found", "票据不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "票据不存在")
 	}
 	return rows[0], nil
 }
@@ -132,10 +133,10 @@ func (s *Service) CountPrints(ctx context.Context, receiptNos []string, actor st
 		}
 	}
 	if len(nos) == 0 {
-		return nil, newErr(ErrInvalid, "no_receipts", "没有要打印的票据")
+		return nil, fault.New(fault.ErrInvalid, "no_receipts", "没有要打印的票据")
 	}
 	if len(nos) > MaxPrintBatch {
-		return nil, newErr(ErrInvalid, "too_many_receipts", "一次最多打印 %d 张票据", MaxPrintBatch)
+		return nil, fault.New(fault.ErrInvalid, "too_many_receipts", "一次最多打印 %d 张票据", MaxPrintBatch)
 	}
 	now := s.now()
 	counts := map[string]int{}
@@ -160,7 +161,7 @@ func (s *Service) CountPrints(ctx context.Context, receiptNos []string, actor st
 			logs = append(logs, &store.AuditLog{At: now, Actor: actor, Action: "receipt.printed", TargetType: "receipt", TargetID: r.ReceiptNo, Detail: detail})
 		}
 		if len(logs) == 0 {
-			return newErr(ErrNotFound, "not_found", "票据不存在")
+			return fault.New(fault.ErrNotFound, "not_found", "票据不存在")
 		}
 		if _, err := tx.NewInsert().Model(&logs).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: audit prints: %w", err)
@@ -206,9 +207,9 @@ func voidReceipt(ctx context.Context, tx bun.Tx, receiptNo, reason string) error
 			return fmt.Errorf("billing: void receipt: %w", err)
 		}
 		if !exists {
-			return newErr(ErrNotFound, "not_found", "票据不存在")
+			return fault.New(fault.ErrNotFound, "not_found", "票据不存在")
 		}
-		return newErr(ErrConflict, "receipt_voided", "票据 %s 已作废", receiptNo)
+		return fault.New(fault.ErrConflict, "receipt_voided", "票据 %s 已作废", receiptNo)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -114,7 +115,7 @@ func (s *Service) RefundQuote(ctx context.Context, billID int64, scope *int64) (
 		return nil, notFound(err, "款项不存在")
 	}
 	if scope != nil && bill.Item.DepartmentID != *scope {
-		return nil, newErr(ErrNotFound, "not_found", "款项不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "款项不存在")
 	}
 	return quoteRefund(ctx, s.DB, bill, s.now())
 }
@@ -172,10 +173,10 @@ func quoteRefund(ctx context.Context, db bun.IDB, bill *store.Bill, now time.Tim
 // pick chooses the payment a refund of amountFen goes back through: the newest with room.
 func (q *RefundQuote) pick(amountFen int64) (PaymentRoom, error) {
 	if q.Closed != "" {
-		return PaymentRoom{}, newErr(ErrConflict, "not_refundable", "%s", q.Closed)
+		return PaymentRoom{}, fault.New(fault.ErrConflict, "not_refundable", "%s", q.Closed)
 	}
 	if amountFen > q.RefundableFen {
-		return PaymentRoom{}, newErr(ErrInvalid, "refund_exceeds_paid",
+		return PaymentRoom{}, fault.New(fault.ErrInvalid, "refund_exceeds_paid",
 			"退款金额 %s 超过可退金额 %s（已缴 %s，已退 %s，审批或处理中 %s）",
 			money.Format(amountFen), money.Format(q.RefundableFen), money.Format(q.PaidFen), money.Format(q.RefundedFen), money.Format(q.HeldFen))
 	}
@@ -184,7 +185,7 @@ func (q *RefundQuote) pick(amountFen int64) (PaymentRoom, error) {
 			return p, nil
 		}
 	}
-	return PaymentRoom{}, newErr(ErrInvalid, "refund_split",
+	return PaymentRoom{}, fault.New(fault.ErrInvalid, "refund_split",
 		"该款项由多笔支付缴纳，每笔只能原路退回：请分笔退款，单笔最多 %s", money.Format(q.MaxSingleFen))
 }
 
@@ -197,7 +198,7 @@ func (s *Service) RequestRefund(ctx context.Context, req RefundRequest) (*store.
 		return nil, err
 	}
 	if req.AmountFen <= 0 || req.AmountFen > MaxAmountFen {
-		return nil, newErr(ErrInvalid, "amount_invalid", "退款金额须大于 0")
+		return nil, fault.New(fault.ErrInvalid, "amount_invalid", "退款金额须大于 0")
 	}
 	now := s.now()
 	r := &store.Refund{
@@ -218,7 +219,7 @@ func (s *Service) RequestRefund(ctx context.Context, req RefundRequest) (*store.
 			return fmt.Errorf("billing: refund item: %w", err)
 		}
 		if req.DeptScope != nil && bill.Item.DepartmentID != *req.DeptScope {
-			return newErr(ErrNotFound, "not_found", "款项不存在")
+			return fault.New(fault.ErrNotFound, "not_found", "款项不存在")
 		}
 		q, err := quoteRefund(ctx, tx, bill, now)
 		if err != nil {
@@ -248,7 +249,7 @@ func (s *Service) RequestRefund(ctx context.Context, req RefundRequest) (*store.
 func (s *Service) RequestClientRefund(ctx context.Context, req RefundRequest) (r *store.Refund, created bool, err error) {
 	req.Source = store.RefundSourceAPI
 	if req.SourceClient == "" || req.ClientRefundNo == "" || len(req.ClientRefundNo) > 64 {
-		return nil, false, newErr(ErrInvalid, "bad_request", "退款单号无效")
+		return nil, false, fault.New(fault.ErrInvalid, "bad_request", "退款单号无效")
 	}
 	if req.Actor == "" {
 		req.Actor = "client:" + req.SourceClient
@@ -262,7 +263,7 @@ func (s *Service) RequestClientRefund(ctx context.Context, req RefundRequest) (r
 		}
 		reason, _ := refundText(req.Reason, "退款原因")
 		if old.BillID == nil || *old.BillID != req.BillID || old.AmountFen != req.AmountFen || old.Reason != reason {
-			return nil, newErr(ErrConflict, "refund_conflict", "退款单号 %s 已用于另一笔退款", req.ClientRefundNo)
+			return nil, fault.New(fault.ErrConflict, "refund_conflict", "退款单号 %s 已用于另一笔退款", req.ClientRefundNo)
 		}
 		return old, nil
 	}
@@ -271,7 +272,7 @@ func (s *Service) RequestClientRefund(ctx context.Context, req RefundRequest) (r
 	}
 	r, err = s.RequestRefund(ctx, req)
 	if err != nil {
-		var be *Error
+		var be *fault.Error
 		if errors.As(err, &be) && be.Code == "refund_duplicate" { // the same number at the same moment
 			old, err := existing()
 			return old, false, err
@@ -292,13 +293,13 @@ func (s *Service) RequestOverpaymentRefund(ctx context.Context, overpaymentID in
 			return notFound(err, "溢缴款记录不存在")
 		}
 		if op.Status != "open" {
-			return newErr(ErrConflict, "overpayment_refunded", "该溢缴款已退款")
+			return fault.New(fault.ErrConflict, "overpayment_refunded", "该溢缴款已退款")
 		}
 		var live store.Refund
 		err := tx.NewSelect().Model(&live).Column("refund_no").Where("overpayment_id = ?", op.ID).
 			Where("status IN (?)", bun.In(liveRefund)).Limit(1).Scan(ctx)
 		if err == nil {
-			return newErr(ErrConflict, "refund_exists", "该溢缴款已有退款申请（%s），请勿重复申请", live.RefundNo)
+			return fault.New(fault.ErrConflict, "refund_exists", "该溢缴款已有退款申请（%s），请勿重复申请", live.RefundNo)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("billing: overpayment refunds: %w", err)
@@ -338,7 +339,7 @@ func insertRefund(ctx context.Context, tx bun.Tx, r *store.Refund) error {
 			return nil
 		}
 		if store.IsDuplicate(err) && r.Source == store.RefundSourceAPI {
-			return newErr(ErrConflict, "refund_duplicate", "退款单号 %s 已存在", r.ClientRefundNo)
+			return fault.New(fault.ErrConflict, "refund_duplicate", "退款单号 %s 已存在", r.ClientRefundNo)
 		}
 		if !store.IsDuplicate(err) || attempt == 3 {
 			return fmt.Errorf("billing: insert refund: %w", err)
@@ -362,7 +363,7 @@ func (s *Service) ApproveRefund(ctx context.Context, id int64, actor, note strin
 			return err
 		}
 		if r.RequestedBy == actor {
-			return newErr(ErrForbidden, "own_refund", "不能审批自己提交的退款申请，请由另一位财务人员审批")
+			return fault.New(fault.ErrForbidden, "own_refund", "不能审批自己提交的退款申请，请由另一位财务人员审批")
 		}
 		if err := moveRefund(ctx, tx, r, store.RefundApproved, now, "审批", func(q *bun.UpdateQuery) *bun.UpdateQuery {
 			return q.Set("decided_by = ?", actor).Set("decided_at = ?", now).Set("decision_note = ?", note)
@@ -797,7 +798,7 @@ func (s *Service) RefundDetail(ctx context.Context, id int64, scope *int64) (*st
 		r.Bill = nil
 	}
 	if scope != nil && (r.Bill == nil || r.Bill.Item == nil || r.Bill.Item.DepartmentID != *scope) {
-		return nil, newErr(ErrNotFound, "not_found", "退款不存在")
+		return nil, fault.New(fault.ErrNotFound, "not_found", "退款不存在")
 	}
 	return r, nil
 }
@@ -934,7 +935,7 @@ func (s *Service) loadRefund(ctx context.Context, id int64) (*store.Refund, erro
 // names the action for the message when the move is not allowed.
 func moveRefund(ctx context.Context, tx bun.Tx, r *store.Refund, to store.RefundStatus, now time.Time, verb string, set func(*bun.UpdateQuery) *bun.UpdateQuery) error {
 	if !CanMoveRefund(r.Status, to) {
-		return newErr(ErrConflict, "refund_state", "退款%s，不能%s", RefundStatusLabel(r.Status), verb)
+		return fault.New(fault.ErrConflict, "refund_state", "退款%s，不能%s", RefundStatusLabel(r.Status), verb)
 	}
 	q := tx.NewUpdate().Model((*store.Refund)(nil)).Set("status = ?", to).Set("updated_at = ?", now).
 		Where("id = ?", r.ID).Where("status = ?", r.Status)
@@ -946,7 +947,7 @@ func moveRefund(ctx context.Context, tx bun.Tx, r *store.Refund, to store.Refund
 		return fmt.Errorf("billing: refund %s: %w", to, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return newErr(ErrConflict, "refund_changed", "退款状态已变化，请刷新页面后重试")
+		return fault.New(fault.ErrConflict, "refund_changed", "退款状态已变化，请刷新页面后重试")
 	}
 	r.Status, r.UpdatedAt = to, now
 	return nil
@@ -976,7 +977,7 @@ func (s *Service) refundEvent(ctx context.Context, tx bun.Tx, r *store.Refund, e
 func refundText(s, label string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", newErr(ErrInvalid, "reason_required", "请填写%s", label)
+		return "", fault.New(fault.ErrInvalid, "reason_required", "请填写%s", label)
 	}
 	return refundNote(s, label)
 }
@@ -984,7 +985,7 @@ func refundText(s, label string) (string, error) {
 func refundNote(s, label string) (string, error) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxRefundReason {
-		return "", newErr(ErrInvalid, "reason_invalid", "%s不能超过 %d 个字", label, MaxRefundReason)
+		return "", fault.New(fault.ErrInvalid, "reason_invalid", "%s不能超过 %d 个字", label, MaxRefundReason)
 	}
 	return s, nil
 }

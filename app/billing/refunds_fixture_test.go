@@ -10,6 +10,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -101,7 +102,7 @@ func (f *refundFixture) request(t *testing.T, i int, amountFen int64, actor stri
 
 // refundErrCode returns the billing error code of err, or "".
 func refundErrCode(err error) string {
-	var be *billing.Error
+	var be *fault.Error
 	if errors.As(err, &be) {
 		return be.Code
 	}

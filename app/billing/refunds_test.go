@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -66,7 +67,7 @@ func TestRefundOverRefundableChangesNothing(t *testing.T) {
 		}
 		for _, c := range cases {
 			_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[0].ID, AmountFen: c.amount, Reason: c.reason, Actor: "dept1"})
-			if refundErrCode(err) != c.code || !strings.Contains(billing.Message(err, ""), c.msg) {
+			if refundErrCode(err) != c.code || !strings.Contains(fault.Message(err, ""), c.msg) {
 				t.Errorf("%s: err = %v, want %s saying %q", c.name, err, c.code, c.msg)
 			}
 		}
@@ -78,7 +79,7 @@ func TestRefundOverRefundableChangesNothing(t *testing.T) {
 		}
 		// An unpaid bill cannot be refunded at all.
 		_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[1].ID, AmountFen: 100, Reason: "x", Actor: "dept1"})
-		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "待缴") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "待缴") {
 			t.Errorf("refund of an unpaid bill: err = %v, want a conflict naming its status", err)
 		}
 	})
@@ -91,7 +92,7 @@ func TestRefundAfterDeadlineOrOutsideDepartmentIsRefused(t *testing.T) {
 		f.pay(t, 2, 0, "SB-1")
 		other := int64(9999)
 		_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[2].ID, AmountFen: 100, Reason: "x", Actor: "d", DeptScope: &other})
-		if !errors.Is(err, billing.ErrNotFound) {
+		if !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("another department's bill: err = %v, want not found", err)
 		}
 		until := f.clock.Now().Add(-time.Hour)
@@ -99,7 +100,7 @@ func TestRefundAfterDeadlineOrOutsideDepartmentIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[2].ID, AmountFen: 100, Reason: "x", Actor: "d"})
-		if !errors.Is(err, billing.ErrConflict) || !strings.Contains(billing.Message(err, ""), "退款期限已过") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "退款期限已过") {
 			t.Errorf("after refundable_until: err = %v, want 退款期限已过", err)
 		}
 	})
@@ -111,7 +112,7 @@ func TestRequesterCannotApproveOwnRefund(t *testing.T) {
 		f.pay(t, 0, 0, "SB-1")
 		r := f.request(t, 0, 10000, "finance")
 		_, err := f.svc.ApproveRefund(context.Background(), r.ID, "finance", "")
-		if !errors.Is(err, billing.ErrForbidden) || !strings.Contains(billing.Message(err, ""), "不能审批自己") {
+		if !errors.Is(err, fault.ErrForbidden) || !strings.Contains(fault.Message(err, ""), "不能审批自己") {
 			t.Fatalf("self approval: err = %v, want forbidden", err)
 		}
 		if got := f.reload(t, r.ID); got.Status != store.RefundPending {
@@ -238,7 +239,7 @@ func TestFullRefundOfClientBillQueuesCallbacks(t *testing.T) {
 		if n := count(t, db, "events"); n != 2 {
 			t.Errorf("events = %d after rejecting a console bill's refund, want still 2", n)
 		}
-		if _, err := f.svc.ApproveRefund(ctx, r2.ID, "finance2", ""); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.svc.ApproveRefund(ctx, r2.ID, "finance2", ""); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("approving a rejected refund: err = %v, want conflict", err)
 		}
 	})
@@ -288,7 +289,7 @@ func TestRefundOfBillPaidInPartsMustBeSplit(t *testing.T) {
 		f.clock.Advance(time.Minute)
 		second := f.pay(t, 0, 30000, "SB-2")
 		_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[0].ID, AmountFen: 40000, Reason: "x", Actor: "d"})
-		if refundErrCode(err) != "refund_split" || !strings.Contains(billing.Message(err, ""), "请分笔退款，单笔最多 ¥300.00") {
+		if refundErrCode(err) != "refund_split" || !strings.Contains(fault.Message(err, ""), "请分笔退款，单笔最多 ¥300.00") {
 			t.Fatalf("err = %v, want 请分笔退款，单笔最多 ¥300.00", err)
 		}
 		a := f.request(t, 0, 25000, "d") // the newest payment first
@@ -403,7 +404,7 @@ func TestOverpaymentRefund(t *testing.T) {
 		if _, err := f.svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance"); refundErrCode(err) != "refund_exists" {
 			t.Errorf("second request: err = %v, want refund_exists", err)
 		}
-		if _, err := f.svc.ApproveRefund(ctx, r.ID, "finance", ""); !errors.Is(err, billing.ErrForbidden) {
+		if _, err := f.svc.ApproveRefund(ctx, r.ID, "finance", ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("self approval: err = %v, want forbidden", err)
 		}
 		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance2", "")
@@ -437,7 +438,7 @@ func TestRefundListAndDetailRespectDepartment(t *testing.T) {
 		if _, n, err := f.svc.RefundQueue(ctx, billing.RefundQueueFilter{DeptScope: &other}, 0, 20); err != nil || n != 0 {
 			t.Errorf("another department's refunds = %d, %v; want none", n, err)
 		}
-		if _, err := f.svc.RefundDetail(ctx, r.ID, &other); !errors.Is(err, billing.ErrNotFound) {
+		if _, err := f.svc.RefundDetail(ctx, r.ID, &other); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("RefundDetail for another department: err = %v, want not found", err)
 		}
 		got, err := f.svc.RefundDetail(ctx, r.ID, &own)
@@ -460,7 +461,7 @@ func TestReceiptPrintsAndVoid(t *testing.T) {
 		if _, n, _ := f.svc.Receipts(ctx, billing.ReceiptFilter{Day: "2020-01-01"}, 0, 20); n != 0 {
 			t.Errorf("receipts of another day = %d, want 0", n)
 		}
-		if _, _, err := f.svc.Receipts(ctx, billing.ReceiptFilter{Day: "2026-13-01"}, 0, 20); !errors.Is(err, billing.ErrInvalid) {
+		if _, _, err := f.svc.Receipts(ctx, billing.ReceiptFilter{Day: "2026-13-01"}, 0, 20); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("bad day: err = %v, want invalid", err)
 		}
 		nos := []string{rows[0].ReceiptNo, rows[1].ReceiptNo}

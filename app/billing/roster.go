@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/app/sheet"
 	"campuspay/store"
 )
@@ -89,7 +90,7 @@ var payerNoRE = regexp.MustCompile(`^[0-9A-Za-z]{4,32}$`)
 // rows: all or nothing, every bad row listed with its line.
 func (s *Service) ImportRoster(ctx context.Context, fileName string, data []byte, actor, ip string) (*store.ImportJob, error) {
 	if len(data) == 0 {
-		return nil, newErr(ErrInvalid, "file_empty", "请选择要上传的文件")
+		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
 	job := &store.ImportJob{Kind: store.ImportKindRoster, FileName: truncate(fileName, 200), CreatedBy: actor}
 	err := s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
@@ -143,7 +144,7 @@ func (s *Service) RosterImport(ctx context.Context, id int64) (*store.ImportJob,
 		return nil, nil, err
 	}
 	if job.Kind != store.ImportKindRoster {
-		return nil, nil, newErr(ErrNotFound, "not_found", "导入任务不存在")
+		return nil, nil, fault.New(fault.ErrNotFound, "not_found", "导入任务不存在")
 	}
 	return job, rows, nil
 }
@@ -194,7 +195,7 @@ type payerUpdate struct {
 func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, source string, run *ImportRun) (RosterResult, error) {
 	var res RosterResult
 	if len(rows) == 0 {
-		return res, newErr(ErrInvalid, "roster_empty", "名册中没有数据行")
+		return res, fault.New(fault.ErrInvalid, "roster_empty", "名册中没有数据行")
 	}
 	var existing []rosterUser
 	if err := s.DB.NewSelect().Model(&existing).Scan(ctx); err != nil {
@@ -265,7 +266,7 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 			chunk := created[start:min(start+1000, len(created))]
 			if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {
 				if store.IsDuplicate(err) {
-					return newErr(ErrConflict, "roster_conflict", "名册正被同时修改（有学号/工号刚被其他导入或接口创建），未做任何修改，请重新上传")
+					return fault.New(fault.ErrConflict, "roster_conflict", "名册正被同时修改（有学号/工号刚被其他导入或接口创建），未做任何修改，请重新上传")
 				}
 				return fmt.Errorf("billing: insert payers: %w", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -110,7 +111,7 @@ func TestUpsertPayersAllOrNothing(t *testing.T) {
 		rows[7].Name = strings.Repeat("名", 51) // line 9
 		_, err := svc.UpsertPayers(ctx, rows, "finance", "10.0.0.1")
 		var bad *billing.RowErrors
-		if !errors.As(err, &bad) || !errors.Is(err, billing.ErrInvalid) {
+		if !errors.As(err, &bad) || !errors.Is(err, fault.ErrInvalid) {
 			t.Fatalf("UpsertPayers(bad rows) = %v, want *RowErrors", err)
 		}
 		want := map[int]string{3: "4 到 32 位", 4: "姓名", 5: "手机号", 6: "无法识别", 7: "与第 2 行重复", 8: "登录名", 9: "姓名"}
@@ -154,7 +155,7 @@ func TestImportRosterFile(t *testing.T) {
 		if job.Status != store.ImportFailed || len(rows) != 1 || rows[0].Line != 2 {
 			t.Errorf("bad file = %s %v; want failed on line 2", job.Status, rows)
 		}
-		if _, _, err := svc.RosterImport(ctx, 999999); !errors.Is(err, billing.ErrNotFound) {
+		if _, _, err := svc.RosterImport(ctx, 999999); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("RosterImport(missing) = %v, want not found", err)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -70,7 +71,7 @@ func ParseDay(s string) (time.Time, error) {
 	}
 	d, err := time.Parse("2006-01-02", s)
 	if err != nil || d.Year() < 2000 || d.Year() > 2200 {
-		return time.Time{}, newErr(ErrInvalid, "date_invalid", "日期「%s」无效，请按 2026-01-31 的格式填写", s)
+		return time.Time{}, fault.New(fault.ErrInvalid, "date_invalid", "日期「%s」无效，请按 2026-01-31 的格式填写", s)
 	}
 	return d, nil
 }
@@ -112,10 +113,10 @@ func (f SearchFilter) payer(q *bun.SelectQuery, numberCol, nameCol string) *bun.
 
 func (f SearchFilter) validate() error {
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		return newErr(ErrInvalid, "date_range_invalid", "结束日期不能早于开始日期")
+		return fault.New(fault.ErrInvalid, "date_range_invalid", "结束日期不能早于开始日期")
 	}
 	if len(f.Payer) > 100 {
-		return newErr(ErrInvalid, "payer_invalid", "缴费人条件过长")
+		return fault.New(fault.ErrInvalid, "payer_invalid", "缴费人条件过长")
 	}
 	return nil
 }
@@ -446,7 +447,7 @@ func (s *Service) EachBill(ctx context.Context, f BillSearch, fn func(BillSearch
 // how to narrow it.
 func CheckExportSize(n int64) error {
 	if n > MaxExportRows {
-		return newErr(ErrInvalid, "export_too_large", "共 %d 行，超过单次导出上限 %d 行：请缩小日期范围或增加筛选条件后再导出", n, MaxExportRows)
+		return fault.New(fault.ErrInvalid, "export_too_large", "共 %d 行，超过单次导出上限 %d 行：请缩小日期范围或增加筛选条件后再导出", n, MaxExportRows)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -132,7 +133,7 @@ func TestSearchPaymentsShanghaiDays(t *testing.T) {
 			}
 		}
 		_, err := f.svc.SumPayments(ctx, billing.PaymentSearch{SearchFilter: billing.SearchFilter{From: day("2026-11-26"), To: day("2026-11-25")}})
-		if billing.Message(err, "") != "结束日期不能早于开始日期" {
+		if fault.Message(err, "") != "结束日期不能早于开始日期" {
 			t.Errorf("reversed range: err = %v, want 结束日期不能早于开始日期", err)
 		}
 	})

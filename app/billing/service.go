@@ -19,6 +19,7 @@ import (
 
 	"campuspay/app/channel"
 	"campuspay/app/egress"
+	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
@@ -83,7 +84,7 @@ func (s *Service) ChannelForNewPayment(ctx context.Context, name string) (channe
 		return nil, err
 	}
 	if !s.live(ctx, name, ch) {
-		return nil, newErr(ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", ChannelLabel(name))
+		return nil, fault.New(fault.ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", ChannelLabel(name))
 	}
 	return ch, nil
 }
@@ -94,7 +95,7 @@ func (s *Service) ChannelForNewPayment(ctx context.Context, name string) (channe
 func (s *Service) ChannelForExisting(_ context.Context, name string) (channel.Channel, error) {
 	ch, ok := s.Channels[name]
 	if !ok {
-		return nil, newErr(ErrInvalid, "channel_invalid", "不支持的支付方式：%s", name)
+		return nil, fault.New(fault.ErrInvalid, "channel_invalid", "不支持的支付方式：%s", name)
 	}
 	return ch, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -449,7 +450,7 @@ func (s *Service) SnapshotDay(ctx context.Context, day time.Time) error {
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 	now := s.now()
 	if !day.Before(DayOf(now)) {
-		return newErr(ErrInvalid, "day_open", "只能为已结束的日期生成统计快照")
+		return fault.New(fault.ErrInvalid, "day_open", "只能为已结束的日期生成统计快照")
 	}
 	var rows []*store.StatsDaily
 	err := s.paymentSearchQuery(PaymentSearch{SearchFilter{From: day, To: day}}).

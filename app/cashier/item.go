@@ -11,6 +11,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -68,8 +69,8 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 	}
 	order, err := h.Billing.CreateGuestOrder(c.UserContext(), req)
 	if err != nil {
-		var be *billing.Error
-		if errors.As(err, &be) && errors.Is(be.Kind, billing.ErrInvalid) {
+		var be *fault.Error
+		if errors.As(err, &be) && errors.Is(be.Kind, fault.ErrInvalid) {
 			form["Error"] = be.Message
 			return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/item", item.Name, form)
 		}
@@ -131,7 +132,7 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return h.Render.Render(c.Status(fiber.StatusNotFound), "cashier/lookup", "查询缴费",
-			fiber.Map{"Error": billing.Message(err, "查询失败"), "OrderNo": no, "Phone": phone})
+			fiber.Map{"Error": fault.Message(err, "查询失败"), "OrderNo": no, "Phone": phone})
 	}
 	if err := auth.AddGuestOrder(c, o.OrderNo); err != nil {
 		return err

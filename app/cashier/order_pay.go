@@ -10,6 +10,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -60,7 +61,7 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 		}
 	}
 	_, _, err = h.Billing.StartPayment(c.UserContext(), o.OrderNo, p.PayerNo, password)
-	if be := (*billing.Error)(nil); errors.As(err, &be) && be.Code == "wrong_password" {
+	if be := (*fault.Error)(nil); errors.As(err, &be) && be.Code == "wrong_password" {
 		return err // counted
 	}
 	for i, l := range cardLimits { // not a wrong password: not a guess

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/recon"
 	"campuspay/app/web"
 )
@@ -40,7 +40,7 @@ func (h *Handler) bankfileUpload(c *fiber.Ctx) error {
 		return err
 	}
 	results, err := h.Recon.UploadBankFile(c.UserContext(), code, fh.Filename, data, actor(c))
-	var be *billing.Error
+	var be *fault.Error
 	if errors.As(err, &be) && be.Code == "mapping_not_found" {
 		return h.mappingPage(c, code, "", recon.Mapping{}, fh.Filename, data)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -57,7 +58,7 @@ var clientFields = map[string]string{
 
 // clientFormError records a refused input under its field and reports whether err was one.
 func clientFormError(form *clientFormData, err error) bool {
-	var be *billing.Error
+	var be *fault.Error
 	if !errors.As(err, &be) {
 		return false
 	}

@@ -221,7 +221,7 @@ func TestReconBankUpload(t *testing.T) {
 		}
 		// A bad row refuses the file whole, saying where.
 		code, body, _ = rcUpload(t, fin, "ICBC", "bad.csv", file+"明天,10:00,贷,1.00,某人,x,X003\n")
-		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "第 4 行") {
+		if code != http.StatusBadRequest || !strings.Contains(body, "第 4 行") {
 			t.Errorf("bad file = %d\n%.500s", code, body)
 		}
 		// The mapping can be edited later.

@@ -119,8 +119,8 @@ func TestSearchPagesTotalsExportAndScope(t *testing.T) {
 			t.Errorf("sandbox orders: want none")
 		}
 		code, body = fin.Get("/console/search/payments?from=2026-13-01")
-		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "日期「2026-13-01」无效") {
-			t.Errorf("bad date: status %d, want 422 with a message", code)
+		if code != http.StatusBadRequest || !strings.Contains(body, "日期「2026-13-01」无效") {
+			t.Errorf("bad date: status %d, want 400 with a message", code)
 		}
 		_, body = fin.Get("/console/search/payments?payer=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
 		if strings.Contains(body, "<script>alert(1)") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {

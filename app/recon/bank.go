@@ -2,6 +2,7 @@ package recon
 
 import (
 	"bytes"
+	"campuspay/app/fault"
 	"campuspay/app/sign"
 	"context"
 	"crypto/hmac"
@@ -117,10 +118,10 @@ var bankCodeRe = regexp.MustCompile(`^[0-9A-Za-z_-]{1,24}$`)
 func NormalizeBankCode(code string) (string, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	if !bankCodeRe.MatchString(code) {
-		return "", errf(billing.ErrInvalid, "bank_code_invalid", "银行代码须为 1–24 位字母、数字、下划线或连字符，如 ICBC")
+		return "", errf(fault.ErrInvalid, "bank_code_invalid", "银行代码须为 1–24 位字母、数字、下划线或连字符，如 ICBC")
 	}
 	if code == SimBankCode {
-		return "", errf(billing.ErrInvalid, "bank_code_reserved", "SIM 是模拟银行接口的代码，请换一个")
+		return "", errf(fault.ErrInvalid, "bank_code_reserved", "SIM 是模拟银行接口的代码，请换一个")
 	}
 	return code, nil
 }
@@ -130,7 +131,7 @@ func (s *Service) BankMapping(ctx context.Context, code string) (*store.BankMapp
 	row := new(store.BankMapping)
 	err := s.db().NewSelect().Model(row).Where("bank_code = ?", code).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Mapping{}, errf(billing.ErrNotFound, "mapping_not_found", "银行 %s 尚未设置列映射", code)
+		return nil, Mapping{}, errf(fault.ErrNotFound, "mapping_not_found", "银行 %s 尚未设置列映射", code)
 	}
 	if err != nil {
 		return nil, Mapping{}, fmt.Errorf("recon: bank mapping: %w", err)
@@ -159,7 +160,7 @@ func (s *Service) SaveBankMapping(ctx context.Context, code, name string, m Mapp
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || len([]rune(name)) > 50 {
-		return errf(billing.ErrInvalid, "bank_name_invalid", "请填写银行名称（50 字以内）")
+		return errf(fault.ErrInvalid, "bank_name_invalid", "请填写银行名称（50 字以内）")
 	}
 	if err := m.Validate(); err != nil {
 		return err
@@ -196,13 +197,13 @@ func (s *Service) UploadBankFile(ctx context.Context, code, fileName string, dat
 	}
 	t, err := sheet.Read(fileName, bytes.NewReader(data))
 	if err != nil {
-		return nil, errf(billing.ErrInvalid, "bank_file_unreadable", "%s", strings.TrimPrefix(err.Error(), sheet.ErrFormat.Error()+": "))
+		return nil, errf(fault.ErrInvalid, "bank_file_unreadable", "%s", strings.TrimPrefix(err.Error(), sheet.ErrFormat.Error()+": "))
 	}
 	lines, err := ParseBankTable(t, m)
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
-			return nil, errf(billing.ErrInvalid, "bank_file_malformed", "银行流水文件无法导入，整份拒收：%s", pe.Error())
+			return nil, errf(fault.ErrInvalid, "bank_file_malformed", "银行流水文件无法导入，整份拒收：%s", pe.Error())
 		}
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func (s *Service) UploadBankFile(ctx context.Context, code, fileName string, dat
 	}
 	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
 	if len(days) > 62 {
-		return nil, errf(billing.ErrInvalid, "bank_file_span", "一个文件最多包含 62 天的流水，请分开上传")
+		return nil, errf(fault.ErrInvalid, "bank_file_span", "一个文件最多包含 62 天的流水，请分开上传")
 	}
 	var out []*StatementResult
 	for _, d := range days {
@@ -249,7 +250,7 @@ func (s *Service) UploadBankFile(ctx context.Context, code, fileName string, dat
 func SheetHeader(fileName string, data []byte) ([]string, error) {
 	t, err := sheet.Read(fileName, bytes.NewReader(data))
 	if err != nil {
-		return nil, errf(billing.ErrInvalid, "bank_file_unreadable", "%s", strings.TrimPrefix(err.Error(), sheet.ErrFormat.Error()+": "))
+		return nil, errf(fault.ErrInvalid, "bank_file_unreadable", "%s", strings.TrimPrefix(err.Error(), sheet.ErrFormat.Error()+": "))
 	}
 	var out []string
 	for _, h := range t.Header {

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -83,7 +84,7 @@ func (s *Service) DiscrepancyByID(ctx context.Context, id int64) (*store.Discrep
 	d := new(store.Discrepancy)
 	err := s.db().NewSelect().Model(d).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errf(billing.ErrNotFound, "discrepancy_not_found", "差异记录不存在")
+		return nil, errf(fault.ErrNotFound, "discrepancy_not_found", "差异记录不存在")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recon: discrepancy: %w", err)
@@ -96,7 +97,7 @@ func (s *Service) StatementLineByID(ctx context.Context, id int64) (*store.State
 	l := new(store.StatementLine)
 	err := s.db().NewSelect().Model(l).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, errf(billing.ErrNotFound, "line_not_found", "对账单明细不存在")
+		return nil, nil, errf(fault.ErrNotFound, "line_not_found", "对账单明细不存在")
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("recon: statement line: %w", err)
@@ -110,22 +111,22 @@ func (s *Service) StatementLineByID(ctx context.Context, id int64) (*store.State
 func (s *Service) Resolve(ctx context.Context, id int64, note, actor string) (*store.Discrepancy, error) {
 	note = strings.TrimSpace(note)
 	if note == "" {
-		return nil, errf(billing.ErrInvalid, "note_required", "请填写处理说明")
+		return nil, errf(fault.ErrInvalid, "note_required", "请填写处理说明")
 	}
 	if len([]rune(note)) > 200 {
-		return nil, errf(billing.ErrInvalid, "note_too_long", "处理说明不能超过 200 字")
+		return nil, errf(fault.ErrInvalid, "note_too_long", "处理说明不能超过 200 字")
 	}
 	now := store.UTC(s.now())
 	err := billing.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
 		d := new(store.Discrepancy)
 		if err := tx.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return errf(billing.ErrNotFound, "discrepancy_not_found", "差异记录不存在")
+				return errf(fault.ErrNotFound, "discrepancy_not_found", "差异记录不存在")
 			}
 			return fmt.Errorf("recon: resolve: %w", err)
 		}
 		if d.Status != DiscOpen {
-			return errf(billing.ErrConflict, "discrepancy_closed", "该差异已%s，无需再处理", StatusLabel(d.Status))
+			return errf(fault.ErrConflict, "discrepancy_closed", "该差异已%s，无需再处理", StatusLabel(d.Status))
 		}
 		res, err := tx.NewUpdate().Model((*store.Discrepancy)(nil)).
 			Set("status = ?", DiscResolved).Set("note = ?", note).Set("resolved_by = ?", actor).
@@ -135,7 +136,7 @@ func (s *Service) Resolve(ctx context.Context, id int64, note, actor string) (*s
 			return fmt.Errorf("recon: resolve: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return errf(billing.ErrConflict, "discrepancy_closed", "该差异已被处理")
+			return errf(fault.ErrConflict, "discrepancy_closed", "该差异已被处理")
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "discrepancy.resolved", TargetType: "discrepancy",
 			TargetID: fmt.Sprint(id), Detail: truncate(fmt.Sprintf("%s %s %s %s: %s", d.Kind, d.Source, dayText(d.Day), d.ItemKey, note), 1000)})
@@ -151,7 +152,7 @@ func (s *Service) Order(ctx context.Context, orderNo string) (*store.Order, erro
 	o := new(store.Order)
 	err := s.db().NewSelect().Model(o).Where("order_no = ?", orderNo).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errf(billing.ErrNotFound, "order_not_found", "订单不存在")
+		return nil, errf(fault.ErrNotFound, "order_not_found", "订单不存在")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recon: order: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -37,7 +38,7 @@ func (s *Service) lock(ctx context.Context, name string) (func(), error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errf(billing.ErrConflict, "recon_busy", "该日的对账正在进行中，请稍后再试")
+		return nil, errf(fault.ErrConflict, "recon_busy", "该日的对账正在进行中，请稍后再试")
 	}
 	return func() { store.ReleaseLease(context.WithoutCancel(ctx), s.db(), name, owner) }, nil
 }
@@ -89,7 +90,7 @@ type channelRun struct {
 func (s *Service) RunChannel(ctx context.Context, name string, day time.Time, actor string) (*store.ReconRun, error) {
 	day = dayOnly(day)
 	if _, err := s.statementSource(name); err != nil {
-		return nil, errf(billing.ErrInvalid, "source_unsupported", "不支持的对账渠道：%s", name)
+		return nil, errf(fault.ErrInvalid, "source_unsupported", "不支持的对账渠道：%s", name)
 	}
 	unlock, err := s.lock(ctx, "recon:"+RunChannel+":"+name+":"+dayText(day))
 	if err != nil {
@@ -336,7 +337,7 @@ func (s *Service) repair(ctx context.Context, cr *channelRun, l channelPay) erro
 	out, err := s.Billing.ApplyTrade(billing.WithPayWay(ctx, "recon"), cr.name, channel.Trade{OrderNo: l.orderNo, TradeNo: l.tradeNo, AmountFen: l.amountFen,
 		Status: channel.TradeSuccess, PaidAt: line.OccurredAt,
 		Raw: truncate(fmt.Sprintf("%sstatement=%d line=%d %s", repairMark, cr.st.ID, line.LineNo, line.Raw), 2000)})
-	var be *billing.Error
+	var be *fault.Error
 	switch {
 	case err == nil:
 		cr.run.MatchedCount++

@@ -9,7 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/recon"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -145,7 +145,7 @@ func TestReconcileChannel(t *testing.T) {
 		if _, err := f.recon.Resolve(ctx, d.ID, "渠道多报 1 元，已与渠道确认为其系统错误", "finance"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.recon.Resolve(ctx, d.ID, "again", "finance"); !errors.Is(err, billing.ErrConflict) {
+		if _, err := f.recon.Resolve(ctx, d.ID, "again", "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("resolving twice = %v, want a conflict", err)
 		}
 		if _, err := f.recon.RunChannel(ctx, "sandbox", date(27), "finance"); err != nil {
@@ -244,7 +244,7 @@ func TestStatementVersions(t *testing.T) {
 		// A malformed file: refused whole, with the line and the reason; nothing stored.
 		f.sandbox.set(date(27), strings.Replace(first, "SUMMARY,1,100,1,0,99", "SUMMARY,1,100,1,0,98", 1))
 		_, err = f.recon.FetchStatement(ctx, "sandbox", date(27), "finance")
-		var be *billing.Error
+		var be *fault.Error
 		if !errors.As(err, &be) || !strings.Contains(be.Message, "第 3 行") || !strings.Contains(be.Message, "净额") {
 			t.Fatalf("summary mismatch = %v, want refused at line 3", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
 )
@@ -134,15 +135,15 @@ func MappingFrom(get func(key string) string) Mapping {
 func (m Mapping) Validate() error {
 	switch {
 	case m.Date == "":
-		return errf(billing.ErrInvalid, "mapping_invalid", "请指定“交易日期”所在的列")
+		return errf(fault.ErrInvalid, "mapping_invalid", "请指定“交易日期”所在的列")
 	case m.Amount == "" && (m.Credit == "" || m.Debit == ""):
-		return errf(billing.ErrInvalid, "mapping_invalid", "请指定“交易金额”列，或同时指定“收入金额”和“支出金额”两列")
+		return errf(fault.ErrInvalid, "mapping_invalid", "请指定“交易金额”列，或同时指定“收入金额”和“支出金额”两列")
 	case m.Amount != "" && (m.Credit != "" || m.Debit != ""):
-		return errf(billing.ErrInvalid, "mapping_invalid", "“交易金额”与“收入/支出金额”只能选一种")
+		return errf(fault.ErrInvalid, "mapping_invalid", "“交易金额”与“收入/支出金额”只能选一种")
 	}
 	b, _ := json.Marshal(m)
 	if len(b) > 2000 {
-		return errf(billing.ErrInvalid, "mapping_invalid", "列名过长")
+		return errf(fault.ErrInvalid, "mapping_invalid", "列名过长")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -60,7 +61,7 @@ func (s *Service) startRun(ctx context.Context, kind, source string, day time.Ti
 func (s *Service) failRun(ctx context.Context, run *store.ReconRun, cause error) {
 	now := store.UTC(s.now())
 	run.Status, run.FinishedAt = RunFailed, &now
-	run.Message = truncate(billing.Message(cause, "对账失败："+cause.Error()), 500)
+	run.Message = truncate(fault.Message(cause, "对账失败："+cause.Error()), 500)
 	if _, err := s.db().NewUpdate().Model(run).Column("status", "finished_at", "message").WherePK().Exec(context.WithoutCancel(ctx)); err != nil {
 		s.log().Error("recon: record failed run", "run", run.ID, "err", err)
 	}

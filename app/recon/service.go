@@ -21,6 +21,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/fault"
 	"campuspay/app/settings"
 )
 
@@ -101,7 +102,7 @@ func SourceLabel(source string) string {
 
 // errf is an expected failure people may read (mapped to HTTP status by app/web).
 func errf(kind error, code, format string, args ...any) error {
-	return &billing.Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+	return &fault.Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // dayOnly normalises a business day to 00:00 UTC of its date.
@@ -120,7 +121,7 @@ func ParseDay(s string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	if d.IsZero() {
-		return time.Time{}, errf(billing.ErrInvalid, "day_required", "请选择对账日期")
+		return time.Time{}, errf(fault.ErrInvalid, "day_required", "请选择对账日期")
 	}
 	return d, nil
 }

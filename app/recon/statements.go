@@ -19,6 +19,7 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/channel"
 	"campuspay/app/channel/stmtcsv"
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -55,17 +56,17 @@ type StatementResult struct {
 func (s *Service) FetchStatement(ctx context.Context, source string, day time.Time, actor string) (*StatementResult, error) {
 	day = dayOnly(day)
 	if !day.Before(s.Today()) {
-		return nil, errf(billing.ErrInvalid, "day_open", "%s 尚未结束，对账单须在次日获取", dayText(day))
+		return nil, errf(fault.ErrInvalid, "day_open", "%s 尚未结束，对账单须在次日获取", dayText(day))
 	}
 	if source == "bank" || strings.HasPrefix(source, bankPrefix) {
 		if s.Bank == nil {
-			return nil, errf(billing.ErrInvalid, "bank_unconfigured", "未配置银行流水接口，请上传银行流水文件")
+			return nil, errf(fault.ErrInvalid, "bank_unconfigured", "未配置银行流水接口，请上传银行流水文件")
 		}
 		source = bankPrefix + s.Bank.Code()
 		body, err := s.Bank.Statement(ctx, day)
 		if err != nil {
 			s.log().Warn("recon: statement fetch failed", "source", source, "day", dayText(day), "err", err)
-			return nil, errf(billing.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
+			return nil, errf(fault.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
 		}
 		defer body.Close()
 		return s.ImportStatement(ctx, StatementInput{Source: source, Day: day, Origin: OriginFetch,
@@ -82,7 +83,7 @@ func (s *Service) FetchStatement(ctx context.Context, source string, day time.Ti
 			return nil, refused
 		}
 		s.log().Warn("recon: statement fetch failed", "source", source, "day", dayText(day), "err", err)
-		return nil, errf(billing.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
+		return nil, errf(fault.ErrConflict, "statement_unavailable", "获取%s %s 的对账单失败，请稍后重试", SourceLabel(source), dayText(day))
 	}
 	in.FileName = st.FileName
 	if in.FileName == "" {
@@ -96,7 +97,7 @@ func (s *Service) statementSource(name string) (channel.StatementSource, error) 
 	if src, ok := s.Billing.Channels[name].(channel.StatementSource); ok {
 		return src, nil
 	}
-	return nil, errf(billing.ErrInvalid, "source_unsupported", "不支持的对账来源：%s", name)
+	return nil, errf(fault.ErrInvalid, "source_unsupported", "不支持的对账来源：%s", name)
 }
 
 // refused is the error finance reads for a statement file the adapter refused as
@@ -105,10 +106,10 @@ func (s *Service) refused(in StatementInput, err error) error {
 	var pe *ParseError
 	switch {
 	case errors.As(err, &pe):
-		return errf(billing.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：%s", SourceLabel(in.Source), dayText(in.Day), pe.Error())
+		return errf(fault.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：%s", SourceLabel(in.Source), dayText(in.Day), pe.Error())
 	case errors.Is(err, channel.ErrMalformed):
 		s.log().Warn("recon: statement refused", "source", in.Source, "day", dayText(in.Day), "err", err)
-		return errf(billing.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：文件格式有误或明细与汇总不符", SourceLabel(in.Source), dayText(in.Day))
+		return errf(fault.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：文件格式有误或明细与汇总不符", SourceLabel(in.Source), dayText(in.Day))
 	}
 	return nil
 }
@@ -123,14 +124,14 @@ func (s *Service) ImportStatement(ctx context.Context, in StatementInput, r io.R
 	if !strings.HasPrefix(in.Source, bankPrefix) {
 		p, ok := s.Billing.Channels[in.Source].(channel.StatementParser)
 		if !ok {
-			return nil, errf(billing.ErrInvalid, "source_unsupported", "暂不支持「%s」的对账单", in.Source)
+			return nil, errf(fault.ErrInvalid, "source_unsupported", "暂不支持「%s」的对账单", in.Source)
 		}
 		raw, err := io.ReadAll(io.LimitReader(r, maxStatementBytes+1))
 		if err != nil {
 			return nil, fmt.Errorf("recon: read statement: %w", err)
 		}
 		if len(raw) > maxStatementBytes {
-			return nil, errf(billing.ErrInvalid, "statement_too_large", "对账单文件过大")
+			return nil, errf(fault.ErrInvalid, "statement_too_large", "对账单文件过大")
 		}
 		st, err := p.ParseStatement(raw)
 		if err != nil {
@@ -153,7 +154,7 @@ func (s *Service) ImportStatement(ctx context.Context, in StatementInput, r io.R
 		return nil, fmt.Errorf("recon: read statement: %w", err)
 	}
 	if n > maxStatementBytes {
-		return nil, errf(billing.ErrInvalid, "statement_too_large", "对账单文件过大")
+		return nil, errf(fault.ErrInvalid, "statement_too_large", "对账单文件过大")
 	}
 	hash := hex.EncodeToString(h.Sum(nil))
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
@@ -170,7 +171,7 @@ func (s *Service) ImportStatement(ctx context.Context, in StatementInput, r io.R
 func (s *Service) StoreStatement(ctx context.Context, in StatementInput, st channel.Statement) (*StatementResult, error) {
 	in.Day = dayOnly(in.Day)
 	if len(st.Raw) > maxStatementBytes {
-		return nil, errf(billing.ErrInvalid, "statement_too_large", "对账单文件过大")
+		return nil, errf(fault.ErrInvalid, "statement_too_large", "对账单文件过大")
 	}
 	// The file is kept compressed, and only the compressed copy is held while the lines
 	// are written: a large day does not hold its file twice over.
@@ -290,7 +291,7 @@ func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash st
 	err = billing.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(st).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
-				return errf(billing.ErrConflict, "statement_busy", "该对账单正被另一操作保存，请稍后重试")
+				return errf(fault.ErrConflict, "statement_busy", "该对账单正被另一操作保存，请稍后重试")
 			}
 			return fmt.Errorf("recon: insert statement: %w", err)
 		}
@@ -323,7 +324,7 @@ func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash st
 		if err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) {
-				return errf(billing.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：%s", SourceLabel(in.Source), dayText(in.Day), pe.Error())
+				return errf(fault.ErrInvalid, "statement_malformed", "%s对账单（%s）无法导入，整份拒收：%s", SourceLabel(in.Source), dayText(in.Day), pe.Error())
 			}
 			return err
 		}
@@ -363,7 +364,7 @@ func (s *Service) LatestStatement(ctx context.Context, source string, day time.T
 	err := s.db().NewSelect().Model(st).Where("source = ? AND day = ?", source, dayOnly(day)).
 		OrderExpr("version DESC").Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errf(billing.ErrNotFound, "statement_not_found", "%s %s 的对账单尚未获取", SourceLabel(source), dayText(dayOnly(day)))
+		return nil, errf(fault.ErrNotFound, "statement_not_found", "%s %s 的对账单尚未获取", SourceLabel(source), dayText(dayOnly(day)))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recon: latest statement: %w", err)
@@ -376,7 +377,7 @@ func (s *Service) StatementByID(ctx context.Context, id int64) (*store.Statement
 	st := new(store.Statement)
 	err := s.db().NewSelect().Model(st).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errf(billing.ErrNotFound, "statement_not_found", "对账单不存在")
+		return nil, errf(fault.ErrNotFound, "statement_not_found", "对账单不存在")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recon: statement: %w", err)
@@ -437,7 +438,7 @@ func (s *Service) LineLocation(ctx context.Context, lineID int64, size int) (*st
 	l := new(store.StatementLine)
 	err := s.db().NewSelect().Model(l).Where("id = ?", lineID).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, errf(billing.ErrNotFound, "line_not_found", "对账单明细不存在")
+		return nil, 0, errf(fault.ErrNotFound, "line_not_found", "对账单明细不存在")
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("recon: statement line: %w", err)
@@ -451,8 +452,8 @@ func (s *Service) LineLocation(ctx context.Context, lineID int64, size int) (*st
 }
 
 func isNotFound(err error) bool {
-	var be *billing.Error
-	return errors.As(err, &be) && errors.Is(be.Kind, billing.ErrNotFound)
+	var be *fault.Error
+	return errors.As(err, &be) && errors.Is(be.Kind, fault.ErrNotFound)
 }
 
 func truncate(s string, n int) string {

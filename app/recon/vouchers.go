@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
@@ -133,10 +134,10 @@ type VoucherReport struct {
 func (s *Service) Vouchers(ctx context.Context, from, to time.Time) (*VoucherReport, error) {
 	from, to = dayOnly(from), dayOnly(to)
 	if to.Before(from) {
-		return nil, &billing.Error{Kind: billing.ErrInvalid, Code: "range_invalid", Message: "结束日期不能早于开始日期"}
+		return nil, &fault.Error{Kind: fault.ErrInvalid, Code: "range_invalid", Message: "结束日期不能早于开始日期"}
 	}
 	if to.Sub(from) >= VoucherMaxDays*24*time.Hour {
-		return nil, &billing.Error{Kind: billing.ErrInvalid, Code: "range_too_long", Message: fmt.Sprintf("一次最多生成 %d 天的凭证", VoucherMaxDays)}
+		return nil, &fault.Error{Kind: fault.ErrInvalid, Code: "range_too_long", Message: fmt.Sprintf("一次最多生成 %d 天的凭证", VoucherMaxDays)}
 	}
 	rep := &VoucherReport{From: from, To: to}
 	db := s.Billing.DB

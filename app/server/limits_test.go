@@ -126,8 +126,8 @@ func TestRejectedNotificationStoredTruncated(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnprocessableEntity {
-			t.Errorf("forged notification: status %d, want 422", resp.StatusCode)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("forged notification: status %d, want 400", resp.StatusCode)
 		}
 		var rows []struct {
 			Body    string `bun:"body"`

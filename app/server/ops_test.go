@@ -181,7 +181,7 @@ func TestMetricsMoveAfterPaymentRejectedNotificationAndJob(t *testing.T) {
 			{"campuspay_notifications_total", []string{"channel", "sandbox", "outcome", "applied"}},
 			{"campuspay_notifications_total", []string{"channel", "sandbox", "outcome", "rejected", "reason", "bad_signature"}},
 			{"campuspay_http_requests_total", []string{"route", "/pay/orders/:no", "method", "GET", "status", "200"}},
-			{"campuspay_http_requests_total", []string{"route", "/notify/:channel", "method", "POST", "status", "422"}},
+			{"campuspay_http_requests_total", []string{"route", "/notify/:channel", "method", "POST", "status", "400"}},
 			{"campuspay_http_requests_total", []string{"route", "unmatched", "method", "GET", "status", "404"}},
 			{"campuspay_job_duration_seconds_count", []string{"job", "deliver-callbacks"}},
 		}

@@ -1,32 +1,23 @@
 package web
 
 import (
+	"campuspay/app/fault"
 	"errors"
 	"log/slog"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-
-	"campuspay/app/billing"
 )
 
-// StatusOf maps an error to its HTTP status and the message a person may see. Anything
+// StatusOf maps an error to its HTTP status and the message a person may see: a domain
+// error as fault.Status says (the API's mapping too), a Fiber error by its code. Anything
 // unexpected is a 500 whose message says nothing of the cause.
 func StatusOf(err error) (int, string) {
+	if r, ok := fault.Status(err); ok {
+		return r.Status, r.Message
+	}
 	var fe *fiber.Error
-	var be *billing.Error
 	switch {
-	case errors.As(err, &be):
-		switch {
-		case errors.Is(be.Kind, billing.ErrNotFound):
-			return fiber.StatusNotFound, be.Message
-		case errors.Is(be.Kind, billing.ErrForbidden):
-			return fiber.StatusForbidden, be.Message
-		case errors.Is(be.Kind, billing.ErrConflict):
-			return fiber.StatusConflict, be.Message
-		default:
-			return fiber.StatusUnprocessableEntity, be.Message
-		}
 	case errors.As(err, &fe):
 		msg := fe.Message
 		switch fe.Code {
@@ -75,7 +66,7 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 }
 
 func codeOf(err error, status int) string {
-	var be *billing.Error
+	var be *fault.Error
 	if errors.As(err, &be) {
 		return be.Code
 	}
