@@ -516,7 +516,7 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 		return nil
 	}
 	actor := "client:" + client.AppID
-	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		var payers []*store.User
 		seen := map[*store.User]bool{}
 		for _, p := range plans {
@@ -710,9 +710,9 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 	now := s.now()
 	var order *store.Order
 	created := false
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		b := new(store.Bill)
-		if err := forUpdate(tx.NewSelect().Model(b).Where("id = ?", billID)).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(b).Where("id = ?", billID)).Scan(ctx); err != nil {
 			return notFound(err, "账单不存在")
 		}
 		if b.PayerID != nil {

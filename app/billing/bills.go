@@ -266,9 +266,9 @@ func (s *Service) AddBill(ctx context.Context, itemID int64, in BillInput, scope
 	}
 	now := s.now()
 	var bill *store.Bill
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the item: two departments' clerks adding the same payer at once queue here.
-		if err := forUpdate(tx.NewSelect().Model((*store.ChargeItem)(nil)).Column("id").Where("id = ?", item.ID)).Scan(ctx, new(int64)); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model((*store.ChargeItem)(nil)).Column("id").Where("id = ?", item.ID)).Scan(ctx, new(int64)); err != nil {
 			return fmt.Errorf("billing: lock item: %w", err)
 		}
 		c, err := s.newBillChecker(ctx, tx, item, nonEmpty(strings.TrimSpace(in.PayerNo)), nonEmpty(strings.TrimSpace(in.BillNo)))
@@ -375,7 +375,7 @@ func (s *Service) CancelBill(ctx context.Context, billID int64, scope *int64, ac
 	if !billCancellable(bill, now) {
 		return nil, fault.New(fault.ErrConflict, "bill_not_cancellable", "账单%s或正在支付中，不能取消", BillStatusLabel(bill.Status))
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
 			Set("status = ?", store.BillCancelled).Set("version = version + 1").Set("updated_at = ?", now).
 			Where("id = ?", bill.ID).Where("status = ?", store.BillUnpaid).Where("amount_paid_fen = 0").

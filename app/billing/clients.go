@@ -103,7 +103,7 @@ func (s *Service) createClient(ctx context.Context, in ClientInput, secret, acto
 	now := s.now()
 	c := &store.Client{AppID: in.AppID, Name: in.Name, SecretSealed: sealed, AllowedItems: strings.Join(in.AllowedItems, ","),
 		CallbackURL: in.CallbackURL, Roster: in.Roster, LegacyMD5: in.LegacyMD5, SecretSetAt: now, CreatedAt: now, UpdatedAt: now}
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
 				return fault.New(fault.ErrConflict, "app_id_taken", "应用编号 %s 已被使用", in.AppID)
@@ -135,7 +135,7 @@ func (s *Service) UpdateClient(ctx context.Context, in ClientInput, actor string
 		return nil, err
 	}
 	now := s.now()
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Client)(nil)).
 			Set("name = ?", in.Name).Set("allowed_items = ?", strings.Join(in.AllowedItems, ",")).
 			Set("callback_url = ?", in.CallbackURL).Set("roster = ?", in.Roster).Set("legacy_md5 = ?", in.LegacyMD5).
@@ -164,7 +164,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, appID, actor string) (
 		return "", fmt.Errorf("billing: seal client secret: %w", err)
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Client)(nil)).Set("secret_sealed = ?", sealed).
 			Set("secret_set_at = ?", now).Set("updated_at = ?", now).Where("app_id = ?", appID).Exec(ctx)
 		if err != nil {
@@ -181,7 +181,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, appID, actor string) (
 // SetClientDisabled turns a client off (its requests are refused) or on again.
 func (s *Service) SetClientDisabled(ctx context.Context, appID string, disabled bool, actor string) error {
 	now := s.now()
-	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Client)(nil)).Set("disabled = ?", disabled).Set("updated_at = ?", now).
 			Where("app_id = ?", appID).Exec(ctx)
 		if err != nil {

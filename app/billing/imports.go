@@ -382,10 +382,10 @@ func (s *Service) importBills(ctx context.Context, run *ImportRun, item *store.C
 	table = nil // the rows are bills now: let the collector have the strings
 
 	run.Stage(store.ImportImporting, len(bills))
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the item and look again at its payers: a bill added since the check
 		// (another import, the form) makes its row a duplicate after all.
-		if err := forUpdate(tx.NewSelect().Model((*store.ChargeItem)(nil)).Column("status").Where("id = ?", item.ID)).Scan(ctx, &item.Status); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model((*store.ChargeItem)(nil)).Column("status").Where("id = ?", item.ID)).Scan(ctx, &item.Status); err != nil {
 			return fmt.Errorf("billing: lock item: %w", err)
 		}
 		if why := itemTakesBills(item); why != "" {

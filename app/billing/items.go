@@ -384,7 +384,7 @@ func (s *Service) CreateItem(ctx context.Context, in ItemInput, scope *int64, cr
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(item).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
 				return FormErrors{"code": "项目编号已被使用"}
@@ -444,7 +444,7 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, in ItemInput, scope 
 	}
 	now := s.now()
 	item.UpdatedAt = now
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(item).
 			Column("code", "name", "department_id", "category", "audience", "pricing", "price_fen", "min_fen", "max_fen",
 				"opens_at", "closes_at", "partial_allowed", "refundable_until", "description", "updated_at").
@@ -487,7 +487,7 @@ func (s *Service) MoveItem(ctx context.Context, id int64, event ItemEvent, reaso
 		return nil, fault.New(fault.ErrConflict, "item_state", "项目当前%s，不能%s", ItemStatusLabel(item.Status), ItemEventLabel(string(event)))
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.ChargeItem)(nil)).
 			Set("status = ?", to).Set("updated_at = ?", now).
 			Where("id = ?", item.ID).Where("status = ?", item.Status).Exec(ctx)

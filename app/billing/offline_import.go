@@ -68,7 +68,7 @@ func (s *Service) importOffline(ctx context.Context, run *ImportRun, fileName st
 
 	run.Stage(store.ImportImporting, len(recs))
 	var res OfflineResult
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the bills (in id order, as every payment does) and look at them again, with
 		// the references: what changed since the check makes its rows bad after all.
 		if err := st.lock(ctx, tx, recs); err != nil {
@@ -295,7 +295,7 @@ func (st *offlineState) lock(ctx context.Context, tx bun.Tx, recs []*OfflineReco
 	st.locked = make(map[int64]bool, len(ids))
 	for chunk := range chunksOf(ids, offlineChunk) {
 		var rows []*store.Bill
-		if err := forUpdate(tx.NewSelect().Model(&rows).Where("id IN (?)", bun.In(chunk)).OrderExpr("id")).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(&rows).Where("id IN (?)", bun.In(chunk)).OrderExpr("id")).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: lock offline bills: %w", err)
 		}
 		for _, b := range rows {
@@ -526,7 +526,7 @@ func insertOfflineOrders(ctx context.Context, tx bun.Tx, chunk []offlineApplied)
 	}
 	if _, err := tx.NewInsert().Model(&orders).Exec(ctx); err != nil {
 		if store.IsDuplicate(err) {
-			return errRetry // an order number taken in the same second: draw again
+			return store.ErrRetry // an order number taken in the same second: draw again
 		}
 		return fmt.Errorf("billing: insert offline orders: %w", err)
 	}

@@ -71,7 +71,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		Channel: req.Channel, Status: store.OrderOpen,
 		ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the bills (on MySQL; an SQLite transaction holds the write lock already) in id
 		// order, as every payment locks them, so that nothing credits them between this read
 		// and the hold. The hold is guarded by the versions read too (insertOrder): an order
@@ -79,7 +79,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		locked := slices.Clone(ids)
 		slices.Sort(locked)
 		var bills []*store.Bill
-		if err := forUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(locked)).OrderExpr("id")).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(locked)).OrderExpr("id")).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: load bills: %w", err)
 		}
 		byID := make(map[int64]*store.Bill, len(bills))
@@ -300,10 +300,10 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 // the payer told; nothing is charged.
 func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
 	stale := ""
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		stale = ""
 		o := new(store.Order)
-		if err := forUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
 			return notFound(err, "订单不存在")
 		}
 		if o.Status != store.OrderOpen {
@@ -318,7 +318,7 @@ func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
 			ids[i] = l.BillID
 		}
 		var bills []*store.Bill
-		if err := forUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(ids)).OrderExpr("id")).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(ids)).OrderExpr("id")).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: order bills: %w", err)
 		}
 		due := make(map[int64]*store.Bill, len(bills))
@@ -453,7 +453,7 @@ func (s *Service) closeOrder(ctx context.Context, orderNo, actor, action string,
 		s.log().Warn("channel close failed", "order", order.OrderNo, "err", err)
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Order)(nil)).
 			Set("status = ?", store.OrderClosed).Set("closed_at = ?", now).Set("updated_at = ?", now).
 			Where("id = ?", order.ID).Where("status = ?", store.OrderOpen).Exec(ctx)

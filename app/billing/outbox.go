@@ -289,7 +289,7 @@ func excerpt(raw []byte) string {
 func (s *Service) ResendEvents(ctx context.Context, client string, eventID int64, actor string) (int, error) {
 	now := s.now()
 	var n int64
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewUpdate().Model((*store.Event)(nil)).Set("status = ?", EventPending).Set("next_at = ?", now).
 			Set("attempts = 0").Where("client = ?", client)
 		if eventID > 0 {

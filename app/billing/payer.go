@@ -130,7 +130,7 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 		PayerName: req.Name, PayerPhone: req.Phone, Channel: req.Channel, TotalFen: amount,
 		Status: store.OrderOpen, ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		bill := &store.Bill{
 			BillNo: newNumber("G", now), Source: "cashier", ItemID: item.ID, PayerType: "external",
 			PayerName: req.Name, PayerPhone: req.Phone, AmountDueFen: amount, Status: store.BillUnpaid,

@@ -54,10 +54,10 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 	if t.PaidAt.IsZero() {
 		paidAt = now
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		out = Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
 		order := new(store.Order)
-		if err := forUpdate(tx.NewSelect().Model(order).Where("order_no = ?", t.OrderNo)).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(order).Where("order_no = ?", t.OrderNo)).Scan(ctx); err != nil {
 			return notFound(err, "订单不存在")
 		}
 		if order.Channel != channelName {
@@ -111,7 +111,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 				billIDs[i] = l.BillID
 			}
 			var locked []*store.Bill
-			if err := forUpdate(tx.NewSelect().Model(&locked).Where("id IN (?)", bun.In(billIDs)).OrderExpr("id")).Scan(ctx); err != nil {
+			if err := store.ForUpdate(tx.NewSelect().Model(&locked).Where("id IN (?)", bun.In(billIDs)).OrderExpr("id")).Scan(ctx); err != nil {
 				return fmt.Errorf("billing: lock bills: %w", err)
 			}
 			bills := make(map[int64]*store.Bill, len(locked))

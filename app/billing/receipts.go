@@ -96,7 +96,7 @@ func reserveReceiptSeqs(ctx context.Context, tx bun.Tx, year int, n int64) (int6
 		// with a duplicate key and its transaction is retried whole by the caller.
 		if _, err := tx.NewInsert().Model(&store.ReceiptSequence{Year: year, LastNo: n}).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
-				return 0, errRetry
+				return 0, store.ErrRetry
 			}
 			return 0, fmt.Errorf("billing: receipt sequence: %w", err)
 		}

@@ -140,7 +140,7 @@ func (s *Service) CountPrints(ctx context.Context, receiptNos []string, actor st
 	}
 	now := s.now()
 	counts := map[string]int{}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		clear(counts)
 		if _, err := tx.NewUpdate().Model((*store.Receipt)(nil)).Set("print_count = print_count + 1").
 			Where("receipt_no IN (?)", bun.In(nos)).Exec(ctx); err != nil {
@@ -182,7 +182,7 @@ func (s *Service) VoidReceipt(ctx context.Context, receiptNo, reason, actor stri
 		return nil, err
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if err := voidReceipt(ctx, tx, receiptNo, reason); err != nil {
 			return err
 		}

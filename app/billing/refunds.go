@@ -209,9 +209,9 @@ func (s *Service) RequestRefund(ctx context.Context, req RefundRequest) (*store.
 	if req.Source != "" {
 		r.Source = req.Source
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		bill := new(store.Bill)
-		if err := forUpdate(tx.NewSelect().Model(bill).Where("id = ?", req.BillID)).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(bill).Where("id = ?", req.BillID)).Scan(ctx); err != nil {
 			return notFound(err, "款项不存在")
 		}
 		bill.Item = new(store.ChargeItem)
@@ -287,9 +287,9 @@ func (s *Service) RequestClientRefund(ctx context.Context, req RefundRequest) (r
 func (s *Service) RequestOverpaymentRefund(ctx context.Context, overpaymentID int64, actor string) (*store.Refund, error) {
 	now := s.now()
 	var r *store.Refund
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		op := new(store.Overpayment)
-		if err := forUpdate(tx.NewSelect().Model(op).Where("id = ?", overpaymentID)).Scan(ctx); err != nil {
+		if err := store.ForUpdate(tx.NewSelect().Model(op).Where("id = ?", overpaymentID)).Scan(ctx); err != nil {
 			return notFound(err, "溢缴款记录不存在")
 		}
 		if op.Status != "open" {
@@ -357,7 +357,7 @@ func (s *Service) ApproveRefund(ctx context.Context, id int64, actor, note strin
 		return nil, err
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil {
 			return err
@@ -386,7 +386,7 @@ func (s *Service) RejectRefund(ctx context.Context, id int64, actor, reason stri
 	}
 	now := s.now()
 	var r *store.Refund
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if r, err = lockRefund(ctx, tx, id); err != nil {
 			return err
 		}
@@ -420,7 +420,7 @@ func (s *Service) executeRefund(ctx context.Context, id int64, actor string) (*s
 	now := s.now()
 	var order store.Order
 	var p store.Payment
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if r, err = lockRefund(ctx, tx, id); err != nil {
 			return err
@@ -497,7 +497,7 @@ func refundFollowUp(attempt int) time.Duration {
 // it said, when to ask again (refundFollowUps), and, once it has waited RefundEscalateAfter,
 // that it is finance's to look into.
 func (s *Service) refundUnknown(ctx context.Context, id int64, message, actor string, now time.Time) (*store.Refund, error) {
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil {
 			return err
@@ -540,7 +540,7 @@ func (s *Service) refundUnknown(ctx context.Context, id int64, message, actor st
 // left, reissued for the rest), the overpayment settled, the callbacks, the audit entry.
 func (s *Service) refundSucceeded(ctx context.Context, id int64, res channel.RefundResult, actor string) (*store.Refund, error) {
 	now := s.now()
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil {
 			return err
@@ -581,7 +581,7 @@ func (s *Service) refundSucceeded(ctx context.Context, id int64, res channel.Ref
 // callbacks. It returns a note for the audit entry.
 func (s *Service) creditRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now time.Time) (string, error) {
 	bill := new(store.Bill)
-	if err := forUpdate(tx.NewSelect().Model(bill).Where("id = ?", *r.BillID)).Scan(ctx); err != nil {
+	if err := store.ForUpdate(tx.NewSelect().Model(bill).Where("id = ?", *r.BillID)).Scan(ctx); err != nil {
 		return "", fmt.Errorf("billing: refund bill: %w", err)
 	}
 	before := bill.Status
@@ -661,7 +661,7 @@ func (s *Service) refundFailed(ctx context.Context, id int64, res channel.Refund
 	if message == "" {
 		message = "渠道拒绝了退款"
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil {
 			return err
@@ -917,7 +917,7 @@ func (s *Service) Overpayments(ctx context.Context, status string, offset, limit
 // lockRefund reads a refund inside tx, locking its row.
 func lockRefund(ctx context.Context, tx bun.Tx, id int64) (*store.Refund, error) {
 	r := new(store.Refund)
-	if err := forUpdate(tx.NewSelect().Model(r).Where("id = ?", id)).Scan(ctx); err != nil {
+	if err := store.ForUpdate(tx.NewSelect().Model(r).Where("id = ?", id)).Scan(ctx); err != nil {
 		return nil, notFound(err, "退款不存在")
 	}
 	return r, nil

@@ -260,7 +260,7 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 	if run != nil {
 		run.Stage(store.ImportImporting, res.Created+res.Updated)
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		done := 0
 		for start := 0; start < len(created); start += 1000 {
 			chunk := created[start:min(start+1000, len(created))]

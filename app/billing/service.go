@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -12,10 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/uptrace/bun"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"campuspay/app/channel"
 	"campuspay/app/egress"
@@ -148,49 +144,6 @@ func ChannelLabel(name string) string {
 		return "线下收款"
 	}
 	return name
-}
-
-// inTx runs fn in a transaction, retrying a few times when the database reports a
-// deadlock or a lock timeout (the transaction was rolled back whole, so a retry is safe).
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return InTx(ctx, s.DB, fn)
-}
-
-// InTx is inTx for callers outside the service (other core packages).
-func InTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = db.RunInTx(ctx, nil, fn)
-		if err == nil || !(retryable(err) || errors.Is(err, errRetry)) {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-	}
-	return err
-}
-
-// errRetry asks InTx to run the transaction again (a benign race was lost).
-var errRetry = errors.New("billing: retry transaction")
-
-func retryable(err error) bool {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED
-	}
-	return false
-}
-
-// forUpdate adds a locking read on MySQL; SQLite transactions already hold the write lock
-// from their first statement (BEGIN IMMEDIATE).
-func forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
-	if store.DialectOf(q.DB()) == store.MySQL {
-		return q.For("UPDATE")
-	}
-	return q
 }
 
 // newNumber makes a number of ≤ 32 characters of [0-9A-Za-z] that every channel accepts:

@@ -463,7 +463,7 @@ func (s *Service) SnapshotDay(ctx context.Context, day time.Time) error {
 	for _, r := range rows {
 		r.Day = day
 	}
-	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*store.StatsDaily)(nil)).Where("day = ?", day).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: snapshot: %w", err)
 		}

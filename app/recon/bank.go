@@ -168,7 +168,7 @@ func (s *Service) SaveBankMapping(ctx context.Context, code, name string, m Mapp
 	raw, _ := json.Marshal(m)
 	now := store.UTC(s.now())
 	row := &store.BankMapping{BankCode: code, Name: name, Mapping: string(raw), UpdatedBy: actor, UpdatedAt: now}
-	return billing.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
+	return store.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(row).WherePK().Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("recon: save bank mapping: %w", err)

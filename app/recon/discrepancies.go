@@ -10,7 +10,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -117,7 +116,7 @@ func (s *Service) Resolve(ctx context.Context, id int64, note, actor string) (*s
 		return nil, errf(fault.ErrInvalid, "note_too_long", "处理说明不能超过 200 字")
 	}
 	now := store.UTC(s.now())
-	err := billing.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
 		d := new(store.Discrepancy)
 		if err := tx.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -75,7 +74,7 @@ func (s *Service) failRun(ctx context.Context, run *store.ReconRun, cause error)
 func (s *Service) finishRun(ctx context.Context, run *store.ReconRun, findings []finding, crossCleared []crossClear) error {
 	now := store.UTC(s.now())
 	open := 0
-	err := billing.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
+	err := store.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
 		open = 0
 		for i := range findings {
 			f := &findings[i]

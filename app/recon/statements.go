@@ -16,7 +16,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
 	"campuspay/app/channel"
 	"campuspay/app/channel/stmtcsv"
 	"campuspay/app/fault"
@@ -288,7 +287,7 @@ func (s *Service) storeStatement(ctx context.Context, in StatementInput, hash st
 	if latest != nil {
 		st.Version = latest.Version + 1
 	}
-	err = billing.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.db(), func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(st).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
 				return errf(fault.ErrConflict, "statement_busy", "该对账单正被另一操作保存，请稍后重试")
