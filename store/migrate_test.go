@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
@@ -111,5 +112,21 @@ func TestStatements(t *testing.T) {
 	want := []string{"CREATE TABLE a (\n  x INT -- note\n)", "CREATE INDEX i ON a (x)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Statements = %q, want %q", got, want)
+	}
+}
+
+func TestSchemaHasNoSimulatorTables(t *testing.T) {
+	db, err := store.OpenSQLite(t.TempDir() + "/plain.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range columns(t, db) {
+		if strings.HasPrefix(c, "sim_") {
+			t.Fatalf("the platform's schema has %s: the simulators' tables belong to app/sim/simdb", c)
+		}
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// The books of the simulated outside world (see sql/*/0002_sim.sql).
+// The books of the simulated outside world. Their tables are not in the platform's schema:
+// app/sim/simdb creates them where the simulators run.
 
 type SandboxTrade struct {
 	bun.BaseModel `bun:"table:sim_sandbox_trades"`

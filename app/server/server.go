@@ -40,6 +40,7 @@ import (
 	banksim "campuspay/app/sim/bank"
 	cardsim "campuspay/app/sim/campuscard"
 	sandboxsim "campuspay/app/sim/sandbox"
+	"campuspay/app/sim/simdb"
 	"campuspay/app/web"
 	"campuspay/jobs"
 	"campuspay/static"
@@ -175,6 +176,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Bank = &banksim.Sim{DB: db, Account: "6222000000000001", Key: bankKey, SandboxMerchant: "campuspay"}
 	s.Recon = &recon.Service{Billing: s.Billing, Log: cfg.Log}
 
+	// The simulators' tables are not in the schema: made here, before demo data fills
+	// the card system's accounts, and below for a demo database opened without -demo.
+	if cfg.Demo || cfg.Simulators {
+		if err := simdb.Migrate(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if cfg.Demo {
 		loaded, err := demo.Loaded(ctx, db)
 		if err != nil {
@@ -199,6 +208,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Simulators = cfg.Simulators || isDemo
+	if isDemo && !cfg.Demo && !cfg.Simulators {
+		if err := simdb.Migrate(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	s.Settings.Simulators = s.Simulators
 	s.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	// The card system's configured endpoint goes through the same guard: an internal

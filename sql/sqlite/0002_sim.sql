@@ -1,61 +1,6 @@
--- The simulated outside world shipped in the binary: a third-party payment company
--- (sandbox) and the campus card system. They keep their own books here, apart from the
--- platform's tables, and the platform reaches them only over HTTP.
-
-CREATE TABLE sim_sandbox_trades (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  trade_no      TEXT  NOT NULL,
-  out_trade_no  TEXT  NOT NULL,
-  merchant      TEXT  NOT NULL,
-  subject       TEXT NOT NULL DEFAULT '',
-  amount_fen    INTEGER       NOT NULL,
-  notify_url    TEXT NOT NULL,
-  return_url    TEXT NOT NULL DEFAULT '',
-  status        TEXT  NOT NULL,   -- WAIT_PAY | SUCCESS | CLOSED
-  refunded_fen  INTEGER       NOT NULL DEFAULT 0,
-  created_at    DATETIME  NOT NULL,
-  paid_at       DATETIME  NULL,
-  expires_at    DATETIME  NULL       -- after it the trade can no longer be paid
-);
-CREATE UNIQUE INDEX uq_sim_sandbox_trades_trade ON sim_sandbox_trades (trade_no);
-CREATE UNIQUE INDEX uq_sim_sandbox_trades_out ON sim_sandbox_trades (merchant, out_trade_no);
-
-CREATE TABLE sim_sandbox_refunds (
-  id             INTEGER PRIMARY KEY AUTOINCREMENT,
-  refund_no      TEXT  NOT NULL,
-  out_refund_no  TEXT  NOT NULL,
-  trade_no       TEXT  NOT NULL,
-  amount_fen     INTEGER       NOT NULL,
-  status         TEXT  NOT NULL,   -- SUCCESS | FAILED
-  created_at     DATETIME  NOT NULL
-);
-CREATE UNIQUE INDEX uq_sim_sandbox_refunds_no ON sim_sandbox_refunds (refund_no);
-CREATE UNIQUE INDEX uq_sim_sandbox_refunds_out ON sim_sandbox_refunds (trade_no, out_refund_no);
-
-CREATE TABLE sim_card_accounts (
-  card_no        TEXT  NOT NULL PRIMARY KEY,
-  holder_no      TEXT  NOT NULL,
-  holder_name    TEXT NOT NULL,
-  password_hash  TEXT NOT NULL,
-  balance_fen    INTEGER       NOT NULL,
-  frozen         BOOLEAN      NOT NULL DEFAULT 0,
-  updated_at     DATETIME  NOT NULL
-);
-CREATE UNIQUE INDEX uq_sim_card_accounts_holder ON sim_card_accounts (holder_no);
-
-CREATE TABLE sim_card_txns (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  txn_no        TEXT  NOT NULL,
-  card_no       TEXT  NOT NULL,
-  kind          TEXT  NOT NULL,   -- debit | refund
-  out_no        TEXT  NOT NULL,   -- the platform's order number (debit) or refund number
-  debit_txn_no  TEXT  NOT NULL DEFAULT '',  -- for a refund: the debit it returns
-  amount_fen    INTEGER       NOT NULL,
-  balance_after INTEGER       NOT NULL,
-  created_at    DATETIME  NOT NULL
-);
-CREATE UNIQUE INDEX uq_sim_card_txns_no ON sim_card_txns (txn_no);
-CREATE UNIQUE INDEX uq_sim_card_txns_out ON sim_card_txns (kind, out_no);
-CREATE INDEX ix_sim_card_txns_created ON sim_card_txns (created_at);
-CREATE INDEX ix_sim_card_txns_debit ON sim_card_txns (debit_txn_no);
-
+-- Intentionally empty: this number is kept so that databases that have already applied
+-- 0002_sim.sql keep their numbering. It once created the simulators' tables (sim_*) for
+-- every database; they are not part of the production schema any more, and the
+-- simulators create them themselves where they run (app/sim/simdb, mysql.sql and
+-- sqlite.sql). A database that ran the old file keeps its sim_* tables, unused unless the
+-- simulators are on.

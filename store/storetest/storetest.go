@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/uptrace/bun"
 
+	"campuspay/app/sim/simdb"
 	"campuspay/store"
 )
 
@@ -86,6 +87,10 @@ func MySQLDSN(t testing.TB) string {
 func migrate(t testing.TB, db *bun.DB) {
 	t.Helper()
 	if _, err := store.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	// Tests drive the simulators too: give them their tables.
+	if err := simdb.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 }
