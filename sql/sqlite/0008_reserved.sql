@@ -1,0 +1,3 @@
+-- Intentionally empty: number 0008 was never used (the files went from 0007 to 0009).
+-- This file closes the gap so that the numbering reads without a hole; applying it
+-- changes nothing, on a new database or one that already ran 0009 and later.
