@@ -144,20 +144,3 @@ func (h *Handler) returnFromChannel(c *fiber.Ctx) error {
 	}
 	return c.Redirect("/pay/orders/"+o.OrderNo, fiber.StatusSeeOther)
 }
-
-// notify takes a channel's asynchronous notification.
-func (h *Handler) notify(c *fiber.Ctx) error {
-	if len(c.Body()) > NotifyBodyLimit { // the server refuses it before; this handler is sure of it
-		return fiber.ErrRequestEntityTooLarge
-	}
-	header := make(map[string][]string)
-	c.Request().Header.VisitAll(func(k, v []byte) {
-		header[string(k)] = append(header[string(k)], string(v))
-	})
-	ct, ack, err := h.Billing.HandleNotification(c.UserContext(), c.Params("channel"), header, c.Body(), c.IP())
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, ct)
-	return c.Send(ack)
-}

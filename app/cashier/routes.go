@@ -1,6 +1,6 @@
 // Package cashier is the payer's side: sign in, see and pay outstanding bills, pay an open
-// item without an account, follow an order until it is paid, history and receipts. It also
-// takes the channels' notifications and the payer's return from a channel.
+// item without an account, follow an order until it is paid, history and receipts, and
+// the payer's return from a channel. (The channels' notifications are app/notify's.)
 package cashier
 
 import (
@@ -40,7 +40,6 @@ type Handler struct {
 func (h *Handler) Routes(app fiber.Router) {
 	h.ssoHTTP = h.Egress.Client(egress.Options{Timeout: 10 * time.Second})
 	h.oidc.Client = h.ssoHTTP
-	app.Post("/notify/:channel", h.notify) // channels: no session, no CSRF, signature instead
 
 	// Every page loads the session and checks CSRF on writes. (Attached route by route: a
 	// Group("") with middleware would run it for every path of the app, the API too.)

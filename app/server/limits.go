@@ -9,7 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"campuspay/app/api"
-	"campuspay/app/cashier"
+	"campuspay/app/notify"
 )
 
 // MaxBody is the largest request the server reads at all: an import upload (15 MB of
@@ -26,7 +26,7 @@ const FormBody = 1 << 20
 func routeBodyLimit(path string) int {
 	switch {
 	case strings.HasPrefix(path, "/notify/"):
-		return cashier.NotifyBodyLimit
+		return notify.BodyLimit
 	case strings.HasPrefix(path, "/api/"):
 		return api.BodyLimit(path)
 	case isUpload(path), strings.HasPrefix(path, "/ws/"): // SOAP refuses over 1 MB itself, with a fault

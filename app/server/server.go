@@ -35,6 +35,7 @@ import (
 	"campuspay/app/console"
 	"campuspay/app/demo"
 	"campuspay/app/egress"
+	"campuspay/app/notify"
 	"campuspay/app/recon"
 	"campuspay/app/settings"
 	banksim "campuspay/app/sim/bank"
@@ -289,6 +290,8 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		s.Card.Routes(app.Group("/sim/card"))
 		s.Bank.Routes(app.Group("/sim/bank"))
 	}
+
+	(&notify.Handler{Billing: s.Billing}).Routes(app) // the payment companies' door: before any page's middleware
 
 	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
