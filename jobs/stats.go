@@ -1,10 +1,9 @@
 package jobs
 
 import (
+	"campuspay/app/reports"
 	"context"
 	"log/slog"
-
-	"campuspay/app/billing"
 )
 
 // StatsBackfill is how many days back the daily report snapshot looks for days to write.
@@ -12,13 +11,13 @@ const StatsBackfill = 400
 
 // SnapshotStats is the daily report snapshot: it writes stats_daily for every closed day of
 // the last StatsBackfill days that has no snapshot yet, and rewrites the days that closed
-// less than billing.SnapshotSettle ago (late notifications, payments repaired by
+// less than reports.SnapshotSettle ago (late notifications, payments repaired by
 // reconciliation). The dashboards read closed days from it and compute today, and any day
 // it has not written, live — so they are right whether or not it ran. Run it every few
 // minutes (say every 10): each run after the first rewrites two or three days.
-func SnapshotStats(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+func SnapshotStats(r *reports.Service, log *slog.Logger) func(ctx context.Context) {
 	return func(ctx context.Context) {
-		n, err := b.RefreshStats(ctx, StatsBackfill)
+		n, err := r.RefreshStats(ctx, StatsBackfill)
 		if err != nil {
 			log.Error("job snapshot-stats", "err", err)
 			markFailed(ctx)

@@ -36,10 +36,10 @@ const benchChunk = 1000
 // that notifications are verified as in production), and — for the hand-written SQL — a
 // plain database/sql handle on the same database.
 type benchFixture struct {
-	svc  *billing.Service
-	db   *bun.DB
+	Svc  *billing.Service
+	DB   *bun.DB
 	raw  *sql.DB // hand-written SQL: on MySQL with client-side interpolation, as bun sends it
-	item *store.ChargeItem
+	Item *store.ChargeItem
 	next int // orders made so far: keeps numbers unique across calls
 }
 
@@ -102,8 +102,8 @@ func newBenchFixture(b *testing.B, db *bun.DB, raw *sql.DB) *benchFixture {
 	b.Helper()
 	ctx := context.Background()
 	now := store.UTC(time.Now())
-	f := &benchFixture{db: db, raw: raw}
-	f.svc = &billing.Service{
+	f := &benchFixture{DB: db, raw: raw}
+	f.Svc = &billing.Service{
 		DB: db,
 		Channels: map[string]channel.Channel{
 			"sandbox": sandboxchannel.New(sandboxchannel.Config{GatewayURL: "http://127.0.0.1:9/unused", Merchant: "campuspay", Key: benchKey}),
@@ -113,9 +113,9 @@ func newBenchFixture(b *testing.B, db *bun.DB, raw *sql.DB) *benchFixture {
 	}
 	dept := &store.Department{Code: "FIN", Name: "财务处", CreatedAt: now}
 	mustInsert(b, db, dept)
-	f.item = &store.ChargeItem{Code: "TUITION-2026", Name: "2026学年学费", DepartmentID: dept.ID, Category: "tuition",
+	f.Item = &store.ChargeItem{Code: "TUITION-2026", Name: "2026学年学费", DepartmentID: dept.ID, Category: "tuition",
 		Audience: store.AudienceInternal, Pricing: store.PricingPerBill, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
-	mustInsert(b, db, f.item)
+	mustInsert(b, db, f.Item)
 	// The year's sequence row exists from the first receipt on; making it here keeps the
 	// first-receipt race (a benign retry) out of the figures, and the hand-written SQL
 	// needs it.
@@ -151,25 +151,25 @@ func (f *benchFixture) openOrders(b *testing.B, n int) []benchOrder {
 			no := fmt.Sprintf("B%09d", k)
 			users[i] = &store.User{Login: no, Name: "缴费人" + strconv.Itoa(k), Roles: "payer", PayerNo: &no, Status: "active", CreatedAt: now, UpdatedAt: now}
 		}
-		if _, err := f.db.NewInsert().Model(&users).Exec(ctx); err != nil {
+		if _, err := f.DB.NewInsert().Model(&users).Exec(ctx); err != nil {
 			b.Fatal(err)
 		}
 		for i, u := range users {
 			orders[i] = &store.Order{OrderNo: fmt.Sprintf("PBENCH%09d", f.next+done+i), PayerID: &u.ID, PayerName: u.Name,
 				Channel: "sandbox", TotalFen: 58000, Status: store.OrderOpen, ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
 		}
-		if _, err := f.db.NewInsert().Model(&orders).Exec(ctx); err != nil {
+		if _, err := f.DB.NewInsert().Model(&orders).Exec(ctx); err != nil {
 			b.Fatal(err)
 		}
 		bills := make([]*store.Bill, 0, 2*m)
 		for i, o := range orders {
 			for j, amount := range []int64{50000, 8000} {
-				bills = append(bills, &store.Bill{BillNo: fmt.Sprintf("%s-%d", o.OrderNo, j), Source: "console", ItemID: f.item.ID,
+				bills = append(bills, &store.Bill{BillNo: fmt.Sprintf("%s-%d", o.OrderNo, j), Source: "console", ItemID: f.Item.ID,
 					PayerID: &users[i].ID, PayerType: "internal", PayerName: users[i].Name, AmountDueFen: amount, Status: store.BillUnpaid,
 					HeldByOrderID: &o.ID, HeldUntil: &expires, CreatedAt: now, UpdatedAt: now})
 			}
 		}
-		if _, err := f.db.NewInsert().Model(&bills).Exec(ctx); err != nil {
+		if _, err := f.DB.NewInsert().Model(&bills).Exec(ctx); err != nil {
 			b.Fatal(err)
 		}
 		lines := make([]*store.OrderLine, 0, 2*m)
@@ -182,7 +182,7 @@ func (f *benchFixture) openOrders(b *testing.B, n int) []benchOrder {
 				lines = append(lines, &store.OrderLine{OrderID: o.ID, BillID: bill.ID, AmountFen: bill.AmountDueFen})
 			}
 		}
-		if _, err := f.db.NewInsert().Model(&lines).Exec(ctx); err != nil {
+		if _, err := f.DB.NewInsert().Model(&lines).Exec(ctx); err != nil {
 			b.Fatal(err)
 		}
 		for _, o := range orders {
@@ -229,11 +229,11 @@ func (f *benchFixture) checkPaid(b *testing.B, batch []benchOrder) {
 	for i, o := range batch {
 		ids[i] = o.order.ID
 	}
-	paid, err := f.db.NewSelect().Model((*store.Order)(nil)).Where("id IN (?)", bun.In(ids)).Where("status = ?", store.OrderPaid).Count(ctx)
+	paid, err := f.DB.NewSelect().Model((*store.Order)(nil)).Where("id IN (?)", bun.In(ids)).Where("status = ?", store.OrderPaid).Count(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	credited, err := f.db.NewSelect().Model((*store.Bill)(nil)).Where("held_by_order_id IS NULL").Where("status = ?", store.BillPaid).
+	credited, err := f.DB.NewSelect().Model((*store.Bill)(nil)).Where("held_by_order_id IS NULL").Where("status = ?", store.BillPaid).
 		Where("id IN (SELECT bill_id FROM order_lines WHERE order_id IN (?))", bun.In(ids)).Count(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -29,7 +29,7 @@ const benchParallelism = 4
 func BenchmarkApplyTrade(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, f *benchFixture) {
 		runPayments(b, f, func(ctx context.Context, o benchOrder) error {
-			out, err := f.svc.ApplyTrade(ctx, "sandbox", o.trade)
+			out, err := f.Svc.ApplyTrade(ctx, "sandbox", o.trade)
 			if err == nil && (out.Duplicate || out.CreditedFen != o.order.TotalFen || len(out.ReceiptNos) != 2) {
 				err = fmt.Errorf("ApplyTrade(%s) = %+v, want %d credited on 2 receipts", o.order.OrderNo, out, o.order.TotalFen)
 			}
@@ -44,7 +44,7 @@ func BenchmarkApplyTrade(b *testing.B) {
 func BenchmarkHandleNotification(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, f *benchFixture) {
 		runPayments(b, f, func(ctx context.Context, o benchOrder) error {
-			_, ack, err := f.svc.HandleNotification(ctx, "sandbox", o.header, o.body, "127.0.0.1")
+			_, ack, err := f.Svc.HandleNotification(ctx, "sandbox", o.header, o.body, "127.0.0.1")
 			if err == nil && string(ack) != "success" {
 				err = fmt.Errorf("HandleNotification(%s) ack = %q, want success", o.order.OrderNo, ack)
 			}
@@ -103,7 +103,7 @@ func runPayments(b *testing.B, f *benchFixture, pay func(ctx context.Context, o 
 // The receipt sequence — the one row every payment writes — is taken as late as possible.
 func (f *benchFixture) barePayment(ctx context.Context, o benchOrder) error {
 	lock := "SELECT id, total_fen FROM orders WHERE order_no = ?"
-	if store.DialectOf(f.db) == store.MySQL {
+	if store.DialectOf(f.DB) == store.MySQL {
 		lock += " FOR UPDATE"
 	}
 	tx, err := f.raw.BeginTx(ctx, nil)

@@ -17,6 +17,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/egress"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
@@ -54,20 +55,20 @@ func accept(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusN
 
 // queueCallback registers appID with callbackURL (written straight to the row: the form
 // refuses literal internal addresses) and queues one event for it, due now.
-func queueCallback(t *testing.T, f *fixture, appID, callbackURL string) *store.Event {
+func queueCallback(t *testing.T, f *billingtest.Fixture, appID, callbackURL string) *store.Event {
 	t.Helper()
 	ctx := context.Background()
-	f.svc.Secrets = auth.Box{Key: []byte("test")}
-	if _, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: appID, Name: "回调测试"}, "test"); err != nil {
+	f.Svc.Secrets = auth.Box{Key: []byte("test")}
+	if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: appID, Name: "回调测试"}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.db.NewUpdate().Model((*store.Client)(nil)).Set("callback_url = ?", callbackURL).Where("app_id = ?", appID).Exec(ctx); err != nil {
+	if _, err := f.DB.NewUpdate().Model((*store.Client)(nil)).Set("callback_url = ?", callbackURL).Where("app_id = ?", appID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	now := f.clock.Now()
+	now := f.Clock.Now()
 	ev := &store.Event{EventID: "evt_" + appID, Client: appID, Type: "bill.paid", Status: billing.EventPending,
 		Payload: `{"event_id":"evt_` + appID + `"}`, NextAt: store.UTC(now), CreatedAt: store.UTC(now)}
-	insert(t, f.db, ev)
+	billingtest.Insert(t, f.DB, ev)
 	return ev
 }
 
@@ -86,7 +87,7 @@ func eventByID(t *testing.T, db *bun.DB, id int64) *store.Event {
 func TestCallbacksRefuseInternalAddresses(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		u1, hits1 := receiverOn(t, "tcp4", "127.0.0.1:0", accept)
 		u2, hits2 := receiverOn(t, "tcp4", "127.0.0.2:0", accept)
 		u6, hits6 := receiverOn(t, "tcp6", "[::1]:0", accept)
@@ -104,12 +105,12 @@ func TestCallbacksRefuseInternalAddresses(t *testing.T) {
 			{"probe-redis", "http://localhost:6379/", nil, ""},
 		}
 		allowList := "" // what the administrator has allowed: nothing yet
-		f.svc.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
+		f.Svc.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
 		events := map[string]*store.Event{}
 		for _, p := range probes {
 			events[p.app] = queueCallback(t, f, p.app, p.url)
 		}
-		if d, _, err := f.svc.DeliverEvents(ctx, 50); err != nil || d != 0 {
+		if d, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil || d != 0 {
 			t.Fatalf("DeliverEvents without allow-list = %d, %v; want none delivered", d, err)
 		}
 		for _, p := range probes {
@@ -130,8 +131,8 @@ func TestCallbacksRefuseInternalAddresses(t *testing.T) {
 			}
 		}
 		allowList = strings.Join(list, "\n")
-		f.clock.Advance(time.Minute)
-		if _, _, err := f.svc.DeliverEvents(ctx, 50); err != nil {
+		f.Clock.Advance(time.Minute)
+		if _, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range probes {
@@ -148,14 +149,14 @@ func TestCallbacksRefuseInternalAddresses(t *testing.T) {
 func TestCallbackRedirectIsAFailure(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		healthz, healthzHits := receiverOn(t, "tcp4", "127.0.0.1:0", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
 		recv, _ := receiverOn(t, "tcp4", "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, healthz+"/healthz", http.StatusFound)
 		})
-		f.svc.Egress = allowing("127.0.0.1/32") // both are allowed: only the redirect is refused
+		f.Svc.Egress = allowing("127.0.0.1/32") // both are allowed: only the redirect is refused
 		ev := queueCallback(t, f, "redirector", recv+"/cb")
-		if d, _, err := f.svc.DeliverEvents(ctx, 50); err != nil || d != 0 {
+		if d, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil || d != 0 {
 			t.Fatalf("DeliverEvents = %d, %v; want the redirect not delivered", d, err)
 		}
 		got := eventByID(t, db, ev.ID)
@@ -174,14 +175,14 @@ func TestCallbackRedirectIsAFailure(t *testing.T) {
 func TestCallbackKeepsAShortExcerpt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		recv, _ := receiverOn(t, "tcp4", "127.0.0.1:0", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusInternalServerError)
 			w.Write([]byte("<script>alert(1)</script>\x00\x1b[31m\r\n\r\n  出错了" + strings.Repeat("数据库连接失败 ", 300)))
 		})
-		f.svc.Egress = allowing(egress.HostPortOf(recv))
+		f.Svc.Egress = allowing(egress.HostPortOf(recv))
 		ev := queueCallback(t, f, "talker", recv+"/cb")
-		f.svc.DeliverEvents(ctx, 50)
+		f.Svc.DeliverEvents(ctx, 50)
 		got := eventByID(t, db, ev.ID)
 		if got.LastStatus != http.StatusInternalServerError || utf8.RuneCountInString(got.LastError) > 200 || !strings.HasSuffix(got.LastError, "…") ||
 			!strings.HasPrefix(got.LastError, "<script>alert(1)</script>\\u0000\\u001b[31m 出错了数据库连接失败 数据库连接失败") {
@@ -200,29 +201,29 @@ func TestCallbackKeepsAShortExcerpt(t *testing.T) {
 func TestCallbackRetryScheduleSetting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db)
-		f.svc.Settings = settings.New(db)
-		if _, err := f.svc.Settings.Set(ctx, settings.CallbackRetrySchedule, "30s,2h", "admin"); err != nil {
+		f := billingtest.NewFixture(t, db)
+		f.Svc.Settings = settings.New(db)
+		if _, err := f.Svc.Settings.Set(ctx, settings.CallbackRetrySchedule, "30s,2h", "admin"); err != nil {
 			t.Fatal(err)
 		}
 		ev := queueCallback(t, f, "no-answer", "http://169.254.169.254/cb") // refused: a failed attempt every time
 		next := func() time.Time {
 			t.Helper()
-			if _, _, err := f.svc.DeliverEvents(ctx, 50); err != nil {
+			if _, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil {
 				t.Fatal(err)
 			}
 			return eventByID(t, db, ev.ID).NextAt
 		}
-		start := f.clock.Now()
+		start := f.Clock.Now()
 		if got := next(); !got.Equal(start.Add(30 * time.Second)) {
 			t.Errorf("after the first attempt next_at = %v, want %v (30s later)", got, start.Add(30*time.Second))
 		}
-		f.clock.Advance(31 * time.Second)
+		f.Clock.Advance(31 * time.Second)
 		if got := next(); !got.Equal(start.Add(31*time.Second + 2*time.Hour)) {
 			t.Errorf("after the second attempt next_at = %v, want 2h later", got)
 		}
-		f.clock.Advance(2*time.Hour + time.Second)
-		if _, failed, _ := f.svc.DeliverEvents(ctx, 50); failed != 1 || eventByID(t, db, ev.ID).Status != billing.EventFailed {
+		f.Clock.Advance(2*time.Hour + time.Second)
+		if _, failed, _ := f.Svc.DeliverEvents(ctx, 50); failed != 1 || eventByID(t, db, ev.ID).Status != billing.EventFailed {
 			t.Errorf("third attempt of a two-step schedule: gave up on %d, want the event marked failed", failed)
 		}
 		// The default is API.md's schedule.
@@ -238,8 +239,8 @@ func TestCallbackRetryScheduleSetting(t *testing.T) {
 func TestResendAllUndelivered(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db)
-		now := store.UTC(f.clock.Now())
+		f := billingtest.NewFixture(t, db)
+		now := store.UTC(f.Clock.Now())
 		later := now.Add(6 * time.Hour)
 		rows := map[string]*store.Event{
 			billing.EventFailed:    {Status: billing.EventFailed, Attempts: 9, NextAt: now},
@@ -248,10 +249,10 @@ func TestResendAllUndelivered(t *testing.T) {
 		}
 		for st, ev := range rows {
 			ev.EventID, ev.Client, ev.Type, ev.Payload, ev.CreatedAt = "evt_"+st, "admissions", "bill.paid", "{}", now
-			insert(t, db, ev)
+			billingtest.Insert(t, db, ev)
 		}
-		insert(t, db, &store.Event{EventID: "evt_other", Client: "donations", Type: "bill.paid", Status: billing.EventPending, Attempts: 5, NextAt: later, CreatedAt: now, Payload: "{}"})
-		if n, err := f.svc.ResendEvents(ctx, "admissions", 0, "finance"); err != nil || n != 2 {
+		billingtest.Insert(t, db, &store.Event{EventID: "evt_other", Client: "donations", Type: "bill.paid", Status: billing.EventPending, Attempts: 5, NextAt: later, CreatedAt: now, Payload: "{}"})
+		if n, err := f.Svc.ResendEvents(ctx, "admissions", 0, "finance"); err != nil || n != 2 {
 			t.Fatalf("ResendEvents(all) = %d, %v; want 2 (the failed one and the one waiting)", n, err)
 		}
 		for st, ev := range rows {
@@ -284,22 +285,22 @@ func TestResendAllUndelivered(t *testing.T) {
 func TestClientCallbackURLChecked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db)
-		f.svc.Secrets = auth.Box{Key: []byte("test")}
+		f := billingtest.NewFixture(t, db)
+		f.Svc.Secrets = auth.Box{Key: []byte("test")}
 		allowList := ""
-		f.svc.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
+		f.Svc.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
 		for i, u := range []string{"http://127.0.0.2/cb", "http://169.254.169.254/latest", "http://[::1]:8080/cb", "http://localhost:6379/",
 			"http://10.20.1.5:8080/cb", "http://[::ffff:192.168.1.1]/cb", "gopher://exam.example.edu.cn/"} {
-			_, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "probe-" + string(rune('a'+i)), Name: "探测", CallbackURL: u}, "test")
+			_, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "probe-" + string(rune('a'+i)), Name: "探测", CallbackURL: u}, "test")
 			if be := (*fault.Error)(nil); !errors.As(err, &be) || be.Code != "callback_invalid" {
 				t.Errorf("CreateClient with callback %s = %v, want callback_invalid", u, err)
 			}
 		}
-		if _, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "exam", Name: "考试系统", CallbackURL: "https://exam.example.edu.cn/cb"}, "test"); err != nil {
+		if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "exam", Name: "考试系统", CallbackURL: "https://exam.example.edu.cn/cb"}, "test"); err != nil {
 			t.Errorf("a public callback URL: %v", err)
 		}
 		allowList = "10.20.0.0/16"
-		if _, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "oa-system", Name: "内网系统", CallbackURL: "http://10.20.1.5:8080/cb"}, "test"); err != nil {
+		if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "oa-system", Name: "内网系统", CallbackURL: "http://10.20.1.5:8080/cb"}, "test"); err != nil {
 			t.Errorf("an allowed internal callback URL: %v", err)
 		}
 	})

@@ -9,37 +9,38 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
 
 func TestClientConsoleQueries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		f.svc.Secrets = auth.Box{Key: []byte("test")}
-		now := f.clock.Now()
-		suspended := &store.ChargeItem{Code: "OLD-FEE", Name: "旧项目", DepartmentID: f.item.DepartmentID, Category: "other",
+		f.Svc.Secrets = auth.Box{Key: []byte("test")}
+		now := f.Clock.Now()
+		suspended := &store.ChargeItem{Code: "OLD-FEE", Name: "旧项目", DepartmentID: f.Item.DepartmentID, Category: "other",
 			Audience: store.AudienceInternal, Pricing: store.PricingPerBill, Status: store.ItemSuspended, CreatedAt: now, UpdatedAt: now}
-		insert(t, db, suspended)
-		adm, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "admissions", Name: "招生系统", AllowedItems: []string{"OLD-FEE"}}, "test")
+		billingtest.Insert(t, db, suspended)
+		adm, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "admissions", Name: "招生系统", AllowedItems: []string{"OLD-FEE"}}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "donations", Name: "捐赠系统"}, "test"); err != nil {
+		if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "donations", Name: "捐赠系统"}, "test"); err != nil {
 			t.Fatal(err)
 		}
-		f.svc.SetClientDisabled(ctx, "donations", true, "test")
+		f.Svc.SetClientDisabled(ctx, "donations", true, "test")
 
 		// Requests: newest first, filtered by class and code.
 		for i, st := range []struct {
 			status int
 			code   string
 		}{{201, ""}, {401, "unauthorized"}, {409, "bill_conflict"}, {500, "internal"}, {200, ""}} {
-			insert(t, db, &store.APIRequest{AppID: "admissions", Method: "POST", Path: "/api/v1/bills", Status: st.status,
+			billingtest.Insert(t, db, &store.APIRequest{AppID: "admissions", Method: "POST", Path: "/api/v1/bills", Status: st.status,
 				ErrorCode: st.code, At: now.Add(time.Duration(i) * time.Minute)})
 		}
-		reqs, total, err := f.svc.ClientRequests(ctx, "admissions", billing.RequestFilter{}, 0, 2)
+		reqs, total, err := f.Svc.ClientRequests(ctx, "admissions", billing.RequestFilter{}, 0, 2)
 		if err != nil || total != 5 || len(reqs) != 2 || reqs[0].Status != 200 || reqs[1].Status != 500 {
 			t.Errorf("ClientRequests(all) = %d rows of %d, %v; want the newest two of 5", len(reqs), total, err)
 		}
@@ -53,31 +54,31 @@ func TestClientConsoleQueries(t *testing.T) {
 			{billing.RequestFilter{ErrorCode: "bill_conflict"}, 1},
 			{billing.RequestFilter{Class: 2, ErrorCode: "unauthorized"}, 0},
 		} {
-			if _, n, err := f.svc.ClientRequests(ctx, "admissions", tt.f, 0, 20); err != nil || n != tt.want {
+			if _, n, err := f.Svc.ClientRequests(ctx, "admissions", tt.f, 0, 20); err != nil || n != tt.want {
 				t.Errorf("ClientRequests(%+v) = %d, %v; want %d", tt.f, n, err, tt.want)
 			}
 		}
 
 		// Deliveries: bill numbers read from the payloads; counts by status.
 		for i, st := range []string{billing.EventFailed, billing.EventDelivered, billing.EventPending} {
-			insert(t, db, &store.Event{EventID: "evt_" + st, Client: "admissions", Type: "bill.paid", Status: st, NextAt: now, CreatedAt: now,
+			billingtest.Insert(t, db, &store.Event{EventID: "evt_" + st, Client: "admissions", Type: "bill.paid", Status: st, NextAt: now, CreatedAt: now,
 				Payload: `{"event_id":"evt_` + st + `","type":"bill.paid","data":{"bill":{"bill_no":"ADM-` + string(rune('1'+i)) + `"}}}`})
 		}
-		insert(t, db, &store.Event{EventID: "evt_other", Client: "donations", Type: "bill.paid", Status: billing.EventFailed, NextAt: now, CreatedAt: now, Payload: "not json"})
-		rows, total, err := f.svc.ClientDeliveries(ctx, "admissions", "", 0, 20)
+		billingtest.Insert(t, db, &store.Event{EventID: "evt_other", Client: "donations", Type: "bill.paid", Status: billing.EventFailed, NextAt: now, CreatedAt: now, Payload: "not json"})
+		rows, total, err := f.Svc.ClientDeliveries(ctx, "admissions", "", 0, 20)
 		if err != nil || total != 3 || rows[0].BillNo != "ADM-3" || rows[2].BillNo != "ADM-1" || rows[2].StatusLabel() != "失败" {
 			t.Errorf("ClientDeliveries = %d of %d, %v; want 3 newest first with bill numbers", len(rows), total, err)
 		}
-		if rows, _, _ := f.svc.ClientDeliveries(ctx, "donations", billing.EventFailed, 0, 20); len(rows) != 1 || rows[0].BillNo != "" {
+		if rows, _, _ := f.Svc.ClientDeliveries(ctx, "donations", billing.EventFailed, 0, 20); len(rows) != 1 || rows[0].BillNo != "" {
 			t.Errorf("a payload that is not JSON: %+v, want one row without a bill number", rows)
 		}
-		counts, err := f.svc.DeliveryCounts(ctx, "admissions")
+		counts, err := f.Svc.DeliveryCounts(ctx, "admissions")
 		if err != nil || counts[billing.EventFailed] != 1 || counts[billing.EventDelivered] != 1 || counts[billing.EventPending] != 1 {
 			t.Errorf("DeliveryCounts = %v, %v", counts, err)
 		}
 
 		// The list: last request and failed callbacks per client; keyword and state filters.
-		list, total, err := f.svc.ClientList(ctx, billing.ClientFilter{}, 0, 20)
+		list, total, err := f.Svc.ClientList(ctx, billing.ClientFilter{}, 0, 20)
 		if err != nil || total != 2 || len(list) != 2 {
 			t.Fatalf("ClientList = %d of %d, %v; want 2", len(list), total, err)
 		}
@@ -100,23 +101,23 @@ func TestClientConsoleQueries(t *testing.T) {
 			{billing.ClientFilter{State: "disabled"}, "donations"},
 			{billing.ClientFilter{State: "active"}, "admissions"},
 		} {
-			if got, n, err := f.svc.ClientList(ctx, tt.f, 0, 20); err != nil || n != 1 || got[0].AppID != tt.want {
+			if got, n, err := f.Svc.ClientList(ctx, tt.f, 0, 20); err != nil || n != 1 || got[0].AppID != tt.want {
 				t.Errorf("ClientList(%+v) = %d rows, %v; want %s", tt.f, n, err, tt.want)
 			}
 		}
 
 		// Item choices: the approved ones, and the suspended one the client already has.
-		choices, err := f.svc.ClientItemChoices(ctx, billing.ItemCodes(adm))
+		choices, err := f.Svc.ClientItemChoices(ctx, billing.ItemCodes(adm))
 		if err != nil || len(choices) != 2 {
 			t.Fatalf("ClientItemChoices = %+v, %v; want TUITION-2026 and OLD-FEE", choices, err)
 		}
-		if plain, _ := f.svc.ClientItemChoices(ctx, nil); len(plain) != 1 || plain[0].Code != f.item.Code {
+		if plain, _ := f.Svc.ClientItemChoices(ctx, nil); len(plain) != 1 || plain[0].Code != f.Item.Code {
 			t.Errorf("ClientItemChoices(nil) = %+v, want the approved item only", plain)
 		}
-		if got, err := f.svc.ClientByID(ctx, adm.ID); err != nil || got.AppID != "admissions" {
+		if got, err := f.Svc.ClientByID(ctx, adm.ID); err != nil || got.AppID != "admissions" {
 			t.Errorf("ClientByID = %v, %v", got, err)
 		}
-		if _, err := f.svc.ClientByID(ctx, 999999); err == nil {
+		if _, err := f.Svc.ClientByID(ctx, 999999); err == nil {
 			t.Errorf("ClientByID(missing) = nil error")
 		}
 	})

@@ -77,11 +77,11 @@ func TestOfflineImportRefusesAmountHiddenByFormat(t *testing.T) {
 		before := offlineCounts(t, db)
 		header := []any{"方式", "学号/工号", "项目编码", "账单号", "金额", "收款日期", "凭证号/参考号"}
 		file := numericWorkbook(t, header, [][]any{{"POS", "20260001", "DORM-2026", "", 1200.505, "2026-11-27", "POS-1"}}, 5, []int{2})
-		job, err := f.svc.ImportOffline(context.Background(), "collections.xlsx", file, "finance")
+		job, err := f.Svc.ImportOffline(context.Background(), "collections.xlsx", file, "finance")
 		if err != nil {
 			t.Fatal(err)
 		}
-		job, rows := waitImport(t, f.svc, job.ID)
+		job, rows := waitImport(t, f.Svc, job.ID)
 		if job.Status != store.ImportFailed || len(rows) != 1 || rows[0].Line != 2 || !strings.Contains(rows[0].Message, "两位小数") {
 			t.Fatalf("import = %s %q %+v, want failed on line 2 for three decimals", job.Status, job.Message, rows)
 		}

@@ -98,14 +98,14 @@ func TestImportBillsLoadsEveryRowAndRefusesThemTwice(t *testing.T) {
 		if job.Total != 300 || job.Processed != 300 {
 			t.Errorf("job counters = %d/%d, want 300/300", job.Processed, job.Total)
 		}
-		p, err := f.svc.ItemProgress(ctx, item.ID)
+		p, err := f.Reports.ItemProgress(ctx, item.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.Bills != 300 || p.DueFen != want || p.Payers() != 300 || p.OutstandingFen != want {
 			t.Errorf("progress = %+v, want 300 bills due %d", p, want)
 		}
-		timeline, _ := f.svc.ItemTimeline(ctx, item.ID)
+		timeline, _ := f.Svc.ItemTimeline(ctx, item.ID)
 		if last := timeline[len(timeline)-1]; last.Action != "bills.imported" {
 			t.Errorf("last timeline entry = %s, want bills.imported", last.Action)
 		}
@@ -133,7 +133,7 @@ func TestImportFixedPriceItemTakesThePrice(t *testing.T) {
 		if job.Status != store.ImportDone {
 			t.Fatalf("import: %s %q %v", job.Status, job.Message, rows)
 		}
-		p, _ := f.svc.ItemProgress(context.Background(), item.ID)
+		p, _ := f.Reports.ItemProgress(context.Background(), item.ID)
 		if p.Bills != 3 || p.DueFen != 9000 || p.InternalPayers != 2 || p.ExternalPayers != 1 {
 			t.Errorf("progress = %+v, want 3 bills of ¥30 for 2 + 1 payers", p)
 		}
@@ -150,7 +150,7 @@ func TestAddAndCancelBill(t *testing.T) {
 		f := newItemFixture(t, db, 3)
 		ctx := context.Background()
 		item := f.approvedItem(t, itemForm("TRAIN-2026"))
-		b, err := f.svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "1,200.50", DueDate: "2026-12-31"}, nil, "finance")
+		b, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "1,200.50", DueDate: "2026-12-31"}, nil, "finance")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,34 +168,34 @@ func TestAddAndCancelBill(t *testing.T) {
 			{billing.BillInput{PayerNo: "NOPE", Amount: "10"}, "payer_no"},
 		}
 		for _, tt := range tests {
-			_, err := f.svc.AddBill(ctx, item.ID, tt.in, nil, "finance")
+			_, err := f.Svc.AddBill(ctx, item.ID, tt.in, nil, "finance")
 			var fe billing.FormErrors
 			if !errors.As(err, &fe) || fe[tt.field] == "" {
 				t.Errorf("AddBill(%+v) = %v, want an error on %s", tt.in, err, tt.field)
 			}
 		}
-		if _, err := f.svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000002", Amount: "10"}, &f.other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000002", Amount: "10"}, &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("AddBill from another department = %v, want not found", err)
 		}
-		if _, err := f.svc.CancelBill(ctx, b.ID, &f.other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.Svc.CancelBill(ctx, b.ID, &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("CancelBill from another department = %v, want not found", err)
 		}
-		if _, err := f.svc.CancelBill(ctx, b.ID, nil, "finance"); err != nil {
+		if _, err := f.Svc.CancelBill(ctx, b.ID, nil, "finance"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.CancelBill(ctx, b.ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.Svc.CancelBill(ctx, b.ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("cancel twice = %v, want conflict", err)
 		}
 		// A bill in an open order can't be cancelled.
-		if _, err := f.svc.CancelBill(ctx, f.bills[0].ID, nil, "finance"); err != nil {
+		if _, err := f.Svc.CancelBill(ctx, f.Bills[0].ID, nil, "finance"); err != nil {
 			t.Fatalf("cancel a free fixture bill: %v", err)
 		}
-		f.order(t, billing.LineRequest{BillID: f.bills[1].ID})
-		if _, err := f.svc.CancelBill(ctx, f.bills[1].ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
+		f.Order(t, billing.LineRequest{BillID: f.Bills[1].ID})
+		if _, err := f.Svc.CancelBill(ctx, f.Bills[1].ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("cancel a bill in an open order = %v, want conflict", err)
 		}
 		// The payer's bill was cancelled, so they may be billed again.
-		if _, err := f.svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "10"}, nil, "finance"); err != nil {
+		if _, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "10"}, nil, "finance"); err != nil {
 			t.Errorf("bill again after cancelling: %v", err)
 		}
 	})

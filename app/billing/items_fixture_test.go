@@ -10,25 +10,26 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/store"
 )
 
 // itemFixture is the billing fixture plus a second department, a roster of payers and a
 // draft-ready item form.
 type itemFixture struct {
-	*fixture
+	*billingtest.Fixture
 	dept  int64 // the fixture's department (财务处)
-	other int64 // another department
+	Other int64 // another department (shadows Fixture.Other, the second payer)
 }
 
 func newItemFixture(t *testing.T, db *bun.DB, payers int) *itemFixture {
 	t.Helper()
-	f := &itemFixture{fixture: newFixture(t, db), dept: 0}
-	f.dept = f.item.DepartmentID
-	now := f.clock.Now()
+	f := &itemFixture{Fixture: billingtest.NewFixture(t, db), dept: 0}
+	f.dept = f.Item.DepartmentID
+	now := f.Clock.Now()
 	other := &store.Department{Code: "JWC", Name: "教务处", CreatedAt: now}
-	insert(t, db, other)
-	f.other = other.ID
+	billingtest.Insert(t, db, other)
+	f.Other = other.ID
 	var users []*store.User
 	for i := 1; i <= payers; i++ {
 		no := fmt.Sprintf("S%07d", i)
@@ -37,7 +38,7 @@ func newItemFixture(t *testing.T, db *bun.DB, payers int) *itemFixture {
 	}
 	for chunk := 0; chunk < len(users); chunk += 1000 {
 		part := users[chunk:min(chunk+1000, len(users))]
-		insert(t, db, &part)
+		billingtest.Insert(t, db, &part)
 	}
 	return f
 }
@@ -52,12 +53,12 @@ func (f *itemFixture) approvedItem(t *testing.T, in billing.ItemInput) *store.Ch
 	t.Helper()
 	ctx := context.Background()
 	in.DepartmentID = f.dept
-	item, err := f.svc.CreateItem(ctx, in, nil, 0, "finance")
+	item, err := f.Svc.CreateItem(ctx, in, nil, 0, "finance")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range []billing.ItemEvent{billing.ItemSubmitted, billing.ItemApproved} {
-		if item, err = f.svc.MoveItem(ctx, item.ID, ev, "", nil, "finance"); err != nil {
+		if item, err = f.Svc.MoveItem(ctx, item.ID, ev, "", nil, "finance"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,11 +74,11 @@ func (f *itemFixture) importCSV(t *testing.T, itemID int64, lines ...string) (*s
 func (f *itemFixture) importFile(t *testing.T, itemID int64, name string, data []byte) (*store.ImportJob, []billing.RowError) {
 	t.Helper()
 	ctx := context.Background()
-	job, err := f.svc.ImportBills(ctx, itemID, name, data, nil, "finance")
+	job, err := f.Svc.ImportBills(ctx, itemID, name, data, nil, "finance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return waitImport(t, f.svc, job.ID)
+	return waitImport(t, f.Svc, job.ID)
 }
 
 func waitImport(t testing.TB, svc *billing.Service, id int64) (*store.ImportJob, []billing.RowError) {

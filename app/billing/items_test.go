@@ -19,34 +19,34 @@ func TestItemLifecycleIsGuardedAndAudited(t *testing.T) {
 		ctx := context.Background()
 		own := &f.dept
 		in := itemForm("TRAIN-2026")
-		in.DepartmentID = f.other // a department user can't pick another department
-		item, err := f.svc.CreateItem(ctx, in, own, 0, "dept_cwc")
+		in.DepartmentID = f.Other // a department user can't pick another department
+		item, err := f.Svc.CreateItem(ctx, in, own, 0, "dept_cwc")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if item.Status != store.ItemDraft || item.DepartmentID != f.dept {
 			t.Fatalf("created item = %s in department %d, want a draft of department %d", item.Status, item.DepartmentID, f.dept)
 		}
-		if _, err := f.svc.Item(ctx, item.ID, &f.other); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.Svc.Item(ctx, item.ID, &f.Other); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("Item from another department = %v, want not found", err)
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemApproved, "", nil, "finance"); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.Svc.MoveItem(ctx, item.ID, billing.ItemApproved, "", nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("approve a draft = %v, want conflict", err)
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemSubmitted, "", &f.other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.Svc.MoveItem(ctx, item.ID, billing.ItemSubmitted, "", &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("submit from another department = %v, want not found", err)
 		}
 		mustMove(t, f, item.ID, billing.ItemSubmitted, "")
-		if _, err := f.svc.UpdateItem(ctx, item.ID, itemForm("TRAIN-2026"), own, "dept_cwc"); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.Svc.UpdateItem(ctx, item.ID, itemForm("TRAIN-2026"), own, "dept_cwc"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("edit a pending item = %v, want conflict", err)
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemRejected, "  ", nil, "finance"); !errors.Is(err, fault.ErrInvalid) {
+		if _, err := f.Svc.MoveItem(ctx, item.ID, billing.ItemRejected, "  ", nil, "finance"); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("reject without a reason = %v, want invalid", err)
 		}
 		mustMove(t, f, item.ID, billing.ItemRejected, "价格需与物价局批复一致")
 		edited := itemForm("TRAIN-2026")
 		edited.Name = "2026年暑期培训费（修订）"
-		if _, err := f.svc.UpdateItem(ctx, item.ID, edited, own, "dept_cwc"); err != nil {
+		if _, err := f.Svc.UpdateItem(ctx, item.ID, edited, own, "dept_cwc"); err != nil {
 			t.Fatalf("edit a rejected item: %v", err)
 		}
 		for _, step := range []struct {
@@ -61,10 +61,10 @@ func TestItemLifecycleIsGuardedAndAudited(t *testing.T) {
 				t.Fatalf("after %s status = %s, want %s", step.ev, got.Status, step.want)
 			}
 		}
-		if _, err := f.svc.MoveItem(ctx, item.ID, billing.ItemResumed, "", nil, "finance"); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.Svc.MoveItem(ctx, item.ID, billing.ItemResumed, "", nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("resume a closed item = %v, want conflict", err)
 		}
-		timeline, err := f.svc.ItemTimeline(ctx, item.ID)
+		timeline, err := f.Svc.ItemTimeline(ctx, item.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestItemLifecycleIsGuardedAndAudited(t *testing.T) {
 
 func mustMove(t *testing.T, f *itemFixture, id int64, ev billing.ItemEvent, reason string) *store.ChargeItem {
 	t.Helper()
-	item, err := f.svc.MoveItem(context.Background(), id, ev, reason, nil, "finance")
+	item, err := f.Svc.MoveItem(context.Background(), id, ev, reason, nil, "finance")
 	if err != nil {
 		t.Fatalf("%s: %v", ev, err)
 	}
@@ -123,7 +123,7 @@ func TestItemFormValidation(t *testing.T) {
 			in := itemForm("V" + string(rune('A'+i)) + "-2026")
 			in.DepartmentID = f.dept
 			tt.edit(&in)
-			_, err := f.svc.CreateItem(context.Background(), in, nil, 0, "finance")
+			_, err := f.Svc.CreateItem(context.Background(), in, nil, 0, "finance")
 			var fe billing.FormErrors
 			if tt.field == "" {
 				if err != nil {

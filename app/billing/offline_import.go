@@ -655,3 +655,26 @@ func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineAppli
 	}
 	return len(applied), nil
 }
+
+// OfflineImport returns an offline import job and its bad rows.
+func (s *Service) OfflineImport(ctx context.Context, id int64) (*store.ImportJob, []RowError, error) {
+	job, rows, err := s.ImportJob(ctx, id, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if job.Kind != ImportKindOffline {
+		return nil, nil, fault.New(fault.ErrNotFound, "not_found", "导入任务不存在")
+	}
+	return job, rows, nil
+}
+
+// OfflineImports returns the latest offline imports, newest first.
+func (s *Service) OfflineImports(ctx context.Context, limit int) ([]store.ImportJob, error) {
+	var jobs []store.ImportJob
+	err := s.DB.NewSelect().Model(&jobs).Where("kind = ?", ImportKindOffline).
+		OrderExpr("created_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("billing: offline imports: %w", err)
+	}
+	return jobs, nil
+}

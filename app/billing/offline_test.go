@@ -9,6 +9,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
+	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -19,7 +21,7 @@ import (
 // conference item closed on 2026-11-20 with bill C1 (payer); and a business system's bill
 // ADM-1 of ¥300 for the other payer under the tuition item.
 type offlineFixture struct {
-	*fixture
+	*billingtest.Fixture
 	dorm, conf *store.ChargeItem
 	d1, d2, c1 *store.Bill
 	client     *store.Bill
@@ -28,44 +30,44 @@ type offlineFixture struct {
 func newOfflineFixture(t *testing.T, db *bun.DB) *offlineFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &offlineFixture{fixture: newFixture(t, db)}
-	now := f.clock.Now()
-	if _, err := db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("partial_allowed = ?", true).Where("id = ?", f.item.ID).Exec(ctx); err != nil {
+	f := &offlineFixture{Fixture: billingtest.NewFixture(t, db)}
+	now := f.Clock.Now()
+	if _, err := db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("partial_allowed = ?", true).Where("id = ?", f.Item.ID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.dorm = &store.ChargeItem{Code: "DORM-2026", Name: "住宿费", DepartmentID: f.item.DepartmentID, Category: "accommodation",
+	f.dorm = &store.ChargeItem{Code: "DORM-2026", Name: "住宿费", DepartmentID: f.Item.DepartmentID, Category: "accommodation",
 		Audience: store.AudienceInternal, Pricing: store.PricingFixed, PriceFen: 120000, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
 	opens := time.Date(2026, 11, 1, 0, 0, 0, 0, billing.Shanghai).UTC()
 	closes := time.Date(2026, 11, 20, 0, 0, 0, 0, billing.Shanghai).UTC() // stored as UTC, as the platform stores times
-	f.conf = &store.ChargeItem{Code: "CONF-2026", Name: "学术会议注册费", DepartmentID: f.item.DepartmentID, Category: "conference",
+	f.conf = &store.ChargeItem{Code: "CONF-2026", Name: "学术会议注册费", DepartmentID: f.Item.DepartmentID, Category: "conference",
 		Audience: store.AudienceBoth, Pricing: store.PricingFixed, PriceFen: 80000, Status: store.ItemClosed,
 		OpensAt: &opens, ClosesAt: &closes, CreatedAt: now, UpdatedAt: now}
-	insert(t, db, f.dorm)
-	insert(t, db, f.conf)
+	billingtest.Insert(t, db, f.dorm)
+	billingtest.Insert(t, db, f.conf)
 	bill := func(no string, item *store.ChargeItem, payer *store.User, amount int64, client string) *store.Bill {
 		b := &store.Bill{BillNo: no, Source: "console", SourceClient: client, ItemID: item.ID, PayerID: &payer.ID, PayerType: "internal",
 			PayerName: payer.Name, AmountDueFen: amount, Status: store.BillUnpaid, CreatedAt: now, UpdatedAt: now}
 		if client != "" {
 			b.Source = "api"
 		}
-		insert(t, db, b)
+		billingtest.Insert(t, db, b)
 		return b
 	}
-	f.d1 = bill("D1", f.dorm, f.payer, 120000, "")
-	f.d2 = bill("D2", f.dorm, f.other, 120000, "")
-	f.c1 = bill("C1", f.conf, f.payer, 80000, "")
-	f.client = bill("ADM-1", f.item, f.other, 30000, "adm")
+	f.d1 = bill("D1", f.dorm, f.Payer, 120000, "")
+	f.d2 = bill("D2", f.dorm, f.Other, 120000, "")
+	f.c1 = bill("C1", f.conf, f.Payer, 80000, "")
+	f.client = bill("ADM-1", f.Item, f.Other, 30000, "adm")
 	return f
 }
 
 // importOffline runs an offline import of a CSV file to its end.
 func (f *offlineFixture) importOffline(t *testing.T, csv string) (*store.ImportJob, []billing.RowError) {
 	t.Helper()
-	job, err := f.svc.ImportOffline(context.Background(), "collections.csv", []byte(csv), "finance")
+	job, err := f.Svc.ImportOffline(context.Background(), "collections.csv", []byte(csv), "finance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return waitImport(t, f.svc, job.ID)
+	return waitImport(t, f.Svc, job.ID)
 }
 
 // offlineCounts is every table an import writes to, counted.
@@ -73,7 +75,7 @@ func offlineCounts(t *testing.T, db *bun.DB) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for _, table := range []string{"orders", "order_lines", "payments", "receipts", "offline_collections", "events", "overpayments"} {
-		out[table] = count(t, db, table)
+		out[table] = billingtest.Count(t, db, table)
 	}
 	return out
 }
@@ -104,15 +106,15 @@ func TestOfflineImportSettlesBills(t *testing.T) {
 			paid   int64
 			status store.BillStatus
 		}{
-			{f.bills[0], 50000, store.BillPaid}, {f.bills[1], 50000, store.BillPartial}, {f.bills[2], 0, store.BillUnpaid},
+			{f.Bills[0], 50000, store.BillPaid}, {f.Bills[1], 50000, store.BillPartial}, {f.Bills[2], 0, store.BillUnpaid},
 			{f.client, 30000, store.BillPaid}, {f.d1, 120000, store.BillPaid}, {f.c1, 80000, store.BillPaid}, {f.d2, 0, store.BillUnpaid},
 		} {
-			b := f.bill(t, tt.bill.ID)
+			b := f.Bill(t, tt.bill.ID)
 			if b.AmountPaidFen != tt.paid || b.Status != tt.status {
 				t.Errorf("bill %s: paid %d %s, want %d %s", b.BillNo, b.AmountPaidFen, b.Status, tt.paid, tt.status)
 			}
 		}
-		b1 := f.bill(t, f.bills[0].ID)
+		b1 := f.Bill(t, f.Bills[0].ID)
 		if want := time.Date(2026, 11, 26, 0, 0, 0, 0, billing.Shanghai); b1.PaidAt == nil || !b1.PaidAt.Equal(want) {
 			t.Errorf("B1 paid_at = %v, want the collection day %v", b1.PaidAt, want)
 		}
@@ -180,7 +182,7 @@ func TestOfflineImportSettlesBills(t *testing.T) {
 		if after := offlineCounts(t, db); !mapsEqual(before, after) {
 			t.Errorf("a refused import changed the tables: %v → %v", before, after)
 		}
-		rows, tot, err := f.svc.OfflineCollections(ctx, billing.OfflineFilter{Method: "cash"}, 0, 20)
+		rows, tot, err := f.Reports.OfflineCollections(ctx, reports.OfflineFilter{Method: "cash"}, 0, 20)
 		if err != nil || tot.Count != 3 || tot.AmountFen != 160000 || len(rows) != 3 || rows[0].ItemCode == "" {
 			t.Errorf("cash collections = %d rows, %+v, %v; want 3 totalling 160000", len(rows), tot, err)
 		}
@@ -194,7 +196,7 @@ func TestOfflineImportAllOrNothing(t *testing.T) {
 		if job, bad := f.importOffline(t, offlineHeader+"现金,,,D2,1200.00,2026-11-20,XJ-OLD,\n"); job.Status != store.ImportDone {
 			t.Fatalf("setup import = %s %v", job.Status, bad)
 		}
-		held := f.order(t, billing.LineRequest{BillID: f.bills[2].ID}) // B3 is being paid online
+		held := f.Order(t, billing.LineRequest{BillID: f.Bills[2].ID}) // B3 is being paid online
 		_ = held
 		before := offlineCounts(t, db)
 		file := offlineHeader +
@@ -243,18 +245,18 @@ func TestOfflineImportAllOrNothing(t *testing.T) {
 		if after := offlineCounts(t, db); !mapsEqual(before, after) {
 			t.Errorf("a refused import changed the tables: %v → %v", before, after)
 		}
-		for _, b := range f.bills {
-			if got := f.bill(t, b.ID); got.AmountPaidFen != 0 {
+		for _, b := range f.Bills {
+			if got := f.Bill(t, b.ID); got.AmountPaidFen != 0 {
 				t.Errorf("bill %s paid %d after a refused import", got.BillNo, got.AmountPaidFen)
 			}
 		}
 
 		// The offline channel is not one payers can choose.
-		if _, err := f.svc.ChannelForNewPayment(ctx, "offline"); err == nil {
+		if _, err := f.Svc.ChannelForNewPayment(ctx, "offline"); err == nil {
 			t.Error(`Channel("offline") = nil error, want it refused`)
 		}
-		if _, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Channel: "offline",
-			Lines: []billing.LineRequest{{BillID: f.bills[0].ID}}}); err == nil {
+		if _, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: "offline",
+			Lines: []billing.LineRequest{{BillID: f.Bills[0].ID}}}); err == nil {
 			t.Error("CreateOrder on channel offline accepted, want refused")
 		}
 	})
@@ -292,9 +294,9 @@ func mapsEqual(a, b map[string]int) bool {
 // with a reason, instead of waiting for ever for a channel that does not exist.
 func TestOfflinePaymentIsNotRefundedThroughAChannel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		q, err := f.svc.RefundQuote(ctx, f.bills[2].ID, nil)
+		q, err := f.Svc.RefundQuote(ctx, f.Bills[2].ID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,23 +304,23 @@ func TestOfflinePaymentIsNotRefundedThroughAChannel(t *testing.T) {
 			t.Fatalf("an unpaid bill has a refund quote without a reason")
 		}
 		// Pay the bill offline: an order and payment of channel offline, as the import does.
-		order := &store.Order{OrderNo: "F20261127000000000001", PayerID: &f.payer.ID, PayerName: f.payer.Name, Channel: billing.ChannelOffline,
-			TotalFen: 8000, Status: store.OrderPaid, ExpiresAt: f.clock.Now(), CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
-		insert(t, db, order)
-		insert(t, db, &store.OrderLine{OrderID: order.ID, BillID: f.bills[2].ID, AmountFen: 8000})
-		pay := &store.Payment{OrderID: order.ID, Channel: billing.ChannelOffline, TradeNo: "cash:A-1", AmountFen: 8000, CreditedFen: 8000, PaidAt: f.clock.Now(), CreatedAt: f.clock.Now()}
-		insert(t, db, pay)
-		insert(t, db, &store.Receipt{ReceiptNo: "202600000099", Year: 2026, Seq: 99, BillID: f.bills[2].ID, OrderID: order.ID, PaymentID: pay.ID,
-			PayerName: f.payer.Name, ItemName: f.item.Name, Department: "财务处", AmountFen: 8000, Channel: billing.ChannelOffline, VerifyToken: "offlinetokenoffline00000", IssuedAt: f.clock.Now()})
-		db.NewUpdate().Model((*store.Bill)(nil)).Set("amount_paid_fen = 8000, status = 'paid'").Where("id = ?", f.bills[2].ID).Exec(ctx)
-		q, err = f.svc.RefundQuote(ctx, f.bills[2].ID, nil)
+		order := &store.Order{OrderNo: "F20261127000000000001", PayerID: &f.Payer.ID, PayerName: f.Payer.Name, Channel: billing.ChannelOffline,
+			TotalFen: 8000, Status: store.OrderPaid, ExpiresAt: f.Clock.Now(), CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
+		billingtest.Insert(t, db, order)
+		billingtest.Insert(t, db, &store.OrderLine{OrderID: order.ID, BillID: f.Bills[2].ID, AmountFen: 8000})
+		pay := &store.Payment{OrderID: order.ID, Channel: billing.ChannelOffline, TradeNo: "cash:A-1", AmountFen: 8000, CreditedFen: 8000, PaidAt: f.Clock.Now(), CreatedAt: f.Clock.Now()}
+		billingtest.Insert(t, db, pay)
+		billingtest.Insert(t, db, &store.Receipt{ReceiptNo: "202600000099", Year: 2026, Seq: 99, BillID: f.Bills[2].ID, OrderID: order.ID, PaymentID: pay.ID,
+			PayerName: f.Payer.Name, ItemName: f.Item.Name, Department: "财务处", AmountFen: 8000, Channel: billing.ChannelOffline, VerifyToken: "offlinetokenoffline00000", IssuedAt: f.Clock.Now()})
+		db.NewUpdate().Model((*store.Bill)(nil)).Set("amount_paid_fen = 8000, status = 'paid'").Where("id = ?", f.Bills[2].ID).Exec(ctx)
+		q, err = f.Svc.RefundQuote(ctx, f.Bills[2].ID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(q.Closed, "线下") {
 			t.Errorf("quote for an offline payment: Closed = %q, want it to say it is refunded offline", q.Closed)
 		}
-		_, err = f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[2].ID, AmountFen: 8000, Reason: "退学", Actor: "finance"})
+		_, err = f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[2].ID, AmountFen: 8000, Reason: "退学", Actor: "finance"})
 		if err == nil {
 			t.Error("a refund of an offline payment was accepted")
 		}

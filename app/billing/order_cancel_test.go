@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -16,7 +17,7 @@ import (
 // closingChannel is the fake channel with a Close the test watches: onClose runs when the
 // platform tells the channel to close a trade, and closeErr is what the channel answers.
 type closingChannel struct {
-	*fakeChannel
+	*billingtest.FakeChannel
 	onClose  func(orderNo string)
 	closeErr error
 }
@@ -28,7 +29,7 @@ func (c *closingChannel) Close(ctx context.Context, orderNo string) error {
 	if c.closeErr != nil {
 		return c.closeErr
 	}
-	return c.fakeChannel.Close(ctx, orderNo)
+	return c.FakeChannel.Close(ctx, orderNo)
 }
 
 func orderStatus(t *testing.T, db bun.IDB, orderNo string) store.OrderStatus {
@@ -46,22 +47,22 @@ func orderStatus(t *testing.T, db bun.IDB, orderNo string) store.OrderStatus {
 // late payment of the cancelled order.
 func TestCancelOrderClosesTradeFirstThenReleasesBills(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		ch := &closingChannel{fakeChannel: f.fake}
-		f.svc.Channels["sandbox"] = ch
-		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID}, billing.LineRequest{BillID: f.bills[2].ID})
+		ch := &closingChannel{FakeChannel: f.Fake}
+		f.Svc.Channels["sandbox"] = ch
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID}, billing.LineRequest{BillID: f.Bills[2].ID})
 
 		var atClose []string
 		ch.onClose = func(no string) {
-			b := f.bill(t, f.bills[0].ID)
+			b := f.Bill(t, f.Bills[0].ID)
 			held := b.HeldByOrderID != nil && *b.HeldByOrderID == o.ID
 			atClose = append(atClose, string(orderStatus(t, db, no)))
 			if !held {
 				atClose = append(atClose, "bill released")
 			}
 		}
-		got, err := f.svc.CancelOrder(ctx, o.OrderNo, f.payer.Login)
+		got, err := f.Svc.CancelOrder(ctx, o.OrderNo, f.Payer.Login)
 		if err != nil {
 			t.Fatalf("CancelOrder: %v", err)
 		}
@@ -72,7 +73,7 @@ func TestCancelOrderClosesTradeFirstThenReleasesBills(t *testing.T) {
 			t.Errorf("cancelled order = %s (closed at %v), want closed", got.Status, got.ClosedAt)
 		}
 		for _, i := range []int{0, 2} {
-			if b := f.bill(t, f.bills[i].ID); b.HeldByOrderID != nil || b.HeldUntil != nil || b.Status != store.BillUnpaid {
+			if b := f.Bill(t, f.Bills[i].ID); b.HeldByOrderID != nil || b.HeldUntil != nil || b.Status != store.BillUnpaid {
 				t.Errorf("bill %d after cancel: held by %v until %v, status %s; want released and unpaid", i, b.HeldByOrderID, b.HeldUntil, b.Status)
 			}
 		}
@@ -80,12 +81,12 @@ func TestCancelOrderClosesTradeFirstThenReleasesBills(t *testing.T) {
 		if err := db.NewSelect().Model(&audit).Where("target_id = ?", o.OrderNo).Scan(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(audit) != 1 || audit[0].Action != "order.cancelled" || audit[0].Actor != f.payer.Login {
-			t.Errorf("audit = %+v, want one order.cancelled by %s", audit, f.payer.Login)
+		if len(audit) != 1 || audit[0].Action != "order.cancelled" || audit[0].Actor != f.Payer.Login {
+			t.Errorf("audit = %+v, want one order.cancelled by %s", audit, f.Payer.Login)
 		}
 
 		// The money comes after all: recorded as late, credited as the bills are still due.
-		out, err := f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(o, "SB-AFTER-CANCEL"))
+		out, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-AFTER-CANCEL"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,16 +103,16 @@ func TestCancelOrderClosesTradeFirstThenReleasesBills(t *testing.T) {
 // stuck until the order would have expired.
 func TestCancelledOrderBillsCanBeOrderedAgainAtOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		o := f.order(t, billing.LineRequest{BillID: f.bills[1].ID})
-		if _, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Lines: []billing.LineRequest{{BillID: f.bills[1].ID}}, Channel: "campuscard"}); err == nil {
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[1].ID})
+		if _, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Lines: []billing.LineRequest{{BillID: f.Bills[1].ID}}, Channel: "campuscard"}); err == nil {
 			t.Fatal("a second order on a held bill was accepted before the cancel")
 		}
-		if _, err := f.svc.CancelOrder(ctx, o.OrderNo, f.payer.Login); err != nil {
+		if _, err := f.Svc.CancelOrder(ctx, o.OrderNo, f.Payer.Login); err != nil {
 			t.Fatal(err)
 		}
-		again, err := f.svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.payer.ID, Lines: []billing.LineRequest{{BillID: f.bills[1].ID}}, Channel: "campuscard"})
+		again, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Lines: []billing.LineRequest{{BillID: f.Bills[1].ID}}, Channel: "campuscard"})
 		if err != nil {
 			t.Fatalf("order again right after the cancel: %v", err)
 		}
@@ -125,11 +126,11 @@ func TestCancelledOrderBillsCanBeOrderedAgainAtOnce(t *testing.T) {
 // leaves everything as it was, and the payer is told.
 func TestCancelOrderRefusedWhenChannelCannotClose(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		f.svc.Channels["sandbox"] = &closingChannel{fakeChannel: f.fake, closeErr: errors.New("gateway timeout")}
-		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID})
-		_, err := f.svc.CancelOrder(ctx, o.OrderNo, f.payer.Login)
+		f.Svc.Channels["sandbox"] = &closingChannel{FakeChannel: f.Fake, closeErr: errors.New("gateway timeout")}
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID})
+		_, err := f.Svc.CancelOrder(ctx, o.OrderNo, f.Payer.Login)
 		var be *fault.Error
 		if !errors.As(err, &be) || be.Code != "channel_close_failed" || !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("CancelOrder with the channel failing = %v, want a channel_close_failed conflict", err)
@@ -137,7 +138,7 @@ func TestCancelOrderRefusedWhenChannelCannotClose(t *testing.T) {
 		if s := orderStatus(t, db, o.OrderNo); s != store.OrderOpen {
 			t.Errorf("order = %s, want still open", s)
 		}
-		if b := f.bill(t, f.bills[0].ID); b.HeldByOrderID == nil || *b.HeldByOrderID != o.ID {
+		if b := f.Bill(t, f.Bills[0].ID); b.HeldByOrderID == nil || *b.HeldByOrderID != o.ID {
 			t.Errorf("bill held by %v, want still held by the order %d", b.HeldByOrderID, o.ID)
 		}
 	})
@@ -147,22 +148,22 @@ func TestCancelOrderRefusedWhenChannelCannotClose(t *testing.T) {
 // cancelling; the payment wins.
 func TestCancelOrderPaidAtChannelIsAppliedNotCancelled(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		o := f.order(t, billing.LineRequest{BillID: f.bills[2].ID})
-		f.fake.paid(o, "SB-BEFORE-CANCEL")
-		got, err := f.svc.CancelOrder(ctx, o.OrderNo, f.payer.Login)
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[2].ID})
+		f.Fake.Paid(o, "SB-BEFORE-CANCEL")
+		got, err := f.Svc.CancelOrder(ctx, o.OrderNo, f.Payer.Login)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Status != store.OrderPaid {
 			t.Errorf("order = %s, want paid", got.Status)
 		}
-		if b := f.bill(t, f.bills[2].ID); b.Status != store.BillPaid {
+		if b := f.Bill(t, f.Bills[2].ID); b.Status != store.BillPaid {
 			t.Errorf("bill = %s, want paid", b.Status)
 		}
-		if len(f.fake.closed) != 0 {
-			t.Errorf("channel told to close %v, want nothing closed for a paid order", f.fake.closed)
+		if len(f.Fake.Closed) != 0 {
+			t.Errorf("channel told to close %v, want nothing closed for a paid order", f.Fake.Closed)
 		}
 	})
 }
@@ -172,18 +173,18 @@ func TestCancelOrderPaidAtChannelIsAppliedNotCancelled(t *testing.T) {
 // same bills and amounts on the card.
 func TestSwitchOrderChannelReordersSameBills(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID}, billing.LineRequest{BillID: f.bills[2].ID})
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID}, billing.LineRequest{BillID: f.Bills[2].ID})
 
-		if _, err := f.svc.SwitchOrderChannel(ctx, o.OrderNo, f.payer.Login, "wechat"); err == nil {
+		if _, err := f.Svc.SwitchOrderChannel(ctx, o.OrderNo, f.Payer.Login, "wechat"); err == nil {
 			t.Fatal("switch to a channel that does not exist was accepted")
 		}
 		if s := orderStatus(t, db, o.OrderNo); s != store.OrderOpen {
 			t.Fatalf("order after a refused switch = %s, want still open", s)
 		}
 
-		next, err := f.svc.SwitchOrderChannel(ctx, o.OrderNo, f.payer.Login, "campuscard")
+		next, err := f.Svc.SwitchOrderChannel(ctx, o.OrderNo, f.Payer.Login, "campuscard")
 		if err != nil {
 			t.Fatalf("switch: %v", err)
 		}
@@ -193,15 +194,15 @@ func TestSwitchOrderChannelReordersSameBills(t *testing.T) {
 		if s := orderStatus(t, db, o.OrderNo); s != store.OrderClosed {
 			t.Errorf("old order = %s, want closed", s)
 		}
-		if len(f.fake.closed) != 1 || f.fake.closed[0] != o.OrderNo {
-			t.Errorf("sandbox closed %v, want the old order", f.fake.closed)
+		if len(f.Fake.Closed) != 1 || f.Fake.Closed[0] != o.OrderNo {
+			t.Errorf("sandbox closed %v, want the old order", f.Fake.Closed)
 		}
 		for _, i := range []int{0, 2} {
-			if b := f.bill(t, f.bills[i].ID); b.HeldByOrderID == nil || *b.HeldByOrderID != next.ID {
+			if b := f.Bill(t, f.Bills[i].ID); b.HeldByOrderID == nil || *b.HeldByOrderID != next.ID {
 				t.Errorf("bill %d held by %v, want the new order %d", i, b.HeldByOrderID, next.ID)
 			}
 		}
-		if _, err := f.svc.SwitchOrderChannel(ctx, next.OrderNo, f.payer.Login, "campuscard"); err == nil {
+		if _, err := f.Svc.SwitchOrderChannel(ctx, next.OrderNo, f.Payer.Login, "campuscard"); err == nil {
 			t.Error("switch to the channel the order already uses was accepted")
 		}
 	})

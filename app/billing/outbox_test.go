@@ -15,6 +15,7 @@ import (
 	"campuspay/app/api/client"
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/egress"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -66,29 +67,29 @@ func (b *businessSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		f.svc.Secrets = auth.Box{Key: []byte("test")}
+		f.Svc.Secrets = auth.Box{Key: []byte("test")}
 		recv := &businessSystem{failFirst: 2, seen: map[string]int{}}
 		srv := httptest.NewServer(recv)
 		defer srv.Close()
-		f.svc.Egress = allowing(egress.HostPortOf(srv.URL)) // the receiver is on loopback
-		_, secret, err := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "admissions", Name: "招生系统",
-			AllowedItems: []string{f.item.Code}, CallbackURL: srv.URL + "/campuspay/callback?v=1"}, "test")
+		f.Svc.Egress = allowing(egress.HostPortOf(srv.URL)) // the receiver is on loopback
+		_, secret, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "admissions", Name: "招生系统",
+			AllowedItems: []string{f.Item.Code}, CallbackURL: srv.URL + "/campuspay/callback?v=1"}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
 		recv.verifier = client.New(srv.URL, "admissions", secret)
 		// A bill the business system posted, paid by the payer.
-		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'admissions'").Where("id = ?", f.bills[0].ID).Exec(ctx); err != nil {
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'admissions'").Where("id = ?", f.Bills[0].ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID})
-		if _, err := f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(o, "SB-CB")); err != nil {
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID})
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-CB")); err != nil {
 			t.Fatal(err)
 		}
 		deliver := func() (int, int) {
-			d, g, err := f.svc.DeliverEvents(ctx, 50)
+			d, g, err := f.Svc.DeliverEvents(ctx, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,13 +101,13 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 		if d, _ := deliver(); d != 0 {
 			t.Fatalf("an immediate second run sent again before the retry time")
 		}
-		f.clock.Advance(16 * time.Second)
+		f.Clock.Advance(16 * time.Second)
 		deliver() // second attempt, refused too
-		f.clock.Advance(61 * time.Second)
+		f.Clock.Advance(61 * time.Second)
 		if d, _ := deliver(); d != 1 {
 			t.Fatalf("third attempt delivered %d, want 1", d)
 		}
-		f.clock.Advance(48 * time.Hour)
+		f.Clock.Advance(48 * time.Hour)
 		if d, _ := deliver(); d != 0 {
 			t.Errorf("a delivered event was sent again")
 		}
@@ -126,36 +127,36 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 
 func TestCallbacksGiveUpThenResend(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		f.svc.Secrets = auth.Box{Key: []byte("test")}
+		f.Svc.Secrets = auth.Box{Key: []byte("test")}
 		recv := &businessSystem{failFirst: 1000, seen: map[string]int{}}
 		srv := httptest.NewServer(recv)
 		defer srv.Close()
-		f.svc.Egress = allowing(egress.HostPortOf(srv.URL))
-		_, secret, _ := f.svc.CreateClient(ctx, billing.ClientInput{AppID: "donations", Name: "捐赠系统", CallbackURL: srv.URL}, "test")
+		f.Svc.Egress = allowing(egress.HostPortOf(srv.URL))
+		_, secret, _ := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "donations", Name: "捐赠系统", CallbackURL: srv.URL}, "test")
 		recv.verifier = client.New(srv.URL, "donations", secret)
-		db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'donations'").Where("id = ?", f.bills[2].ID).Exec(ctx)
-		o := f.order(t, billing.LineRequest{BillID: f.bills[2].ID})
-		f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(o, "SB-DOWN"))
+		db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'donations'").Where("id = ?", f.Bills[2].ID).Exec(ctx)
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[2].ID})
+		f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-DOWN"))
 		gaveUp := 0
 		for range len(billing.CallbackRetries) + 1 {
-			_, g, err := f.svc.DeliverEvents(ctx, 50)
+			_, g, err := f.Svc.DeliverEvents(ctx, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
 			gaveUp += g
-			f.clock.Advance(25 * time.Hour)
+			f.Clock.Advance(25 * time.Hour)
 		}
 		if gaveUp != 1 || recv.calls != len(billing.CallbackRetries)+1 {
 			t.Fatalf("gave up %d times after %d calls, want once after %d", gaveUp, recv.calls, len(billing.CallbackRetries)+1)
 		}
 		// The receiver is back; finance resends every failed callback of the client.
 		recv.failFirst = 0
-		if n, err := f.svc.ResendEvents(ctx, "donations", 0, "finance"); err != nil || n != 1 {
+		if n, err := f.Svc.ResendEvents(ctx, "donations", 0, "finance"); err != nil || n != 1 {
 			t.Fatalf("ResendEvents = %d, %v; want 1", n, err)
 		}
-		if d, _, _ := f.svc.DeliverEvents(ctx, 50); d != 1 {
+		if d, _, _ := f.Svc.DeliverEvents(ctx, 50); d != 1 {
 			t.Errorf("resent callback delivered %d, want 1: nothing lost while the receiver was down", d)
 		}
 	})

@@ -21,13 +21,13 @@ func TestReceiptOfAPaymentAtNewYearsEveCountsInThatYear(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
-		f.clock.t = time.Date(2026, 12, 31, 23, 50, 0, 0, billing.Shanghai).UTC()
-		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID})
+		f.Clock.Set(time.Date(2026, 12, 31, 23, 50, 0, 0, billing.Shanghai).UTC())
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID})
 		// Paid at the channel a second before midnight; the notification lands after it.
-		f.clock.t = time.Date(2027, 1, 1, 0, 0, 30, 0, billing.Shanghai).UTC()
+		f.Clock.Set(time.Date(2027, 1, 1, 0, 0, 30, 0, billing.Shanghai).UTC())
 		trade := channel.Trade{OrderNo: o.OrderNo, TradeNo: "SB-NYE", AmountFen: o.TotalFen, Status: channel.TradeSuccess,
 			PaidAt: time.Date(2026, 12, 31, 23, 59, 59, 0, billing.Shanghai)}
-		out, err := f.svc.ApplyTrade(ctx, "sandbox", trade)
+		out, err := f.Svc.ApplyTrade(ctx, "sandbox", trade)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,12 +35,12 @@ func TestReceiptOfAPaymentAtNewYearsEveCountsInThatYear(t *testing.T) {
 			t.Fatalf("receipts = %v, want 202600000001", out.ReceiptNos)
 		}
 		// Refunded in part two days later: the receipt for what is left is still 2026's.
-		f.clock.t = time.Date(2027, 1, 2, 9, 0, 0, 0, billing.Shanghai).UTC()
+		f.Clock.Set(time.Date(2027, 1, 2, 9, 0, 0, 0, billing.Shanghai).UTC())
 		r := f.request(t, 0, 10000, "dept_clerk")
-		if r, err := f.svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil || r.Status != store.RefundSucceeded {
+		if r, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil || r.Status != store.RefundSucceeded {
 			t.Fatalf("ApproveRefund = %+v, %v", r, err)
 		}
-		rs := f.receipts(t, f.bills[0].ID)
+		rs := f.receipts(t, f.Bills[0].ID)
 		if len(rs) != 2 || !rs[0].Voided || rs[1].ReceiptNo != "202600000002" || rs[1].Year != 2026 || rs[1].AmountFen != 40000 {
 			for _, r := range rs {
 				t.Logf("receipt %s year %d amount %d voided %v", r.ReceiptNo, r.Year, r.AmountFen, r.Voided)
@@ -53,7 +53,7 @@ func TestReceiptOfAPaymentAtNewYearsEveCountsInThatYear(t *testing.T) {
 func TestReceiptOfAnOfflineCollectionCountsInTheYearOfItsDay(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newOfflineFixture(t, db)
-		f.clock.t = time.Date(2027, 1, 2, 10, 0, 0, 0, billing.Shanghai).UTC()
+		f.Clock.Set(time.Date(2027, 1, 2, 10, 0, 0, 0, billing.Shanghai).UTC())
 		job, bad := f.importOffline(t, offlineHeader+"现金,,,B1,500.00,2026-12-31,XJ-NYE,\n")
 		if job.Status != store.ImportDone {
 			t.Fatalf("import = %s %v", job.Status, bad)

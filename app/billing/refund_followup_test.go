@@ -26,14 +26,14 @@ func TestRefundWithoutOutcomeBacksOffThenGoesToFinanceAndStillSettles(t *testing
 		queries := 0
 		f.ch.queryAnswer = func(o, r string) (channel.RefundResult, error) { queries++; return processing(o, r) }
 		r := f.request(t, 0, 50000, "dept1")
-		if got, err := f.svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil || got.Status != store.RefundProcessing {
+		if got, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil || got.Status != store.RefundProcessing {
 			t.Fatalf("approve = %+v, %v; want processing", got, err)
 		}
 		// The job runs every minute; in the first hour the channel is asked 5 times (after
 		// 1, 2, 5, 10 and 30 minutes), not 60.
 		for range 60 {
-			f.clock.Advance(time.Minute)
-			if _, err := f.svc.SyncProcessingRefunds(ctx); err != nil {
+			f.Clock.Advance(time.Minute)
+			if _, err := f.Svc.SyncProcessingRefunds(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -41,9 +41,9 @@ func TestRefundWithoutOutcomeBacksOffThenGoesToFinanceAndStillSettles(t *testing
 			t.Errorf("queries in the first hour = %d, want 5", queries)
 		}
 		// Then hourly; not in front of finance before a day has passed.
-		for f.clock.Now().Before(f.reload(t, r.ID).CreatedAt.Add(23 * time.Hour)) {
-			f.clock.Advance(time.Hour)
-			if _, err := f.svc.SyncProcessingRefunds(ctx); err != nil {
+		for f.Clock.Now().Before(f.reload(t, r.ID).CreatedAt.Add(23 * time.Hour)) {
+			f.Clock.Advance(time.Hour)
+			if _, err := f.Svc.SyncProcessingRefunds(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -51,28 +51,28 @@ func TestRefundWithoutOutcomeBacksOffThenGoesToFinanceAndStillSettles(t *testing
 			t.Errorf("after 23 h: escalated %v, %d queries; want not yet, at most hourly", got.EscalatedAt, queries)
 		}
 		for range 2 {
-			f.clock.Advance(time.Hour)
-			f.svc.SyncProcessingRefunds(ctx)
+			f.Clock.Advance(time.Hour)
+			f.Svc.SyncProcessingRefunds(ctx)
 		}
 		got := f.reload(t, r.ID)
 		if got.Status != store.RefundProcessing || got.EscalatedAt == nil || !strings.Contains(got.ChannelMessage, "退款处理中，请稍后查询") {
 			t.Fatalf("after 25 h = %s escalated %v message %q; want processing, before finance, with the channel's words", got.Status, got.EscalatedAt, got.ChannelMessage)
 		}
-		rows, _, err := f.svc.RefundQueue(ctx, billing.RefundQueueFilter{Status: store.RefundProcessing}, 0, 20)
+		rows, _, err := f.Svc.RefundQueue(ctx, billing.RefundQueueFilter{Status: store.RefundProcessing}, 0, 20)
 		if err != nil || len(rows) != 1 || rows[0].EscalatedAt == nil {
 			t.Errorf("refund queue = %d rows, %v; want the escalated refund", len(rows), err)
 		}
 		// The channel answers at last: the refund is settled as usual.
 		f.ch.queryAnswer = nil
 		f.ch.answer = nil
-		f.clock.Advance(time.Hour)
-		if n, err := f.svc.SyncProcessingRefunds(ctx); err != nil || n != 1 {
+		f.Clock.Advance(time.Hour)
+		if n, err := f.Svc.SyncProcessingRefunds(ctx); err != nil || n != 1 {
 			t.Fatalf("SyncProcessingRefunds = %d, %v; want 1 finished", n, err)
 		}
 		if got := f.reload(t, r.ID); got.Status != store.RefundSucceeded {
 			t.Errorf("status = %s, want succeeded", got.Status)
 		}
-		if b := f.bill(t, f.bills[0].ID); b.Status != store.BillRefunded || b.AmountRefundedFen != 50000 {
+		if b := f.Bill(t, f.Bills[0].ID); b.Status != store.BillRefunded || b.AmountRefundedFen != 50000 {
 			t.Errorf("bill = %s refunded %d, want refunded 50000", b.Status, b.AmountRefundedFen)
 		}
 	})
@@ -87,11 +87,11 @@ func TestRefundAnswerAboutAnotherRefundNumberIsNotBelieved(t *testing.T) {
 			return channel.RefundResult{RefundNo: "R-SOMEONE-ELSE", ChannelRefundNo: "SR9", AmountFen: req.AmountFen, Status: channel.RefundSucceeded}, nil
 		}
 		r := f.request(t, 0, 50000, "dept1")
-		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance", "")
+		got, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", "")
 		if err != nil || got.Status != store.RefundProcessing || !strings.Contains(got.ChannelMessage, "退款单号与申请不符") {
 			t.Fatalf("approve = %+v, %v; want still processing, flagged", got, err)
 		}
-		if b := f.bill(t, f.bills[0].ID); b.AmountRefundedFen != 0 || b.Status != store.BillPaid {
+		if b := f.Bill(t, f.Bills[0].ID); b.AmountRefundedFen != 0 || b.Status != store.BillPaid {
 			t.Errorf("bill = %s refunded %d; want untouched", b.Status, b.AmountRefundedFen)
 		}
 	})

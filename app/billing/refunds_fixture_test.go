@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/store"
@@ -17,7 +18,7 @@ import (
 // refundFake is the fixture's sandbox channel with refunds the test steers: by default it
 // refunds at once; answer changes what Refund says, queryAnswer what QueryRefund says.
 type refundFake struct {
-	*fakeChannel
+	*billingtest.FakeChannel
 	mu          sync.Mutex
 	answer      func(channel.RefundRequest) (channel.RefundResult, error)
 	queryAnswer func(orderNo, refundNo string) (channel.RefundResult, error)
@@ -25,8 +26,8 @@ type refundFake struct {
 	calls       int
 }
 
-func newRefundFake(f *fakeChannel) *refundFake {
-	return &refundFake{fakeChannel: f, refunded: map[string]int64{}}
+func newRefundFake(f *billingtest.FakeChannel) *refundFake {
+	return &refundFake{FakeChannel: f, refunded: map[string]int64{}}
 }
 
 func (r *refundFake) Refund(_ context.Context, req channel.RefundRequest) (channel.RefundResult, error) {
@@ -59,23 +60,23 @@ func (r *refundFake) QueryRefund(_ context.Context, orderNo, refundNo string) (c
 // refundFixture is the billing fixture with a second finance user's name and a sandbox that
 // refunds.
 type refundFixture struct {
-	*fixture
+	*billingtest.Fixture
 	ch *refundFake
 }
 
 func newRefundFixture(t *testing.T, db *bun.DB) *refundFixture {
 	t.Helper()
-	f := newFixture(t, db)
-	ch := newRefundFake(f.fake)
-	f.svc.Channels["sandbox"] = ch
-	return &refundFixture{fixture: f, ch: ch}
+	f := billingtest.NewFixture(t, db)
+	ch := newRefundFake(f.Fake)
+	f.Svc.Channels["sandbox"] = ch
+	return &refundFixture{Fixture: f, ch: ch}
 }
 
 // pay pays bill i in full (or amountFen of it) through the sandbox and returns the order.
 func (f *refundFixture) pay(t *testing.T, i int, amountFen int64, tradeNo string) *store.Order {
 	t.Helper()
-	o := f.order(t, billing.LineRequest{BillID: f.bills[i].ID, AmountFen: amountFen})
-	if _, err := f.svc.ApplyTrade(context.Background(), "sandbox", f.fake.paid(o, tradeNo)); err != nil {
+	o := f.Order(t, billing.LineRequest{BillID: f.Bills[i].ID, AmountFen: amountFen})
+	if _, err := f.Svc.ApplyTrade(context.Background(), "sandbox", f.Fake.Paid(o, tradeNo)); err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -85,7 +86,7 @@ func (f *refundFixture) pay(t *testing.T, i int, amountFen int64, tradeNo string
 func (f *refundFixture) receipts(t *testing.T, billID int64) []*store.ReceiptRow {
 	t.Helper()
 	var rows []*store.ReceiptRow
-	if err := f.db.NewSelect().Model(&rows).Where("bill_id = ?", billID).OrderExpr("id").Scan(context.Background()); err != nil {
+	if err := f.DB.NewSelect().Model(&rows).Where("bill_id = ?", billID).OrderExpr("id").Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return rows
@@ -93,7 +94,7 @@ func (f *refundFixture) receipts(t *testing.T, billID int64) []*store.ReceiptRow
 
 func (f *refundFixture) request(t *testing.T, i int, amountFen int64, actor string) *store.Refund {
 	t.Helper()
-	r, err := f.svc.RequestRefund(context.Background(), billing.RefundRequest{BillID: f.bills[i].ID, AmountFen: amountFen, Reason: "退学", Actor: actor})
+	r, err := f.Svc.RequestRefund(context.Background(), billing.RefundRequest{BillID: f.Bills[i].ID, AmountFen: amountFen, Reason: "退学", Actor: actor})
 	if err != nil {
 		t.Fatalf("RequestRefund(%d) = %v", amountFen, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/store"
@@ -50,7 +51,7 @@ func TestRefundOverRefundableChangesNothing(t *testing.T) {
 		ctx := context.Background()
 		f.pay(t, 0, 0, "SB-1") // ¥500.00
 		f.request(t, 0, 20000, "dept1")
-		audits := count(t, db, "audit_logs")
+		audits := billingtest.Count(t, db, "audit_logs")
 
 		cases := []struct {
 			name   string
@@ -66,19 +67,19 @@ func TestRefundOverRefundableChangesNothing(t *testing.T) {
 			{"reason too long", 100, strings.Repeat("退", 201), "reason_invalid", "200"},
 		}
 		for _, c := range cases {
-			_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[0].ID, AmountFen: c.amount, Reason: c.reason, Actor: "dept1"})
+			_, err := f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[0].ID, AmountFen: c.amount, Reason: c.reason, Actor: "dept1"})
 			if refundErrCode(err) != c.code || !strings.Contains(fault.Message(err, ""), c.msg) {
 				t.Errorf("%s: err = %v, want %s saying %q", c.name, err, c.code, c.msg)
 			}
 		}
-		if n := count(t, db, "refunds"); n != 1 {
+		if n := billingtest.Count(t, db, "refunds"); n != 1 {
 			t.Errorf("refunds = %d, want only the first one", n)
 		}
-		if n := count(t, db, "audit_logs"); n != audits {
+		if n := billingtest.Count(t, db, "audit_logs"); n != audits {
 			t.Errorf("audit rows grew from %d to %d on refused requests", audits, n)
 		}
 		// An unpaid bill cannot be refunded at all.
-		_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[1].ID, AmountFen: 100, Reason: "x", Actor: "dept1"})
+		_, err := f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[1].ID, AmountFen: 100, Reason: "x", Actor: "dept1"})
 		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "待缴") {
 			t.Errorf("refund of an unpaid bill: err = %v, want a conflict naming its status", err)
 		}
@@ -91,15 +92,15 @@ func TestRefundAfterDeadlineOrOutsideDepartmentIsRefused(t *testing.T) {
 		ctx := context.Background()
 		f.pay(t, 2, 0, "SB-1")
 		other := int64(9999)
-		_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[2].ID, AmountFen: 100, Reason: "x", Actor: "d", DeptScope: &other})
+		_, err := f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[2].ID, AmountFen: 100, Reason: "x", Actor: "d", DeptScope: &other})
 		if !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("another department's bill: err = %v, want not found", err)
 		}
-		until := f.clock.Now().Add(-time.Hour)
-		if _, err := db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("refundable_until = ?", until).Where("id = ?", f.item.ID).Exec(ctx); err != nil {
+		until := f.Clock.Now().Add(-time.Hour)
+		if _, err := db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("refundable_until = ?", until).Where("id = ?", f.Item.ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[2].ID, AmountFen: 100, Reason: "x", Actor: "d"})
+		_, err = f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[2].ID, AmountFen: 100, Reason: "x", Actor: "d"})
 		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(fault.Message(err, ""), "退款期限已过") {
 			t.Errorf("after refundable_until: err = %v, want 退款期限已过", err)
 		}
@@ -111,7 +112,7 @@ func TestRequesterCannotApproveOwnRefund(t *testing.T) {
 		f := newRefundFixture(t, db)
 		f.pay(t, 0, 0, "SB-1")
 		r := f.request(t, 0, 10000, "finance")
-		_, err := f.svc.ApproveRefund(context.Background(), r.ID, "finance", "")
+		_, err := f.Svc.ApproveRefund(context.Background(), r.ID, "finance", "")
 		if !errors.Is(err, fault.ErrForbidden) || !strings.Contains(fault.Message(err, ""), "不能审批自己") {
 			t.Fatalf("self approval: err = %v, want forbidden", err)
 		}
@@ -127,7 +128,7 @@ func TestRequesterCannotApproveOwnRefund(t *testing.T) {
 func (f *refundFixture) reload(t *testing.T, id int64) *store.Refund {
 	t.Helper()
 	r := new(store.Refund)
-	if err := f.db.NewSelect().Model(r).Where("id = ?", id).Scan(context.Background()); err != nil {
+	if err := f.DB.NewSelect().Model(r).Where("id = ?", id).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -140,18 +141,18 @@ func TestPartialRefundVoidsReceiptAndReissuesTheRest(t *testing.T) {
 		f.pay(t, 0, 0, "SB-1") // ¥500.00, receipt …001
 		f.pay(t, 2, 0, "SB-2") // ¥80.00, receipt …002
 		r := f.request(t, 0, 20000, "dept1")
-		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance", "同意")
+		got, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", "同意")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Status != store.RefundSucceeded || got.ChannelRefundNo != "SR"+r.RefundNo || got.FinishedAt == nil {
 			t.Errorf("refund = %s %q, want succeeded with the channel's number", got.Status, got.ChannelRefundNo)
 		}
-		b := f.bill(t, f.bills[0].ID)
+		b := f.Bill(t, f.Bills[0].ID)
 		if b.AmountRefundedFen != 20000 || b.Status != store.BillPaid {
 			t.Errorf("bill refunded %d status %s, want 20000 and still paid", b.AmountRefundedFen, b.Status)
 		}
-		rs := f.receipts(t, f.bills[0].ID)
+		rs := f.receipts(t, f.Bills[0].ID)
 		if len(rs) != 2 {
 			t.Fatalf("receipts = %d, want the voided one and its replacement", len(rs))
 		}
@@ -163,23 +164,23 @@ func TestPartialRefundVoidsReceiptAndReissuesTheRest(t *testing.T) {
 		}
 		// A second partial refund replaces the replacement.
 		r2 := f.request(t, 0, 5000, "dept1")
-		if _, err := f.svc.ApproveRefund(ctx, r2.ID, "finance", ""); err != nil {
+		if _, err := f.Svc.ApproveRefund(ctx, r2.ID, "finance", ""); err != nil {
 			t.Fatal(err)
 		}
-		rs = f.receipts(t, f.bills[0].ID)
+		rs = f.receipts(t, f.Bills[0].ID)
 		if len(rs) != 3 || !rs[1].Voided || rs[2].AmountFen != 25000 || rs[2].Seq != 4 {
 			t.Errorf("after a second refund: %d receipts, last %+v; want three, the last ¥250.00 number 4", len(rs), rs[len(rs)-1])
 		}
 		// The rest, refunded in full, leaves no live receipt and a refunded bill.
 		r3 := f.request(t, 0, 25000, "dept1")
-		if _, err := f.svc.ApproveRefund(ctx, r3.ID, "finance", ""); err != nil {
+		if _, err := f.Svc.ApproveRefund(ctx, r3.ID, "finance", ""); err != nil {
 			t.Fatal(err)
 		}
-		b = f.bill(t, f.bills[0].ID)
+		b = f.Bill(t, f.Bills[0].ID)
 		if b.AmountRefundedFen != 50000 || b.Status != store.BillRefunded {
 			t.Errorf("bill refunded %d status %s, want 50000 refunded", b.AmountRefundedFen, b.Status)
 		}
-		for _, rc := range f.receipts(t, f.bills[0].ID) {
+		for _, rc := range f.receipts(t, f.Bills[0].ID) {
 			if !rc.Voided {
 				t.Errorf("receipt %s still live after a full refund", rc.ReceiptNo)
 			}
@@ -196,13 +197,13 @@ func TestFullRefundOfClientBillQueuesCallbacks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
-		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'crm'").Where("id = ?", f.bills[2].ID).Exec(ctx); err != nil {
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'crm'").Where("id = ?", f.Bills[2].ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		f.pay(t, 2, 0, "SB-1")
 		db.NewDelete().Model((*store.Event)(nil)).Where("1 = 1").Exec(ctx)
 		r := f.request(t, 2, 8000, "dept1")
-		if _, err := f.svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil {
+		if _, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil {
 			t.Fatal(err)
 		}
 		var events []store.Event
@@ -229,17 +230,17 @@ func TestFullRefundOfClientBillQueuesCallbacks(t *testing.T) {
 		// A rejected refund tells the client too; a console bill's would not.
 		f.pay(t, 0, 0, "SB-2")
 		r2 := f.request(t, 0, 100, "dept1")
-		if _, err := f.svc.RejectRefund(ctx, r2.ID, "finance", ""); refundErrCode(err) != "reason_required" {
+		if _, err := f.Svc.RejectRefund(ctx, r2.ID, "finance", ""); refundErrCode(err) != "reason_required" {
 			t.Errorf("reject without reason: err = %v, want reason_required", err)
 		}
-		got, err := f.svc.RejectRefund(ctx, r2.ID, "finance", "材料不全")
+		got, err := f.Svc.RejectRefund(ctx, r2.ID, "finance", "材料不全")
 		if err != nil || got.Status != store.RefundRejected || got.DecisionNote != "材料不全" {
 			t.Fatalf("reject = %+v, %v", got, err)
 		}
-		if n := count(t, db, "events"); n != 2 {
+		if n := billingtest.Count(t, db, "events"); n != 2 {
 			t.Errorf("events = %d after rejecting a console bill's refund, want still 2", n)
 		}
-		if _, err := f.svc.ApproveRefund(ctx, r2.ID, "finance2", ""); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.Svc.ApproveRefund(ctx, r2.ID, "finance2", ""); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("approving a rejected refund: err = %v, want conflict", err)
 		}
 	})
@@ -256,7 +257,7 @@ func TestConcurrentRefundRequestsNeverExceedPaid(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = f.svc.RequestRefund(context.Background(), billing.RefundRequest{BillID: f.bills[0].ID, AmountFen: 30000, Reason: "重复申请", Actor: "dept1"})
+				_, errs[i] = f.Svc.RequestRefund(context.Background(), billing.RefundRequest{BillID: f.Bills[0].ID, AmountFen: 30000, Reason: "重复申请", Actor: "dept1"})
 			}()
 		}
 		wg.Wait()
@@ -284,11 +285,11 @@ func TestRefundOfBillPaidInPartsMustBeSplit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
-		db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("partial_allowed = ?", true).Where("id = ?", f.item.ID).Exec(ctx)
+		db.NewUpdate().Model((*store.ChargeItem)(nil)).Set("partial_allowed = ?", true).Where("id = ?", f.Item.ID).Exec(ctx)
 		first := f.pay(t, 0, 20000, "SB-1")
-		f.clock.Advance(time.Minute)
+		f.Clock.Advance(time.Minute)
 		second := f.pay(t, 0, 30000, "SB-2")
-		_, err := f.svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.bills[0].ID, AmountFen: 40000, Reason: "x", Actor: "d"})
+		_, err := f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[0].ID, AmountFen: 40000, Reason: "x", Actor: "d"})
 		if refundErrCode(err) != "refund_split" || !strings.Contains(fault.Message(err, ""), "请分笔退款，单笔最多 ¥300.00") {
 			t.Fatalf("err = %v, want 请分笔退款，单笔最多 ¥300.00", err)
 		}
@@ -297,7 +298,7 @@ func TestRefundOfBillPaidInPartsMustBeSplit(t *testing.T) {
 		if a.OrderID != second.ID || b.OrderID != first.ID {
 			t.Errorf("refunds went to orders %d and %d, want %d (newest) then %d", a.OrderID, b.OrderID, second.ID, first.ID)
 		}
-		q, err := f.svc.RefundQuote(ctx, f.bills[0].ID, nil)
+		q, err := f.Svc.RefundQuote(ctx, f.Bills[0].ID, nil)
 		if err != nil || q.RefundableFen != 5000 || q.MaxSingleFen != 5000 {
 			t.Errorf("quote = %+v, %v; want ¥50.00 left", q, err)
 		}
@@ -313,32 +314,32 @@ func TestSilentChannelLeavesRefundProcessingUntilSynced(t *testing.T) {
 			return channel.RefundResult{}, channel.ErrUnavailable
 		}
 		r := f.request(t, 0, 50000, "dept1")
-		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance", "")
+		got, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", "")
 		if err != nil || got.Status != store.RefundProcessing || !strings.Contains(got.ChannelMessage, "自动查询") {
 			t.Fatalf("approve with a silent channel = %+v, %v; want processing", got, err)
 		}
-		if b := f.bill(t, f.bills[0].ID); b.AmountRefundedFen != 0 {
+		if b := f.Bill(t, f.Bills[0].ID); b.AmountRefundedFen != 0 {
 			t.Errorf("bill refunded %d before the channel answered", b.AmountRefundedFen)
 		}
 		// The job leaves a refund alone for a minute, then asks; the request never reached
 		// the channel, so it is sent again and succeeds.
 		f.ch.answer = nil
-		if n, err := f.svc.SyncProcessingRefunds(ctx); err != nil || n != 0 {
+		if n, err := f.Svc.SyncProcessingRefunds(ctx); err != nil || n != 0 {
 			t.Errorf("SyncProcessingRefunds at once = %d, %v; want 0", n, err)
 		}
-		f.clock.Advance(2 * time.Minute)
-		if n, err := f.svc.SyncProcessingRefunds(ctx); err != nil || n != 1 {
+		f.Clock.Advance(2 * time.Minute)
+		if n, err := f.Svc.SyncProcessingRefunds(ctx); err != nil || n != 1 {
 			t.Fatalf("SyncProcessingRefunds = %d, %v; want 1", n, err)
 		}
 		if got := f.reload(t, r.ID); got.Status != store.RefundSucceeded {
 			t.Errorf("status after sync = %s, want succeeded", got.Status)
 		}
-		if b := f.bill(t, f.bills[0].ID); b.Status != store.BillRefunded {
+		if b := f.Bill(t, f.Bills[0].ID); b.Status != store.BillRefunded {
 			t.Errorf("bill status = %s, want refunded", b.Status)
 		}
 		// Asking again changes nothing and does not refund twice.
 		calls := f.ch.calls
-		if got, err := f.svc.SyncRefund(ctx, r.ID, "finance"); err != nil || got.Status != store.RefundSucceeded || f.ch.calls != calls {
+		if got, err := f.Svc.SyncRefund(ctx, r.ID, "finance"); err != nil || got.Status != store.RefundSucceeded || f.ch.calls != calls {
 			t.Errorf("sync of a finished refund = %v, %v, %d calls", got.Status, err, f.ch.calls-calls)
 		}
 	})
@@ -348,7 +349,7 @@ func TestRefundTheChannelRefusesFailsAndLeavesBillAlone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
-		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'crm'").Where("id = ?", f.bills[0].ID).Exec(ctx); err != nil {
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'crm'").Where("id = ?", f.Bills[0].ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		f.pay(t, 0, 0, "SB-1")
@@ -356,11 +357,11 @@ func TestRefundTheChannelRefusesFailsAndLeavesBillAlone(t *testing.T) {
 			return channel.RefundResult{RefundNo: req.RefundNo, Status: channel.RefundFailed, Message: "退款总额超过交易已付金额"}, nil
 		}
 		r := f.request(t, 0, 10000, "dept1")
-		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance", "")
+		got, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", "")
 		if err != nil || got.Status != store.RefundFailed || got.ChannelMessage != "退款总额超过交易已付金额" {
 			t.Fatalf("approve = %+v, %v; want failed with the channel's message", got, err)
 		}
-		b := f.bill(t, f.bills[0].ID)
+		b := f.Bill(t, f.Bills[0].ID)
 		if b.AmountRefundedFen != 0 || b.Status != store.BillPaid {
 			t.Errorf("bill = %d refunded, %s; want untouched", b.AmountRefundedFen, b.Status)
 		}
@@ -373,7 +374,7 @@ func TestRefundTheChannelRefusesFailsAndLeavesBillAlone(t *testing.T) {
 			t.Errorf("refund events = %v, want refund.failed", types)
 		}
 		// The money held by the failed refund is free again.
-		q, _ := f.svc.RefundQuote(ctx, b.ID, nil)
+		q, _ := f.Svc.RefundQuote(ctx, b.ID, nil)
 		if q.RefundableFen != 50000 {
 			t.Errorf("refundable after a failed refund = %d, want 50000", q.RefundableFen)
 		}
@@ -384,30 +385,30 @@ func TestOverpaymentRefund(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
-		first := f.order(t, billing.LineRequest{BillID: f.bills[2].ID})
-		f.clock.Advance(20 * time.Minute)
-		if _, err := f.svc.ExpireOrders(ctx); err != nil {
+		first := f.Order(t, billing.LineRequest{BillID: f.Bills[2].ID})
+		f.Clock.Advance(20 * time.Minute)
+		if _, err := f.Svc.ExpireOrders(ctx); err != nil {
 			t.Fatal(err)
 		}
 		f.pay(t, 2, 0, "SB-2")
-		if _, err := f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(first, "SB-1")); err != nil {
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(first, "SB-1")); err != nil {
 			t.Fatal(err)
 		}
-		rows, n, err := f.svc.Overpayments(ctx, "open", 0, 20)
+		rows, n, err := f.Svc.Overpayments(ctx, "open", 0, 20)
 		if err != nil || n != 1 || !rows[0].Refundable() || rows[0].OrderNo != first.OrderNo || rows[0].TradeNo != "SB-1" {
 			t.Fatalf("open overpayments = %d %+v, %v", n, rows, err)
 		}
-		r, err := f.svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance")
+		r, err := f.Svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance")
 		if err != nil || r.BillID != nil || r.AmountFen != 8000 || r.OrderID != first.ID {
 			t.Fatalf("RequestOverpaymentRefund = %+v, %v", r, err)
 		}
-		if _, err := f.svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance"); refundErrCode(err) != "refund_exists" {
+		if _, err := f.Svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance"); refundErrCode(err) != "refund_exists" {
 			t.Errorf("second request: err = %v, want refund_exists", err)
 		}
-		if _, err := f.svc.ApproveRefund(ctx, r.ID, "finance", ""); !errors.Is(err, fault.ErrForbidden) {
+		if _, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("self approval: err = %v, want forbidden", err)
 		}
-		got, err := f.svc.ApproveRefund(ctx, r.ID, "finance2", "")
+		got, err := f.Svc.ApproveRefund(ctx, r.ID, "finance2", "")
 		if err != nil || got.Status != store.RefundSucceeded {
 			t.Fatalf("approve = %+v, %v", got, err)
 		}
@@ -416,10 +417,10 @@ func TestOverpaymentRefund(t *testing.T) {
 		if op.Status != "refunded" {
 			t.Errorf("overpayment status = %s, want refunded", op.Status)
 		}
-		if b := f.bill(t, f.bills[2].ID); b.AmountRefundedFen != 0 || b.Status != store.BillPaid {
+		if b := f.Bill(t, f.Bills[2].ID); b.AmountRefundedFen != 0 || b.Status != store.BillPaid {
 			t.Errorf("bill = %d refunded %s; an overpayment refund must not touch it", b.AmountRefundedFen, b.Status)
 		}
-		if _, err := f.svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance"); refundErrCode(err) != "overpayment_refunded" {
+		if _, err := f.Svc.RequestOverpaymentRefund(ctx, rows[0].ID, "finance"); refundErrCode(err) != "overpayment_refunded" {
 			t.Errorf("request after refund: err = %v, want overpayment_refunded", err)
 		}
 	})
@@ -431,17 +432,17 @@ func TestRefundListAndDetailRespectDepartment(t *testing.T) {
 		ctx := context.Background()
 		f.pay(t, 0, 0, "SB-1")
 		r := f.request(t, 0, 100, "dept1")
-		own, other := f.item.DepartmentID, f.item.DepartmentID+100
-		if rows, n, err := f.svc.RefundQueue(ctx, billing.RefundQueueFilter{DeptScope: &own}, 0, 20); err != nil || n != 1 || rows[0].Bill.Item.Department.Name != "财务处" {
+		own, other := f.Item.DepartmentID, f.Item.DepartmentID+100
+		if rows, n, err := f.Svc.RefundQueue(ctx, billing.RefundQueueFilter{DeptScope: &own}, 0, 20); err != nil || n != 1 || rows[0].Bill.Item.Department.Name != "财务处" {
 			t.Errorf("own department's refunds = %d, %v", n, err)
 		}
-		if _, n, err := f.svc.RefundQueue(ctx, billing.RefundQueueFilter{DeptScope: &other}, 0, 20); err != nil || n != 0 {
+		if _, n, err := f.Svc.RefundQueue(ctx, billing.RefundQueueFilter{DeptScope: &other}, 0, 20); err != nil || n != 0 {
 			t.Errorf("another department's refunds = %d, %v; want none", n, err)
 		}
-		if _, err := f.svc.RefundDetail(ctx, r.ID, &other); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.Svc.RefundDetail(ctx, r.ID, &other); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("RefundDetail for another department: err = %v, want not found", err)
 		}
-		got, err := f.svc.RefundDetail(ctx, r.ID, &own)
+		got, err := f.Svc.RefundDetail(ctx, r.ID, &own)
 		if err != nil || got.Order == nil || got.Payment == nil || got.Payment.TradeNo != "SB-1" {
 			t.Errorf("RefundDetail = %+v, %v", got, err)
 		}
@@ -454,34 +455,34 @@ func TestReceiptPrintsAndVoid(t *testing.T) {
 		ctx := context.Background()
 		f.pay(t, 0, 0, "SB-1")
 		f.pay(t, 2, 0, "SB-2")
-		rows, n, err := f.svc.Receipts(ctx, billing.ReceiptFilter{Payer: "张", Day: f.clock.Now().In(billing.Shanghai).Format("2006-01-02")}, 0, 20)
+		rows, n, err := f.Svc.Receipts(ctx, billing.ReceiptFilter{Payer: "张", Day: f.Clock.Now().In(billing.Shanghai).Format("2006-01-02")}, 0, 20)
 		if err != nil || n != 2 || rows[0].OrderNo == "" {
 			t.Fatalf("receipts of the day = %d, %v", n, err)
 		}
-		if _, n, _ := f.svc.Receipts(ctx, billing.ReceiptFilter{Day: "2020-01-01"}, 0, 20); n != 0 {
+		if _, n, _ := f.Svc.Receipts(ctx, billing.ReceiptFilter{Day: "2020-01-01"}, 0, 20); n != 0 {
 			t.Errorf("receipts of another day = %d, want 0", n)
 		}
-		if _, _, err := f.svc.Receipts(ctx, billing.ReceiptFilter{Day: "2026-13-01"}, 0, 20); !errors.Is(err, fault.ErrInvalid) {
+		if _, _, err := f.Svc.Receipts(ctx, billing.ReceiptFilter{Day: "2026-13-01"}, 0, 20); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("bad day: err = %v, want invalid", err)
 		}
 		nos := []string{rows[0].ReceiptNo, rows[1].ReceiptNo}
 		for want := 1; want <= 2; want++ {
-			counts, err := f.svc.CountPrints(ctx, nos, "finance")
+			counts, err := f.Svc.CountPrints(ctx, nos, "finance")
 			if err != nil || counts[nos[0]] != want || counts[nos[1]] != want {
 				t.Errorf("print %d: counts = %v, %v", want, counts, err)
 			}
 		}
-		if _, err := f.svc.VoidReceipt(ctx, nos[0], "", "finance"); refundErrCode(err) != "reason_required" {
+		if _, err := f.Svc.VoidReceipt(ctx, nos[0], "", "finance"); refundErrCode(err) != "reason_required" {
 			t.Errorf("void without reason: err = %v", err)
 		}
-		got, err := f.svc.VoidReceipt(ctx, nos[0], "开错抬头", "finance")
+		got, err := f.Svc.VoidReceipt(ctx, nos[0], "开错抬头", "finance")
 		if err != nil || !got.Voided || got.VoidReason != "开错抬头" {
 			t.Fatalf("void = %+v, %v", got, err)
 		}
-		if _, err := f.svc.VoidReceipt(ctx, nos[0], "again", "finance"); refundErrCode(err) != "receipt_voided" {
+		if _, err := f.Svc.VoidReceipt(ctx, nos[0], "again", "finance"); refundErrCode(err) != "receipt_voided" {
 			t.Errorf("second void: err = %v, want receipt_voided", err)
 		}
-		if _, n, _ := f.svc.Receipts(ctx, billing.ReceiptFilter{Status: "valid"}, 0, 20); n != 1 {
+		if _, n, _ := f.Svc.Receipts(ctx, billing.ReceiptFilter{Status: "valid"}, 0, 20); n != 1 {
 			t.Errorf("valid receipts = %d, want 1", n)
 		}
 	})
@@ -492,25 +493,25 @@ func TestClientRefundIsIdempotentOnItsNumber(t *testing.T) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
 		f.pay(t, 0, 0, "SB-1")
-		req := billing.RefundRequest{BillID: f.bills[0].ID, AmountFen: 10000, Reason: "退学", SourceClient: "crm", ClientRefundNo: "R-1"}
-		r, created, err := f.svc.RequestClientRefund(ctx, req)
+		req := billing.RefundRequest{BillID: f.Bills[0].ID, AmountFen: 10000, Reason: "退学", SourceClient: "crm", ClientRefundNo: "R-1"}
+		r, created, err := f.Svc.RequestClientRefund(ctx, req)
 		if err != nil || !created || r.Source != "api" || r.ClientRefundNo != "R-1" || r.RequestedBy != "client:crm" {
 			t.Fatalf("first request = %+v, %v, %v", r, created, err)
 		}
-		again, created, err := f.svc.RequestClientRefund(ctx, req)
+		again, created, err := f.Svc.RequestClientRefund(ctx, req)
 		if err != nil || created || again.ID != r.ID {
 			t.Errorf("same request again = %v, created %v, %v; want the same refund", again, created, err)
 		}
 		req.AmountFen = 20000
-		if _, _, err := f.svc.RequestClientRefund(ctx, req); refundErrCode(err) != "refund_conflict" {
+		if _, _, err := f.Svc.RequestClientRefund(ctx, req); refundErrCode(err) != "refund_conflict" {
 			t.Errorf("same number, other amount: err = %v, want refund_conflict", err)
 		}
 		// Another client may use the same number.
 		req.SourceClient = "oa"
-		if _, created, err := f.svc.RequestClientRefund(ctx, req); err != nil || !created {
+		if _, created, err := f.Svc.RequestClientRefund(ctx, req); err != nil || !created {
 			t.Errorf("another client's R-1: %v, %v", created, err)
 		}
-		if n := count(t, db, "refunds"); n != 2 {
+		if n := billingtest.Count(t, db, "refunds"); n != 2 {
 			t.Errorf("refunds = %d, want 2", n)
 		}
 	})

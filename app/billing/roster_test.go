@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -40,7 +41,7 @@ func payerByNo(t *testing.T, db *bun.DB, no string) *store.User {
 func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		clk := &clock{t: time.Date(2026, 8, 20, 1, 0, 0, 0, time.UTC)}
+		clk := billingtest.NewClock(time.Date(2026, 8, 20, 1, 0, 0, 0, time.UTC))
 		svc := &billing.Service{DB: db, Now: clk.Now}
 
 		res, err := svc.UpsertPayers(ctx, rosterRows(25), "finance", "10.0.0.1")
@@ -54,7 +55,7 @@ func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 
 		// The same roster again: all unchanged, nothing written.
 		clk.Advance(time.Hour)
-		audits := count(t, db, "audit_logs")
+		audits := billingtest.Count(t, db, "audit_logs")
 		res, err = svc.UpsertPayers(ctx, rosterRows(25), "finance", "10.0.0.1")
 		if err != nil || res != (billing.RosterResult{Unchanged: 25}) {
 			t.Fatalf("same roster again = %+v, %v; want 25 unchanged", res, err)
@@ -62,7 +63,7 @@ func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 		if again := payerByNo(t, db, "R0000007"); !again.UpdatedAt.Equal(first.UpdatedAt) {
 			t.Errorf("updated_at moved from %v to %v on an unchanged payer", first.UpdatedAt, again.UpdatedAt)
 		}
-		if n := count(t, db, "audit_logs"); n != audits {
+		if n := billingtest.Count(t, db, "audit_logs"); n != audits {
 			t.Errorf("an unchanged roster wrote %d audit rows", n-audits)
 		}
 
@@ -99,7 +100,7 @@ func TestUpsertPayersAllOrNothing(t *testing.T) {
 		ctx := context.Background()
 		svc := &billing.Service{DB: db}
 		now := time.Now()
-		insert(t, db, &store.User{Login: "T0000001", Name: "占用登录名的职工", Roles: "finance", Status: "active", CreatedAt: now, UpdatedAt: now})
+		billingtest.Insert(t, db, &store.User{Login: "T0000001", Name: "占用登录名的职工", Roles: "finance", Status: "active", CreatedAt: now, UpdatedAt: now})
 
 		rows := rosterRows(8)
 		rows[1].PayerNo = "R-1"                // line 3

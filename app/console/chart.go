@@ -15,7 +15,7 @@ func (h *Handler) chart(c *fiber.Ctx) error {
 	if !ok {
 		return fiber.ErrNotFound
 	}
-	chart, err := build(c.UserContext(), h.Billing, deptScope(auth.Current(c)))
+	chart, err := build(c.UserContext(), h.Reports, deptScope(auth.Current(c)))
 	if err != nil {
 		return err
 	}

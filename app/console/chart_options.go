@@ -10,8 +10,8 @@ import (
 	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/go-echarts/go-echarts/v2/types"
 
-	"campuspay/app/billing"
 	"campuspay/app/money"
+	"campuspay/app/reports"
 )
 
 // dashChart is one chart as the fragment shows it: the options as JSON, or why it is empty.
@@ -22,7 +22,7 @@ type dashChart struct {
 	Empty   string // shown instead of the chart when there is nothing to draw
 }
 
-type chartBuilder func(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error)
+type chartBuilder func(ctx context.Context, b *reports.Service, scope *int64) (*dashChart, error)
 
 var chartBuilders = map[string]chartBuilder{
 	"trend":       trendChart,
@@ -131,7 +131,7 @@ func tipText(s string) string {
 	return strings.NewReplacer("{", "（", "}", "）", "<", "‹", ">", "›", "&", "＆").Replace(s)
 }
 
-func trendChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
+func trendChart(ctx context.Context, b *reports.Service, scope *int64) (*dashChart, error) {
 	days, err := b.DailyCollected(ctx, scope, 30)
 	if err != nil {
 		return nil, err
@@ -157,9 +157,9 @@ func trendChart(ctx context.Context, b *billing.Service, scope *int64) (*dashCha
 	return finish("trend", "近 30 天每日收款金额与笔数", line)
 }
 
-func departmentsChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
+func departmentsChart(ctx context.Context, b *reports.Service, scope *int64) (*dashChart, error) {
 	today := b.Today()
-	shares, err := b.CollectedByDepartment(ctx, scope, billing.TermOf(today).First, today)
+	shares, err := b.CollectedByDepartment(ctx, scope, reports.TermOf(today).First, today)
 	if err != nil {
 		return nil, err
 	}
@@ -186,9 +186,9 @@ func departmentsChart(ctx context.Context, b *billing.Service, scope *int64) (*d
 	return finish("departments", "本学期各部门收款金额", bar, fitBarLabels)
 }
 
-func channelsChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
+func channelsChart(ctx context.Context, b *reports.Service, scope *int64) (*dashChart, error) {
 	today := b.Today()
-	shares, err := b.CollectedByChannel(ctx, scope, billing.TermOf(today).First, today)
+	shares, err := b.CollectedByChannel(ctx, scope, reports.TermOf(today).First, today)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func channelsChart(ctx context.Context, b *billing.Service, scope *int64) (*dash
 	return finish("channels", "本学期各支付方式收款金额", pie, fitPieLabels)
 }
 
-func outstandingChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
+func outstandingChart(ctx context.Context, b *reports.Service, scope *int64) (*dashChart, error) {
 	items, err := b.TopOutstandingItems(ctx, scope, 10)
 	if err != nil {
 		return nil, err
@@ -242,7 +242,7 @@ func outstandingChart(ctx context.Context, b *billing.Service, scope *int64) (*d
 	return finish("outstanding", "待缴金额最多的 10 个收费项目", bar, fitBarLabels)
 }
 
-func progressChart(ctx context.Context, b *billing.Service, scope *int64) (*dashChart, error) {
+func progressChart(ctx context.Context, b *reports.Service, scope *int64) (*dashChart, error) {
 	items, err := b.CollectionByItem(ctx, scope, 8)
 	if err != nil {
 		return nil, err

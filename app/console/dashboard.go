@@ -23,7 +23,7 @@ var dashboardCharts = []struct{ Name, Title string }{
 func (h *Handler) dashboard(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	scope := deptScope(p)
-	overview, err := h.Billing.Overview(c.UserContext(), scope)
+	overview, err := h.Reports.Overview(c.UserContext(), scope)
 	if err != nil {
 		return err
 	}

@@ -34,21 +34,21 @@ func BenchmarkDashboard1M(b *testing.B) {
 	b.Logf("seeded 1,000,000 paid orders and 100,000 unpaid bills in %v", time.Since(start).Round(time.Second))
 
 	start = time.Now()
-	if _, err := p.Billing.Overview(ctx, nil); err != nil {
+	if _, err := p.Reports.Overview(ctx, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("headline figures with no snapshot (every day live): %v", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	n, err := p.Billing.RefreshStats(ctx, 130)
+	n, err := p.Reports.RefreshStats(ctx, 130)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("snapshot job, first run: %d days in %v", n, time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	n, _ = p.Billing.RefreshStats(ctx, 130)
+	n, _ = p.Reports.RefreshStats(ctx, 130)
 	b.Logf("snapshot job, a later run: %d days in %v", n, time.Since(start).Round(time.Millisecond))
 
-	today := p.Billing.Today()
+	today := p.Reports.Today()
 	term := today.AddDate(0, 0, -150)
 	var jwc int64
 	p.DB.NewSelect().Model((*store.Department)(nil)).Column("id").Where("code = 'JWC'").Scan(ctx, &jwc)
@@ -56,13 +56,13 @@ func BenchmarkDashboard1M(b *testing.B) {
 		name string
 		fn   func() error
 	}{
-		{"Overview", func() error { _, err := p.Billing.Overview(ctx, nil); return err }},
-		{"OverviewDept", func() error { _, err := p.Billing.Overview(ctx, &jwc); return err }},
-		{"DailyCollected30", func() error { _, err := p.Billing.DailyCollected(ctx, nil, 30); return err }},
-		{"ByDepartment", func() error { _, err := p.Billing.CollectedByDepartment(ctx, nil, term, today); return err }},
-		{"ByChannel", func() error { _, err := p.Billing.CollectedByChannel(ctx, nil, term, today); return err }},
-		{"TopOutstanding", func() error { _, err := p.Billing.TopOutstandingItems(ctx, nil, 10); return err }},
-		{"CollectionByItem", func() error { _, err := p.Billing.CollectionByItem(ctx, nil, 8); return err }},
+		{"Overview", func() error { _, err := p.Reports.Overview(ctx, nil); return err }},
+		{"OverviewDept", func() error { _, err := p.Reports.Overview(ctx, &jwc); return err }},
+		{"DailyCollected30", func() error { _, err := p.Reports.DailyCollected(ctx, nil, 30); return err }},
+		{"ByDepartment", func() error { _, err := p.Reports.CollectedByDepartment(ctx, nil, term, today); return err }},
+		{"ByChannel", func() error { _, err := p.Reports.CollectedByChannel(ctx, nil, term, today); return err }},
+		{"TopOutstanding", func() error { _, err := p.Reports.TopOutstandingItems(ctx, nil, 10); return err }},
+		{"CollectionByItem", func() error { _, err := p.Reports.CollectionByItem(ctx, nil, 8); return err }},
 	}
 	for _, f := range funcs {
 		b.Run(f.name, func(b *testing.B) {

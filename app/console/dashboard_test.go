@@ -60,7 +60,7 @@ func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
 		stPay(t, p, "2026000002", "CET-2026-12") // ¥30.00, 教务处
 		stPay(t, p, "2026000004", "DORM-2026")   // ¥1,200.00, 后勤管理处
 		ctx := context.Background()
-		today := p.Billing.Today().Format("2006-01-02")
+		today := p.Reports.Today().Format("2006-01-02")
 
 		fin := stBrowser(t, p, "finance", "finance123456")
 		code, body := fin.Get("/console")
@@ -77,7 +77,7 @@ func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
 			t.Errorf("dashboard has an inline script")
 		}
 		// Today's figure is what the payment search of today adds up to.
-		o, err := p.Billing.Overview(ctx, nil)
+		o, err := p.Reports.Overview(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
 			}
 			sum += fen
 		}
-		from := p.Billing.Today().AddDate(0, 0, -29).Format("2006-01-02")
+		from := p.Reports.Today().AddDate(0, 0, -29).Format("2006-01-02")
 		_, search = fin.Get("/console/search/payments?from=" + from + "&to=" + today)
 		if f := stTfoot(t, search); !strings.Contains(f, money.Format(sum)) {
 			t.Errorf("30-day search totals %q, trend adds up to %s", f, money.Format(sum))
@@ -139,7 +139,7 @@ func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
 		if got := stSeries(t, stChart(t, jwc, "departments"), 0); len(got) != 1 || got[0] != "60.00" {
 			t.Errorf("dept_jwc departments chart %v, want only its own 60.00", got)
 		}
-		scope, _ := p.Billing.Overview(ctx, &[]int64{mustID(t, stDeptID(t, p, "JWC"))}[0])
+		scope, _ := p.Reports.Overview(ctx, &[]int64{mustID(t, stDeptID(t, p, "JWC"))}[0])
 		if scope.Today.CollectedFen != 6000 {
 			t.Errorf("JWC today %d, want 6000", scope.Today.CollectedFen)
 		}
@@ -150,7 +150,7 @@ func TestDashboardEqualsSearchAndIsScoped(t *testing.T) {
 		}
 
 		// With the daily snapshot written, the figures stay the same.
-		if _, err := p.Billing.RefreshStats(ctx, 40); err != nil {
+		if _, err := p.Reports.RefreshStats(ctx, 40); err != nil {
 			t.Fatal(err)
 		}
 		if got := stSeries(t, stChart(t, fin, "trend"), 0); strings.Join(got, ",") != strings.Join(values, ",") {

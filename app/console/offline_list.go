@@ -7,6 +7,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/reports"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -24,15 +25,15 @@ func (h *Handler) offlineList(c *fiber.Ctx) error {
 		return err
 	}
 	job, _ := strconv.ParseInt(c.Query("job"), 10, 64)
-	f := billing.OfflineFilter{Method: c.Query("method"), From: from, To: to, Q: c.Query("q"), JobID: job}
+	f := reports.OfflineFilter{Method: c.Query("method"), From: from, To: to, Q: c.Query("q"), JobID: job}
 	pager := web.NewPager(c, 20)
-	rows, totals, err := h.Billing.OfflineCollections(c.UserContext(), f, pager.Offset(), pager.Size)
+	rows, totals, err := h.Reports.OfflineCollections(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
 	pager.Total = totals.Count
 	return h.page(c, "console/offline_list", "线下收款", fiber.Map{
-		"Rows": rows, "Totals": totals, "Pager": pager, "Methods": billing.OfflineMethodChoices(),
+		"Rows": rows, "Totals": totals, "Pager": pager, "Methods": reports.OfflineMethodChoices(),
 		"Form":      fiber.Map{"Method": f.Method, "From": c.Query("from"), "To": c.Query("to"), "Q": f.Q, "Job": c.Query("job")},
 		"CanImport": auth.Current(c).Has(store.RoleFinance),
 	})

@@ -15,7 +15,7 @@ func (h *Handler) unpaidExport(c *fiber.Ctx) error {
 	}
 	itemsAttachment(c, item.Code+"-未缴名单.xlsx")
 	w := bufio.NewWriterSize(c.Response().BodyWriter(), 64<<10)
-	if err := h.Billing.ExportUnpaid(c.UserContext(), item, w); err != nil {
+	if err := h.Reports.ExportUnpaid(c.UserContext(), item, w); err != nil {
 		return err
 	}
 	return w.Flush()

@@ -8,11 +8,11 @@ func (h *Handler) itemProgress(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	progress, err := h.Billing.ItemProgress(c.UserContext(), item.ID)
+	progress, err := h.Reports.ItemProgress(c.UserContext(), item.ID)
 	if err != nil {
 		return err
 	}
-	days, err := h.Billing.ItemProgressDays(c.UserContext(), item.ID, progressDays)
+	days, err := h.Reports.ItemProgressDays(c.UserContext(), item.ID, progressDays)
 	if err != nil {
 		return err
 	}

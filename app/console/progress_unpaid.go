@@ -13,7 +13,7 @@ func (h *Handler) unpaidList(c *fiber.Ctx) error {
 		return err
 	}
 	pager := web.NewPager(c, 20)
-	rows, total, err := h.Billing.UnpaidPayers(c.UserContext(), item.ID, pager.Offset(), pager.Size)
+	rows, total, err := h.Reports.UnpaidPayers(c.UserContext(), item.ID, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

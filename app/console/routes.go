@@ -14,6 +14,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/recon"
+	"campuspay/app/reports"
 	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -22,6 +23,7 @@ import (
 // Handler serves the console.
 type Handler struct {
 	Billing  *billing.Service
+	Reports  *reports.Service
 	Recon    *recon.Service
 	Auth     *auth.Service
 	Settings *settings.Store

@@ -3,7 +3,7 @@ package console
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/reports"
 	"campuspay/app/web"
 )
 
@@ -20,7 +20,7 @@ func (h *Handler) search(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	choices, err := h.Billing.SearchChoices(c.UserContext(), filter.Scope)
+	choices, err := h.Reports.SearchChoices(c.UserContext(), filter.Scope)
 	if err != nil {
 		return err
 	}
@@ -29,16 +29,16 @@ func (h *Handler) search(c *fiber.Ctx) error {
 	var count int64
 	switch kind {
 	case "orders":
-		r, t, e := h.Billing.SearchOrders(c.UserContext(), billing.OrderSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Reports.SearchOrders(c.UserContext(), reports.OrderSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	case "payments":
-		r, t, e := h.Billing.SearchPayments(c.UserContext(), billing.PaymentSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Reports.SearchPayments(c.UserContext(), reports.PaymentSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	case "bills":
-		r, t, e := h.Billing.SearchBills(c.UserContext(), billing.BillSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Reports.SearchBills(c.UserContext(), reports.BillSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	case "refunds":
-		r, t, e := h.Billing.SearchRefunds(c.UserContext(), billing.RefundSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
+		r, t, e := h.Reports.SearchRefunds(c.UserContext(), reports.RefundSearch{SearchFilter: filter}, pager.Offset(), pager.Size)
 		rows, totals, count, err = r, t, t.Count, e
 	}
 	if err != nil {

@@ -24,14 +24,14 @@ func (h *Handler) searchExport(c *fiber.Ctx) error {
 	}
 	export := searchExports[kind]
 	// Count first, so that a search too large to export answers with a message, not a file.
-	if err := export.check(c, h.Billing, filter); err != nil {
+	if err := export.check(c, h.Reports, filter); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("%s-%s.xlsx", title, h.now().In(billing.Shanghai).Format("20060102-150405"))
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.xlsx"; filename*=UTF-8''%s`, kind, url.PathEscape(name)))
 	err = sheet.WriteXLSX(c.Response().BodyWriter(), title, export.header, func(yield func([]any) error) error {
-		return export.rows(c, h.Billing, filter, yield)
+		return export.rows(c, h.Reports, filter, yield)
 	})
 	if err != nil {
 		c.Response().Header.Del(fiber.HeaderContentDisposition)

@@ -10,6 +10,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/reports"
 )
 
 // searchKinds are the searches /console/search/:kind offers, with their titles.
@@ -37,7 +38,7 @@ type option struct{ Value, Label string }
 // searchStatuses are the status choices of each search.
 var searchStatuses = map[string][]option{
 	"orders":   {{"open", "待支付"}, {"paid", "已支付"}, {"closed", "已关闭"}},
-	"payments": {{billing.PaymentCredited, "正常入账"}, {billing.PaymentLate, "超时到账"}, {billing.PaymentOverpaid, "含溢缴"}},
+	"payments": {{reports.PaymentCredited, "正常入账"}, {reports.PaymentLate, "超时到账"}, {reports.PaymentOverpaid, "含溢缴"}},
 	"bills":    {{"unpaid", "待缴"}, {"partial", "部分已缴"}, {"paid", "已缴清"}, {"refunded", "已退款"}, {"cancelled", "已取消"}},
 	"refunds": {{"pending", "待审核"}, {"approved", "已通过"}, {"processing", "处理中"}, {"succeeded", "退款成功"},
 		{"failed", "退款失败"}, {"rejected", "已驳回"}},
@@ -64,7 +65,7 @@ func (f searchForm) Query() string {
 
 // searchFilter reads the filter of a search of kind from the query string, confined to the
 // caller's department. A first visit (no from/to in the address) looks at the last days.
-func (h *Handler) searchFilter(c *fiber.Ctx, kind string, now time.Time) (billing.SearchFilter, searchForm, error) {
+func (h *Handler) searchFilter(c *fiber.Ctx, kind string, now time.Time) (reports.SearchFilter, searchForm, error) {
 	form := searchForm{
 		Payer: strings.TrimSpace(c.Query("payer")), Item: c.Query("item"), Department: c.Query("department"),
 		Channel: c.Query("channel"), Status: c.Query("status"), From: c.Query("from"), To: c.Query("to"),
@@ -74,7 +75,7 @@ func (h *Handler) searchFilter(c *fiber.Ctx, kind string, now time.Time) (billin
 		today := billing.DayOf(now)
 		form.From, form.To = today.AddDate(0, 0, -(n-1)).Format("2006-01-02"), today.Format("2006-01-02")
 	}
-	f := billing.SearchFilter{Scope: deptScope(auth.Current(c)), Payer: form.Payer, Channel: form.Channel, Status: form.Status}
+	f := reports.SearchFilter{Scope: deptScope(auth.Current(c)), Payer: form.Payer, Channel: form.Channel, Status: form.Status}
 	f.ItemID, _ = strconv.ParseInt(form.Item, 10, 64)
 	f.DepartmentID, _ = strconv.ParseInt(form.Department, 10, 64)
 	var err error

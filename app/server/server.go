@@ -37,6 +37,7 @@ import (
 	"campuspay/app/egress"
 	"campuspay/app/notify"
 	"campuspay/app/recon"
+	"campuspay/app/reports"
 	"campuspay/app/settings"
 	banksim "campuspay/app/sim/bank"
 	cardsim "campuspay/app/sim/campuscard"
@@ -84,6 +85,7 @@ type Server struct {
 	App        *fiber.App
 	DB         *bun.DB
 	Billing    *billing.Service
+	Reports    *reports.Service
 	Auth       *auth.Service
 	Settings   *settings.Store
 	Egress     *egress.Guard // every server-side request's connections
@@ -172,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
+	s.Reports = &reports.Service{DB: db, Channels: s.Billing.Channels, Log: cfg.Log}
 	s.Auth = &auth.Service{DB: db}
 	bankKey := derive(master, "bank")
 	s.Bank = &banksim.Sim{DB: db, Account: "6222000000000001", Key: bankKey, SandboxMerchant: "campuspay"}
@@ -239,7 +242,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			{Name: "deliver-callbacks", Every: 5 * time.Second, Run: jobs.DeliverCallbacks(s.Billing, cfg.Log)},
 			{Name: "purge-nonces", Every: 5 * time.Minute, Run: jobs.PurgeNonces(s.Billing, cfg.Log)},
 			{Name: "sync-refunds", Every: time.Minute, Run: jobs.SyncRefunds(s.Billing, cfg.Log)},
-			{Name: "snapshot-stats", Every: 10 * time.Minute, Run: jobs.SnapshotStats(s.Billing, cfg.Log)},
+			{Name: "snapshot-stats", Every: 10 * time.Minute, Run: jobs.SnapshotStats(s.Reports, cfg.Log)},
 			{Name: "import-inbox", Every: 30 * time.Second, Run: jobs.ImportInbox(s.Billing, cfg.Log)},
 			{Name: "reconcile", Every: 5 * time.Minute, Run: jobs.Reconcile(s.Recon, cfg.Log)},
 		})
@@ -300,7 +303,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	}
 	ch.Routes(app)
 	con := &console.Handler{
-		Billing: s.Billing, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Billing: s.Billing, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
 		Sessions: sessions.Middleware(),
 	}

@@ -1,4 +1,4 @@
-package billing
+package reports
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/fault"
+	"campuspay/app/billing"
 	"campuspay/store"
 )
 
@@ -72,7 +72,7 @@ func (s *Service) offlineQuery(f OfflineFilter) *bun.SelectQuery {
 func (s *Service) OfflineCollections(ctx context.Context, f OfflineFilter, offset, limit int) ([]OfflineCollectionRow, OfflineTotals, error) {
 	var tot OfflineTotals
 	if err := s.offlineQuery(f).ColumnExpr("COUNT(*) AS n, COALESCE(SUM(oc.amount_fen), 0) AS amount_fen").Scan(ctx, &tot); err != nil {
-		return nil, tot, fmt.Errorf("billing: offline totals: %w", err)
+		return nil, tot, fmt.Errorf("reports: offline totals: %w", err)
 	}
 	var rows []OfflineCollectionRow
 	err := s.offlineQuery(f).ColumnExpr("oc.*").
@@ -80,45 +80,22 @@ func (s *Service) OfflineCollections(ctx context.Context, f OfflineFilter, offse
 		ColumnExpr("ci.code AS item_code, ci.name AS item_name, d.name AS department").
 		OrderExpr("oc.id DESC").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx, &rows)
 	if err != nil {
-		return nil, tot, fmt.Errorf("billing: offline collections: %w", err)
+		return nil, tot, fmt.Errorf("reports: offline collections: %w", err)
 	}
 	return rows, tot, nil
 }
 
-// OfflineImport returns an offline import job and its bad rows.
-func (s *Service) OfflineImport(ctx context.Context, id int64) (*store.ImportJob, []RowError, error) {
-	job, rows, err := s.ImportJob(ctx, id, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if job.Kind != ImportKindOffline {
-		return nil, nil, fault.New(fault.ErrNotFound, "not_found", "导入任务不存在")
-	}
-	return job, rows, nil
-}
-
-// OfflineImports returns the latest offline imports, newest first.
-func (s *Service) OfflineImports(ctx context.Context, limit int) ([]store.ImportJob, error) {
-	var jobs []store.ImportJob
-	err := s.DB.NewSelect().Model(&jobs).Where("kind = ?", ImportKindOffline).
-		OrderExpr("created_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("billing: offline imports: %w", err)
-	}
-	return jobs, nil
-}
-
 // MethodLabel is the row's method as finance calls it.
-func (r OfflineCollectionRow) MethodLabel() string { return OfflineMethodLabel(r.Method) }
+func (r OfflineCollectionRow) MethodLabel() string { return billing.OfflineMethodLabel(r.Method) }
 
 // OfflineMethodChoice is a method for a filter's options.
 type OfflineMethodChoice struct{ Code, Label string }
 
 // OfflineMethodChoices lists the methods with their labels.
 func OfflineMethodChoices() []OfflineMethodChoice {
-	out := make([]OfflineMethodChoice, len(OfflineMethods))
-	for i, m := range OfflineMethods {
-		out[i] = OfflineMethodChoice{m, OfflineMethodLabel(m)}
+	out := make([]OfflineMethodChoice, len(billing.OfflineMethods))
+	for i, m := range billing.OfflineMethods {
+		out[i] = OfflineMethodChoice{m, billing.OfflineMethodLabel(m)}
 	}
 	return out
 }

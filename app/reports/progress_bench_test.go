@@ -1,4 +1,4 @@
-package billing_test
+package reports_test
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
+	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -21,7 +22,7 @@ import (
 // engine. Run with
 //
 //	CAMPUSPAY_BENCH_PROGRESS=1 CAMPUSPAY_TEST_MYSQL='root@tcp(127.0.0.1:3306)/test' \
-//	  go test ./app/billing/ -run '^$' -bench BenchmarkItemProgress1M -benchtime 20x
+//	  go test ./app/reports/ -run '^$' -bench BenchmarkItemProgress1M -benchtime 20x
 func BenchmarkItemProgress1M(b *testing.B) {
 	if os.Getenv("CAMPUSPAY_BENCH_PROGRESS") != "1" || os.Getenv(storetest.EnvMySQL) == "" {
 		b.Skip("set CAMPUSPAY_BENCH_PROGRESS=1 and CAMPUSPAY_TEST_MYSQL to run the 1,000,000-order progress benchmark")
@@ -30,13 +31,13 @@ func BenchmarkItemProgress1M(b *testing.B) {
 	ctx := context.Background()
 	now := store.UTC(time.Now())
 	dept := &store.Department{Code: "BENCH", Name: "压测部门", CreatedAt: now}
-	importBenchInsert(b, db, dept)
+	billingtest.Insert(b, db, dept)
 	item := &store.ChargeItem{Code: "BENCH-1M", Name: "压测项目", DepartmentID: dept.ID, Category: "other",
 		Audience: store.AudienceInternal, Pricing: store.PricingPerBill, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
-	importBenchInsert(b, db, item)
+	billingtest.Insert(b, db, item)
 	small := &store.ChargeItem{Code: "BENCH-1PCT", Name: "压测小项目", DepartmentID: dept.ID, Category: "other",
 		Audience: store.AudienceInternal, Pricing: store.PricingPerBill, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
-	importBenchInsert(b, db, small)
+	billingtest.Insert(b, db, small)
 	start := time.Now()
 	n := 1_000_000
 	if v, err := strconv.Atoi(os.Getenv("CAMPUSPAY_BENCH_PROGRESS_BILLS")); err == nil && v > 0 {
@@ -66,7 +67,7 @@ func BenchmarkItemProgress1M(b *testing.B) {
 		}
 	}
 	b.Logf("made %d bills and %d paid orders in %s", n, n/10*9, time.Since(start).Round(time.Second))
-	svc := &billing.Service{DB: db}
+	svc := &reports.Service{DB: db}
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -1,4 +1,4 @@
-package billing_test
+package reports_test
 
 import (
 	"bytes"
@@ -10,18 +10,20 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
+	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
 
 // recomputed adds up an item's bills in Go, row by row, the way an auditor would.
-func recomputed(t *testing.T, db *bun.DB, itemID int64) billing.ItemProgress {
+func recomputed(t *testing.T, db *bun.DB, itemID int64) reports.ItemProgress {
 	t.Helper()
 	var bills []store.Bill
 	if err := db.NewSelect().Model(&bills).Where("item_id = ?", itemID).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var p billing.ItemProgress
+	var p reports.ItemProgress
 	payers := map[int64]bool{}
 	for _, b := range bills {
 		if b.Status == store.BillCancelled {
@@ -45,33 +47,33 @@ func recomputed(t *testing.T, db *bun.DB, itemID int64) billing.ItemProgress {
 
 func TestProgressEqualsTheRows(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
+		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
 		// A second payer with two bills; one of the first payer's bills cancelled.
 		for _, amount := range []int64{30000, 45000} {
-			insert(t, db, &store.Bill{BillNo: "O" + time.Duration(amount).String(), Source: "console", ItemID: f.item.ID, PayerID: &f.other.ID,
-				PayerType: "internal", PayerName: f.other.Name, AmountDueFen: amount, Status: store.BillUnpaid, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()})
+			billingtest.Insert(t, db, &store.Bill{BillNo: "O" + time.Duration(amount).String(), Source: "console", ItemID: f.Item.ID, PayerID: &f.Other.ID,
+				PayerType: "internal", PayerName: f.Other.Name, AmountDueFen: amount, Status: store.BillUnpaid, CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()})
 		}
-		o := f.order(t, billing.LineRequest{BillID: f.bills[0].ID}, billing.LineRequest{BillID: f.bills[2].ID})
-		if _, err := f.svc.ApplyTrade(ctx, "sandbox", f.fake.paid(o, "SB-P1")); err != nil {
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID}, billing.LineRequest{BillID: f.Bills[2].ID})
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-P1")); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Advance(24 * time.Hour)
-		if _, err := f.svc.CancelBill(ctx, f.bills[1].ID, nil, "finance"); err != nil {
+		f.Clock.Advance(24 * time.Hour)
+		if _, err := f.Svc.CancelBill(ctx, f.Bills[1].ID, nil, "finance"); err != nil {
 			t.Fatal(err)
 		}
-		got, err := f.svc.ItemProgress(ctx, f.item.ID)
+		got, err := f.Reports.ItemProgress(ctx, f.Item.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := recomputed(t, db, f.item.ID)
+		want := recomputed(t, db, f.Item.ID)
 		if *got != want {
 			t.Errorf("ItemProgress = %+v, want %+v (recomputed from the rows)", *got, want)
 		}
 		if got.PaidFen != 58000 || got.DueFen != 133000 || got.Payers() != 2 || got.Percent() != "43.60%" {
 			t.Errorf("progress = paid %d of %d, %d payers, %s; want 58000 of 133000, 2 payers, 43.60%%", got.PaidFen, got.DueFen, got.Payers(), got.Percent())
 		}
-		days, err := f.svc.ItemProgressDays(ctx, f.item.ID, 90)
+		days, err := f.Reports.ItemProgressDays(ctx, f.Item.ID, 90)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,12 +84,12 @@ func TestProgressEqualsTheRows(t *testing.T) {
 		if len(days) != 1 || sum != got.PaidFen || days[0].Lines != 2 {
 			t.Errorf("days = %+v, want one day adding up to %d", days, got.PaidFen)
 		}
-		paid, _ := f.svc.Order(ctx, o.OrderNo)
+		paid, _ := f.Svc.Order(ctx, o.OrderNo)
 		if day := paid.PaidAt.In(billing.Shanghai).Format("2006-01-02"); len(days) == 1 && days[0].Day != day {
 			t.Errorf("day = %s, want %s", days[0].Day, day)
 		}
 
-		unpaid, n, err := f.svc.UnpaidPayers(ctx, f.item.ID, 0, 20)
+		unpaid, n, err := f.Reports.UnpaidPayers(ctx, f.Item.ID, 0, 20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +97,7 @@ func TestProgressEqualsTheRows(t *testing.T) {
 			t.Errorf("unpaid = %d %+v, want the second payer's two bills", n, unpaid)
 		}
 		var buf bytes.Buffer
-		if err := f.svc.ExportUnpaid(ctx, f.item, &buf); err != nil {
+		if err := f.Reports.ExportUnpaid(ctx, f.Item, &buf); err != nil {
 			t.Fatal(err)
 		}
 		x, err := excelize.OpenReader(&buf)

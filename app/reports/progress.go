@@ -1,4 +1,4 @@
-package billing
+package reports
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/billing"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
 	"campuspay/store"
@@ -51,7 +52,7 @@ func (p *ItemProgress) Percent() string {
 	return fmt.Sprintf("%d.%02d%%", b/100, b%100)
 }
 
-// ProgressDay is what an item collected on one day (Asia/Shanghai).
+// ProgressDay is what an item collected on one day (Asia/billing.Shanghai).
 type ProgressDay struct {
 	Day       string `bun:"paid_day"` // 2006-01-02
 	Lines     int    `bun:"line_count"`
@@ -74,12 +75,12 @@ func (s *Service) ItemProgress(ctx context.Context, itemID int64) (*ItemProgress
 		Where("item_id = ?", itemID).Where("status <> ?", store.BillCancelled).
 		Scan(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("billing: item progress: %w", err)
+		return nil, fmt.Errorf("reports: item progress: %w", err)
 	}
 	return p, nil
 }
 
-// ItemProgressDays is what an item collected per day (Asia/Shanghai), newest first, for at
+// ItemProgressDays is what an item collected per day (Asia/billing.Shanghai), newest first, for at
 // most the last `days` days that saw money. A day's amount is what its paid orders credited
 // to the item's bills: each order line less what of it became an overpayment (the bill was
 // settled meanwhile), so that the days add up to ItemProgress.PaidFen.
@@ -102,7 +103,7 @@ func (s *Service) ItemProgressDays(ctx context.Context, itemID int64, days int) 
 		GroupExpr("1").OrderExpr("1 DESC").Limit(int64(days)).
 		Scan(ctx, &rows)
 	if err != nil {
-		return nil, fmt.Errorf("billing: item progress by day: %w", err)
+		return nil, fmt.Errorf("reports: item progress by day: %w", err)
 	}
 	for i := range rows {
 		if len(rows[i].Day) > 10 {
@@ -144,7 +145,7 @@ func (s *Service) UnpaidPayers(ctx context.Context, itemID int64, offset, limit 
 	var rows []UnpaidRow
 	n, err := store.ScanAndCount(ctx, s.unpaidQuery(itemID).OrderExpr("b.id").Offset(int64(offset)).Limit(int64(limit)), &rows)
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: unpaid payers: %w", err)
+		return nil, 0, fmt.Errorf("reports: unpaid payers: %w", err)
 	}
 	return rows, int(n), nil
 }
@@ -157,7 +158,7 @@ var UnpaidHeader = []string{"学号/工号", "姓名", "手机号", "单位", "�
 func (s *Service) ExportUnpaid(ctx context.Context, item *store.ChargeItem, w io.Writer) error {
 	rows, err := s.unpaidQuery(item.ID).OrderExpr("b.id").Rows(ctx)
 	if err != nil {
-		return fmt.Errorf("billing: export unpaid: %w", err)
+		return fmt.Errorf("reports: export unpaid: %w", err)
 	}
 	defer rows.Close()
 	err = sheet.WriteXLSX(w, "未缴名单", UnpaidHeader, func(yield func([]any) error) error {
@@ -172,14 +173,14 @@ func (s *Service) ExportUnpaid(ctx context.Context, item *store.ChargeItem, w io
 			}
 			if err := yield([]any{r.PayerNo, r.PayerName, r.PayerPhone, r.Unit, r.ClassName,
 				money.Plain(r.AmountDueFen), money.Plain(r.AmountPaidFen), money.Plain(r.OutstandingFen),
-				BillStatusLabel(store.BillStatus(r.Status)), due, r.BillNo}); err != nil {
+				billing.BillStatusLabel(store.BillStatus(r.Status)), due, r.BillNo}); err != nil {
 				return err
 			}
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return fmt.Errorf("billing: export unpaid: %w", err)
+		return fmt.Errorf("reports: export unpaid: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package billing
+package reports
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/billing"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -25,7 +26,7 @@ type SearchFilter struct {
 	DepartmentID int64
 	Channel      string
 	Status       string
-	// From and To are business days (dates in Asia/Shanghai), both included; zero: open.
+	// From and To are business days (dates in Asia/billing.Shanghai), both included; zero: open.
 	From, To time.Time
 }
 
@@ -51,38 +52,13 @@ const (
 	PaymentOverpaid = "overpaid" // part or all of it went to no bill
 )
 
-// DayStart is the instant a business day (a date in Asia/Shanghai) begins.
-func DayStart(day time.Time) time.Time {
-	y, m, d := day.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, Shanghai).UTC()
-}
-
-// DayOf is the business day of an instant, as a date at 00:00 UTC.
-func DayOf(t time.Time) time.Time {
-	y, m, d := t.In(Shanghai).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// ParseDay reads a business day written 2006-01-02; "" is the zero time.
-func ParseDay(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	d, err := time.Parse("2006-01-02", s)
-	if err != nil || d.Year() < 2000 || d.Year() > 2200 {
-		return time.Time{}, fault.New(fault.ErrInvalid, "date_invalid", "日期「%s」无效，请按 2026-01-31 的格式填写", s)
-	}
-	return d, nil
-}
-
 // between adds "column within [From, To]" in business days.
 func (f SearchFilter) between(q *bun.SelectQuery, column string) *bun.SelectQuery {
 	if !f.From.IsZero() {
-		q = q.Where(column+" >= ?", DayStart(f.From))
+		q = q.Where(column+" >= ?", billing.DayStart(f.From))
 	}
 	if !f.To.IsZero() {
-		q = q.Where(column+" < ?", DayStart(f.To.AddDate(0, 0, 1)))
+		q = q.Where(column+" < ?", billing.DayStart(f.To.AddDate(0, 0, 1)))
 	}
 	return q
 }
@@ -204,7 +180,7 @@ func (s *Service) SearchPayments(ctx context.Context, f PaymentSearch, offset, l
 	}
 	var rows []PaymentSearchRow
 	if err := s.paymentSearchRows(f).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx, &rows); err != nil {
-		return nil, tot, fmt.Errorf("billing: search payments: %w", err)
+		return nil, tot, fmt.Errorf("reports: search payments: %w", err)
 	}
 	return rows, tot, nil
 }
@@ -221,7 +197,7 @@ func (s *Service) SumPayments(ctx context.Context, f PaymentSearch) (PaymentSear
 		ColumnExpr("COALESCE(SUM(ol.amount_fen - "+lineCreditedSQL+"), 0) AS overpaid_fen").
 		Scan(ctx, &tot)
 	if err != nil {
-		return tot, fmt.Errorf("billing: payment totals: %w", err)
+		return tot, fmt.Errorf("reports: payment totals: %w", err)
 	}
 	return tot, nil
 }
@@ -300,7 +276,7 @@ func (s *Service) SearchOrders(ctx context.Context, f OrderSearch, offset, limit
 	}
 	var rows []OrderSearchRow
 	if err := s.orderSearchRows(f).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx, &rows); err != nil {
-		return nil, tot, fmt.Errorf("billing: search orders: %w", err)
+		return nil, tot, fmt.Errorf("reports: search orders: %w", err)
 	}
 	return rows, tot, nil
 }
@@ -315,7 +291,7 @@ func (s *Service) SumOrders(ctx context.Context, f OrderSearch) (OrderSearchTota
 		ColumnExpr("COALESCE(SUM(CASE WHEN o.status = ? THEN ol.amount_fen ELSE 0 END), 0) AS paid_fen", store.OrderPaid).
 		Scan(ctx, &tot)
 	if err != nil {
-		return tot, fmt.Errorf("billing: order totals: %w", err)
+		return tot, fmt.Errorf("reports: order totals: %w", err)
 	}
 	return tot, nil
 }
@@ -400,7 +376,7 @@ func (s *Service) SearchBills(ctx context.Context, f BillSearch, offset, limit i
 	}
 	var rows []BillSearchRow
 	if err := s.billSearchRows(f).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx, &rows); err != nil {
-		return nil, tot, fmt.Errorf("billing: search bills: %w", err)
+		return nil, tot, fmt.Errorf("reports: search bills: %w", err)
 	}
 	return rows, tot, nil
 }
@@ -417,7 +393,7 @@ func (s *Service) SumBills(ctx context.Context, f BillSearch) (BillSearchTotals,
 		ColumnExpr("COALESCE(SUM("+billOutstandingSQL+"), 0) AS outstanding_fen").
 		Scan(ctx, &tot)
 	if err != nil {
-		return tot, fmt.Errorf("billing: bill totals: %w", err)
+		return tot, fmt.Errorf("reports: bill totals: %w", err)
 	}
 	return tot, nil
 }
@@ -456,13 +432,13 @@ func CheckExportSize(n int64) error {
 func eachRow[T any](ctx context.Context, db *bun.DB, q *bun.SelectQuery, fn func(T) error) error {
 	rows, err := q.Rows(ctx)
 	if err != nil {
-		return fmt.Errorf("billing: export: %w", err)
+		return fmt.Errorf("reports: export: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r T
 		if err := db.ScanRow(ctx, rows, &r); err != nil {
-			return fmt.Errorf("billing: export: %w", err)
+			return fmt.Errorf("reports: export: %w", err)
 		}
 		if err := fn(r); err != nil {
 			return err
@@ -489,10 +465,10 @@ func (s *Service) SearchChoices(ctx context.Context, scope *int64) (*SearchChoic
 		iq = iq.Where("department_id = ?", *scope)
 	}
 	if err := dq.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: search choices: %w", err)
+		return nil, fmt.Errorf("reports: search choices: %w", err)
 	}
 	if err := iq.Limit(1000).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: search choices: %w", err)
+		return nil, fmt.Errorf("reports: search choices: %w", err)
 	}
 	for name := range s.Channels {
 		out.Channels = append(out.Channels, name)
@@ -555,7 +531,7 @@ func (s *Service) SearchRefunds(ctx context.Context, f RefundSearch, offset, lim
 	}
 	var rows []RefundSearchRow
 	if err := s.refundSearchRows(f).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx, &rows); err != nil {
-		return nil, tot, fmt.Errorf("billing: search refunds: %w", err)
+		return nil, tot, fmt.Errorf("reports: search refunds: %w", err)
 	}
 	return rows, tot, nil
 }
@@ -570,7 +546,7 @@ func (s *Service) SumRefunds(ctx context.Context, f RefundSearch) (RefundSearchT
 		ColumnExpr("COALESCE(SUM(CASE WHEN r.status = ? THEN r.amount_fen ELSE 0 END), 0) AS succeeded_fen", store.RefundSucceeded).
 		Scan(ctx, &tot)
 	if err != nil {
-		return tot, fmt.Errorf("billing: refund totals: %w", err)
+		return tot, fmt.Errorf("reports: refund totals: %w", err)
 	}
 	return tot, nil
 }
@@ -596,4 +572,4 @@ func (s *Service) EachRefund(ctx context.Context, f RefundSearch, fn func(Refund
 }
 
 // StatusLabel is the refund's status as people read it.
-func (r RefundSearchRow) StatusLabel() string { return RefundStatusLabel(r.Status) }
+func (r RefundSearchRow) StatusLabel() string { return billing.RefundStatusLabel(r.Status) }

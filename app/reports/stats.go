@@ -1,4 +1,4 @@
-package billing
+package reports
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/billing"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -22,7 +23,7 @@ import (
 // items. Every figure is the sum of the rows the payment search shows for the same days and
 // scope: the snapshot in stats_daily is that same query, run once for a closed day.
 //
-// Days are business days in Asia/Shanghai (UTC+8 all year: China keeps no summer time).
+// Days are business days in Asia/billing.Shanghai (UTC+8 all year: China keeps no summer time).
 // A week runs Monday to Sunday. A term (学期) is Sep 1 – Jan 31 (the first term of a school
 // year) or Feb 1 – Aug 31 (the second, summer included).
 
@@ -78,7 +79,7 @@ type Overview struct {
 // Overview computes the headline figures for a scope (nil: the whole school).
 func (s *Service) Overview(ctx context.Context, scope *int64) (*Overview, error) {
 	now := s.now()
-	today := DayOf(now)
+	today := billing.DayOf(now)
 	o := &Overview{Day: today, WeekStart: WeekOf(today), Term: TermOf(today), AsOf: now}
 	first := o.Term.First
 	if o.WeekStart.Before(first) {
@@ -115,7 +116,7 @@ func (s *Service) Overview(ctx context.Context, scope *int64) (*Overview, error)
 		q = q.Where("b.item_id IN (?)", s.DB.NewSelect().Model((*store.ChargeItem)(nil)).Column("id").Where("department_id = ?", *scope))
 	}
 	if err := q.Scan(ctx, &owed); err != nil {
-		return nil, fmt.Errorf("billing: outstanding: %w", err)
+		return nil, fmt.Errorf("reports: outstanding: %w", err)
 	}
 	o.Outstanding, o.OutstandingFen = owed.Count, owed.Fen
 	return o, nil
@@ -130,7 +131,7 @@ type DayFigure struct {
 // DailyCollected returns what was collected on each of the last days business days,
 // oldest first, today last (days without money included, as zero).
 func (s *Service) DailyCollected(ctx context.Context, scope *int64, days int) ([]DayFigure, error) {
-	today := DayOf(s.now())
+	today := billing.DayOf(s.now())
 	first := today.AddDate(0, 0, -(days - 1))
 	groups, err := s.collected(ctx, scope, first, today, byDay)
 	if err != nil {
@@ -164,7 +165,7 @@ func (s *Service) CollectedByDepartment(ctx context.Context, scope *int64, first
 	}
 	var depts []*store.Department
 	if err := s.DB.NewSelect().Model(&depts).Column("id", "name").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: departments: %w", err)
+		return nil, fmt.Errorf("reports: departments: %w", err)
 	}
 	names := map[int64]string{}
 	for _, d := range depts {
@@ -184,7 +185,7 @@ func (s *Service) CollectedByChannel(ctx context.Context, scope *int64, first, l
 		return nil, err
 	}
 	for i := range shares {
-		shares[i].Name = ChannelLabel(shares[i].Key)
+		shares[i].Name = billing.ChannelLabel(shares[i].Key)
 	}
 	return shares, nil
 }
@@ -262,7 +263,7 @@ func (s *Service) itemBills(scope *int64, approved bool) *bun.SelectQuery {
 func (s *Service) itemCollections(ctx context.Context, q *bun.SelectQuery) ([]ItemCollection, error) {
 	var out []ItemCollection
 	if err := q.Scan(ctx, &out); err != nil {
-		return nil, fmt.Errorf("billing: item totals: %w", err)
+		return nil, fmt.Errorf("reports: item totals: %w", err)
 	}
 	if len(out) == 0 {
 		return out, nil
@@ -273,7 +274,7 @@ func (s *Service) itemCollections(ctx context.Context, q *bun.SelectQuery) ([]It
 	}
 	var items []*store.ChargeItem
 	if err := s.DB.NewSelect().Model(&items).Column("id", "code", "name").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: item names: %w", err)
+		return nil, fmt.Errorf("reports: item names: %w", err)
 	}
 	byID := map[int64]*store.ChargeItem{}
 	for _, it := range items {
@@ -311,7 +312,7 @@ type statGroup struct {
 // hold nothing), grouped by one key. Closed days that have a snapshot are read from
 // stats_daily; today and every day without a snapshot are computed from the payments.
 func (s *Service) collected(ctx context.Context, scope *int64, first, last time.Time, by statKey) ([]statGroup, error) {
-	today := DayOf(s.now())
+	today := billing.DayOf(s.now())
 	if last.After(today) {
 		last = today
 	}
@@ -322,7 +323,7 @@ func (s *Service) collected(ctx context.Context, scope *int64, first, last time.
 	err := s.DB.NewSelect().Model((*store.StatsDay)(nil)).ColumnExpr(s.dayText("day")+" AS k").
 		Where("day >= ?", first).Where("day <= ?", last).Where("day < ?", today).Scan(ctx, &snapped)
 	if err != nil {
-		return nil, fmt.Errorf("billing: stats days: %w", err)
+		return nil, fmt.Errorf("reports: stats days: %w", err)
 	}
 	have := make(map[string]bool, len(snapped))
 	for _, d := range snapped {
@@ -353,7 +354,7 @@ func (s *Service) collected(ctx context.Context, scope *int64, first, last time.
 			q = q.GroupExpr(groupOf(key, id))
 		}
 		if err := q.Scan(ctx, &gs); err != nil {
-			return nil, fmt.Errorf("billing: stats daily: %w", err)
+			return nil, fmt.Errorf("reports: stats daily: %w", err)
 		}
 		add(gs)
 	}
@@ -393,13 +394,13 @@ func (s *Service) collectedLive(ctx context.Context, scope *int64, first, last t
 		q = q.GroupExpr(groupOf(key, id))
 	}
 	if err := q.Scan(ctx, &gs); err != nil {
-		return nil, fmt.Errorf("billing: collected: %w", err)
+		return nil, fmt.Errorf("reports: collected: %w", err)
 	}
 	return gs, nil
 }
 
 // statGroupCols returns the SQL of the text key and the id key of a grouping. dayCol ""
-// means the day of p.paid_at in Asia/Shanghai.
+// means the day of p.paid_at in Asia/billing.Shanghai.
 func (s *Service) statGroupCols(by statKey, dayCol, deptCol, itemCol, channelCol string) (key, id string) {
 	switch by {
 	case byDay:
@@ -449,7 +450,7 @@ func (s *Service) dayText(col string) string {
 func (s *Service) SnapshotDay(ctx context.Context, day time.Time) error {
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 	now := s.now()
-	if !day.Before(DayOf(now)) {
+	if !day.Before(billing.DayOf(now)) {
 		return fault.New(fault.ErrInvalid, "day_open", "只能为已结束的日期生成统计快照")
 	}
 	var rows []*store.StatsDaily
@@ -458,25 +459,25 @@ func (s *Service) SnapshotDay(ctx context.Context, day time.Time) error {
 		ColumnExpr("SUM("+lineCreditedSQL+") AS collected_fen, SUM(ol.amount_fen - "+lineCreditedSQL+") AS overpaid_fen").
 		GroupExpr("ci.department_id, ci.id, p.channel").Scan(ctx, &rows)
 	if err != nil {
-		return fmt.Errorf("billing: snapshot %s: %w", day.Format("2006-01-02"), err)
+		return fmt.Errorf("reports: snapshot %s: %w", day.Format("2006-01-02"), err)
 	}
 	for _, r := range rows {
 		r.Day = day
 	}
 	return store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*store.StatsDaily)(nil)).Where("day = ?", day).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: snapshot: %w", err)
+			return fmt.Errorf("reports: snapshot: %w", err)
 		}
 		if _, err := tx.NewDelete().Model((*store.StatsDay)(nil)).Where("day = ?", day).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: snapshot: %w", err)
+			return fmt.Errorf("reports: snapshot: %w", err)
 		}
 		if len(rows) > 0 {
 			if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-				return fmt.Errorf("billing: snapshot: %w", err)
+				return fmt.Errorf("reports: snapshot: %w", err)
 			}
 		}
 		if _, err := tx.NewInsert().Model(&store.StatsDay{Day: day, ComputedAt: now}).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: snapshot: %w", err)
+			return fmt.Errorf("reports: snapshot: %w", err)
 		}
 		return nil
 	})
@@ -490,14 +491,14 @@ const SnapshotSettle = 48 * time.Hour
 // whose snapshot was taken less than SnapshotSettle after the day ended, and returns how
 // many days it wrote.
 func (s *Service) RefreshStats(ctx context.Context, back int) (int, error) {
-	today := DayOf(s.now())
+	today := billing.DayOf(s.now())
 	var have []*store.StatsDay
 	if err := s.DB.NewSelect().Model(&have).Where("day >= ?", today.AddDate(0, 0, -back)).Scan(ctx); err != nil {
-		return 0, fmt.Errorf("billing: stats days: %w", err)
+		return 0, fmt.Errorf("reports: stats days: %w", err)
 	}
 	settled := map[string]bool{}
 	for _, d := range have {
-		end := DayStart(d.Day.AddDate(0, 0, 1))
+		end := billing.DayStart(d.Day.AddDate(0, 0, 1))
 		settled[d.Day.Format("2006-01-02")] = !d.ComputedAt.Before(end.Add(SnapshotSettle))
 	}
 	n := 0
@@ -514,4 +515,4 @@ func (s *Service) RefreshStats(ctx context.Context, back int) (int, error) {
 }
 
 // Today is the current business day.
-func (s *Service) Today() time.Time { return DayOf(s.now()) }
+func (s *Service) Today() time.Time { return billing.DayOf(s.now()) }

@@ -1,4 +1,4 @@
-package billing_test
+package reports_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -23,13 +24,13 @@ func TestTermOf(t *testing.T) {
 		{"2027-08-31", "2026-2027学年第二学期", "2027-02-01", "2027-08-31"},
 	}
 	for _, tt := range tests {
-		got := billing.TermOf(day(tt.day))
+		got := reports.TermOf(day(tt.day))
 		if got.Name != tt.name || got.First != day(tt.first) || got.Last != day(tt.last) {
 			t.Errorf("TermOf(%s) = %s %s–%s, want %s %s–%s", tt.day, got.Name, got.First.Format("2006-01-02"), got.Last.Format("2006-01-02"), tt.name, tt.first, tt.last)
 		}
 	}
 	for d, want := range map[string]string{"2026-11-27": "2026-11-23", "2026-11-23": "2026-11-23", "2026-11-29": "2026-11-23", "2026-11-30": "2026-11-30"} {
-		if got := billing.WeekOf(day(d)).Format("2006-01-02"); got != want {
+		if got := reports.WeekOf(day(d)).Format("2006-01-02"); got != want {
 			t.Errorf("WeekOf(%s) = %s, want %s", d, got, want)
 		}
 	}
@@ -43,27 +44,27 @@ func TestDashboardEqualsSearch(t *testing.T) {
 		f := newStatsFixture(t, db, 120)
 		seedPayments(t, f, 120) // every 7 hours, back 35 days
 		ctx := context.Background()
-		today := billing.DayOf(f.clock.Now())
+		today := billing.DayOf(f.Clock.Now())
 		check := func(stage string) {
 			for _, scope := range []*int64{nil, &f.deptA.ID, &f.deptB.ID} {
-				sum := func(from, to time.Time) billing.PaymentSearchTotals {
-					tot, err := f.svc.SumPayments(ctx, billing.PaymentSearch{SearchFilter: billing.SearchFilter{Scope: scope, From: from, To: to}})
+				sum := func(from, to time.Time) reports.PaymentSearchTotals {
+					tot, err := f.Reports.SumPayments(ctx, reports.PaymentSearch{SearchFilter: reports.SearchFilter{Scope: scope, From: from, To: to}})
 					if err != nil {
 						t.Fatal(err)
 					}
 					return tot
 				}
-				o, err := f.svc.Overview(ctx, scope)
+				o, err := f.Reports.Overview(ctx, scope)
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, c := range []struct {
 					name     string
-					got      billing.Figure
+					got      reports.Figure
 					from, to time.Time
 				}{
 					{"today", o.Today, today, today},
-					{"week", o.Week, billing.WeekOf(today), today},
+					{"week", o.Week, reports.WeekOf(today), today},
 					{"term", o.TermToDate, o.Term.First, today},
 				} {
 					want := sum(c.from, c.to)
@@ -71,7 +72,7 @@ func TestDashboardEqualsSearch(t *testing.T) {
 						t.Errorf("%s scope %v %s: dashboard %d in %d, search %d in %d", stage, scope, c.name, c.got.CollectedFen, c.got.Count, want.CreditedFen, want.Count)
 					}
 				}
-				trend, err := f.svc.DailyCollected(ctx, scope, 30)
+				trend, err := f.Reports.DailyCollected(ctx, scope, 30)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -88,8 +89,8 @@ func TestDashboardEqualsSearch(t *testing.T) {
 				if want := sum(today.AddDate(0, 0, -29), today); total != want.CreditedFen || total == 0 {
 					t.Errorf("%s scope %v: 30-day trend adds up to %d, search over 30 days %d", stage, scope, total, want.CreditedFen)
 				}
-				depts, _ := f.svc.CollectedByDepartment(ctx, scope, o.Term.First, today)
-				chans, _ := f.svc.CollectedByChannel(ctx, scope, o.Term.First, today)
+				depts, _ := f.Reports.CollectedByDepartment(ctx, scope, o.Term.First, today)
+				chans, _ := f.Reports.CollectedByChannel(ctx, scope, o.Term.First, today)
 				var dsum, csum int64
 				for _, d := range depts {
 					dsum += d.CollectedFen
@@ -106,7 +107,7 @@ func TestDashboardEqualsSearch(t *testing.T) {
 			}
 		}
 		check("live")
-		n, err := f.svc.RefreshStats(ctx, 60)
+		n, err := f.Reports.RefreshStats(ctx, 60)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +120,11 @@ func TestDashboardEqualsSearch(t *testing.T) {
 		check("snapshot")
 		// A payment arriving late for a snapshotted day is in the search at once, and in the
 		// dashboard once the snapshot is refreshed (the job refreshes unsettled days).
-		yesterday := f.clock.Now().Add(-24 * time.Hour)
+		yesterday := f.Clock.Now().Add(-24 * time.Hour)
 		p := f.payers[0]
 		f.pay(t, p, "campuscard", yesterday, f.billFor(t, p, f.itemA, 777))
-		f.clock.Advance(time.Minute)
-		if n, _ := f.svc.RefreshStats(ctx, 60); n != 2 {
+		f.Clock.Advance(time.Minute)
+		if n, _ := f.Reports.RefreshStats(ctx, 60); n != 2 {
 			t.Errorf("second RefreshStats wrote %d days, want the 2 unsettled ones", n)
 		}
 		check("refreshed")
@@ -138,26 +139,26 @@ func TestItemsOutstandingAndProgress(t *testing.T) {
 			f.billFor(t, p, f.itemB, 120000)
 		}
 		b := f.billFor(t, f.payers[0], f.itemA, 3000)
-		f.pay(t, f.payers[0], "campuscard", f.clock.Now(), b)
-		top, err := f.svc.TopOutstandingItems(ctx, nil, 10)
+		f.pay(t, f.payers[0], "campuscard", f.Clock.Now(), b)
+		top, err := f.Reports.TopOutstandingItems(ctx, nil, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(top) != 2 || top[0].Code != "DORM" || top[0].OutstandingFen != 480000 {
 			t.Errorf("top outstanding %+v, want DORM 480000 first", top)
 		}
-		prog, err := f.svc.CollectionByItem(ctx, &f.deptA.ID, 10)
+		prog, err := f.Reports.CollectionByItem(ctx, &f.deptA.ID, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(prog) != 1 || prog[0].Code != "CET" || prog[0].DueFen != 3000 || prog[0].PaidFen != 3000 {
 			t.Errorf("CET progress %+v, want due 3000 paid 3000", prog)
 		}
-		o, err := f.svc.Overview(ctx, &f.deptB.ID)
+		o, err := f.Reports.Overview(ctx, &f.deptB.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bills, _ := f.svc.SumBills(ctx, billing.BillSearch{SearchFilter: billing.SearchFilter{Scope: &f.deptB.ID}})
+		bills, _ := f.Reports.SumBills(ctx, reports.BillSearch{SearchFilter: reports.SearchFilter{Scope: &f.deptB.ID}})
 		if o.OutstandingFen != bills.OutstandingFen || o.OutstandingFen != 480000 {
 			t.Errorf("outstanding %d, bills search %d, want 480000", o.OutstandingFen, bills.OutstandingFen)
 		}

@@ -1,0 +1,33 @@
+package billing
+
+import (
+	"strings"
+	"time"
+
+	"campuspay/app/fault"
+)
+
+// DayStart is the instant a business day (a date in Asia/Shanghai) begins.
+func DayStart(day time.Time) time.Time {
+	y, m, d := day.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, Shanghai).UTC()
+}
+
+// DayOf is the business day of an instant, as a date at 00:00 UTC.
+func DayOf(t time.Time) time.Time {
+	y, m, d := t.In(Shanghai).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ParseDay reads a business day written 2006-01-02; "" is the zero time.
+func ParseDay(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil || d.Year() < 2000 || d.Year() > 2200 {
+		return time.Time{}, fault.New(fault.ErrInvalid, "date_invalid", "日期「%s」无效，请按 2026-01-31 的格式填写", s)
+	}
+	return d, nil
+}
