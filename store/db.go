@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -137,4 +138,12 @@ func UTC(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // it run them in turn.
 func ScanAndCount(ctx context.Context, q *bun.SelectQuery, dest ...any) (int64, error) {
 	return q.Conn(q.DB()).ScanAndCount(ctx, dest...)
+}
+
+// Clip cuts s to at most n bytes, keeping it valid UTF-8: what a column of that size takes.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }

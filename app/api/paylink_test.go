@@ -10,6 +10,7 @@ import (
 
 	"campuspay/app/api/client"
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -113,7 +114,7 @@ func TestPayLinkExpiry(t *testing.T) {
 		want time.Time
 	}{
 		{nil, created.Add(30 * 24 * time.Hour)},
-		{day("2026-12-01"), time.Date(2026, 12, 2, 0, 0, 0, 0, billing.Shanghai)},
+		{day("2026-12-01"), time.Date(2026, 12, 2, 0, 0, 0, 0, bizday.Shanghai)},
 		{day("2027-06-30"), created.Add(30 * 24 * time.Hour)},
 	} {
 		if got := billing.PayLinkExpiry(&store.Bill{CreatedAt: created, DueDate: tt.due}); !got.Equal(tt.want) {

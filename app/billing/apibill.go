@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
 	"campuspay/store"
 )
 
@@ -53,7 +54,7 @@ type APIRefund struct {
 }
 
 // APITime formats a time as API.md wants: RFC 3339 with the +08:00 offset.
-func APITime(t time.Time) string { return t.In(Shanghai).Format(time.RFC3339) }
+func APITime(t time.Time) string { return t.In(bizday.Shanghai).Format(time.RFC3339) }
 
 // apiBill builds the API view of a bill inside db (a transaction or the database).
 func (s *Service) apiBill(ctx context.Context, db bun.IDB, b *store.Bill) (*APIBill, error) {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
+	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
@@ -498,10 +500,10 @@ func clientBillAmount(item *store.ChargeItem, amount *int64) (int64, error) {
 	switch {
 	case fen <= 0:
 		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须大于 0")
-	case fen > MaxBillAmountFen:
-		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额不能超过 %d 分（%s）", int64(MaxBillAmountFen), money.Format(MaxBillAmountFen))
+	case fen > catalog.MaxBillAmountFen:
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额不能超过 %d 分（%s）", int64(catalog.MaxBillAmountFen), money.Format(catalog.MaxBillAmountFen))
 	case item.Pricing == store.PricingPayerEntered && (fen < item.MinFen || item.MaxFen > 0 && fen > item.MaxFen):
-		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须在 %s 到 %s 之间", money.Format(item.MinFen), money.Format(maxOr(item.MaxFen, MaxBillAmountFen)))
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须在 %s 到 %s 之间", money.Format(item.MinFen), money.Format(maxOr(item.MaxFen, catalog.MaxBillAmountFen)))
 	}
 	return fen, nil
 }
@@ -548,7 +550,7 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 			for _, u := range payers {
 				u.ID = ids[strings.ToLower(*u.PayerNo)]
 				audits = append(audits, store.AuditLog{At: now, Actor: actor, Action: "payer.created", TargetType: "payer",
-					TargetID: *u.PayerNo, Detail: truncate("name="+u.Name+" source="+source, 2000)})
+					TargetID: *u.PayerNo, Detail: store.Clip("name="+u.Name+" source="+source, 2000)})
 			}
 		}
 		bills := make([]*store.Bill, len(plans))
@@ -581,7 +583,7 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 		for _, p := range plans {
 			p.bill.ID = ids[p.bill.BillNo]
 			audits = append(audits, store.AuditLog{At: now, Actor: actor, Action: "bill.created", TargetType: "bill", TargetID: p.bill.BillNo,
-				Detail: truncate(fmt.Sprintf("source=%s item=%s payer=%s amount=%d", source, p.item.Code, p.bill.PayerName, p.bill.AmountDueFen), 2000)})
+				Detail: store.Clip(fmt.Sprintf("source=%s item=%s payer=%s amount=%d", source, p.item.Code, p.bill.PayerName, p.bill.AmountDueFen), 2000)})
 		}
 		return insertChunks(ctx, tx, audits)
 	})
@@ -630,7 +632,7 @@ func (s *Service) freshAPIBill(p *billPlan) *APIBill {
 func (s *Service) clientBillRow(ctx context.Context, appID, billNo string) (*store.Bill, error) {
 	b := new(store.Bill)
 	if !apiBillNoRE.MatchString(billNo) {
-		return nil, fault.New(fault.ErrNotFound, "not_found", "账单 %s 不存在", truncate(billNo, 64))
+		return nil, fault.New(fault.ErrNotFound, "not_found", "账单 %s 不存在", store.Clip(billNo, 64))
 	}
 	if err := s.DB.NewSelect().Model(b).Where("source_client = ? AND bill_no = ?", appID, billNo).Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -671,12 +673,12 @@ func (s *Service) CancelClientBill(ctx context.Context, client *store.Client, bi
 }
 
 // PayLinkExpiry is when a bill's pay_url stops working: the end of its due date in
-// Shanghai, but never later than PayLinkDays after the bill was made.
+// bizday.Shanghai, but never later than PayLinkDays after the bill was made.
 func PayLinkExpiry(b *store.Bill) time.Time {
 	exp := b.CreatedAt.Add(PayLinkDays * 24 * time.Hour)
 	if b.DueDate != nil {
 		y, m, d := b.DueDate.Date()
-		if end := time.Date(y, m, d+1, 0, 0, 0, 0, Shanghai); end.Before(exp) {
+		if end := time.Date(y, m, d+1, 0, 0, 0, 0, bizday.Shanghai); end.Before(exp) {
 			exp = end
 		}
 	}
@@ -691,7 +693,7 @@ func (s *Service) PayLinkBill(ctx context.Context, billID string) (*store.Bill, 
 	}
 	b := new(store.Bill)
 	if err := s.DB.NewSelect().Model(b).Relation("Item").Relation("Item.Department").Where("bill.id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "账单不存在")
+		return nil, fault.NotFound(err, "账单不存在")
 	}
 	return b, nil
 }
@@ -713,7 +715,7 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		b := new(store.Bill)
 		if err := store.ForUpdate(tx.NewSelect().Model(b).Where("id = ?", billID)).Scan(ctx); err != nil {
-			return notFound(err, "账单不存在")
+			return fault.NotFound(err, "账单不存在")
 		}
 		if b.PayerID != nil {
 			return fault.New(fault.ErrForbidden, "bill_not_yours", "校内缴费人的账单请登录后支付")

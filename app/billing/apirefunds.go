@@ -85,7 +85,7 @@ func apiRefundDetail(r *store.Refund, billNo, refundNo string) *APIRefundDetail 
 // platform's number, as the bill's refunds list shows it.
 func (s *Service) ClientRefund(ctx context.Context, client *store.Client, refundNo string) (*APIRefundDetail, error) {
 	if !apiBillNoRE.MatchString(refundNo) {
-		return nil, fault.New(fault.ErrNotFound, "not_found", "退款 %s 不存在", truncate(refundNo, 64))
+		return nil, fault.New(fault.ErrNotFound, "not_found", "退款 %s 不存在", store.Clip(refundNo, 64))
 	}
 	r := new(store.Refund)
 	err := s.DB.NewSelect().Model(r).Relation("Bill", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Column("bill_no", "source_client") }).

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/store"
 )
 
@@ -148,7 +148,7 @@ func (f *benchFixture) barePayment(ctx context.Context, o benchOrder) error {
 			return fmt.Errorf("credit bill: %w", err)
 		}
 	}
-	year := paidAt.In(billing.Shanghai).Year()
+	year := paidAt.In(bizday.Shanghai).Year()
 	if _, err := tx.ExecContext(ctx, "UPDATE receipt_sequences SET last_no = last_no + ? WHERE year = ?", len(lines), year); err != nil {
 		return fmt.Errorf("receipt sequence: %w", err)
 	}

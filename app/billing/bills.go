@@ -14,6 +14,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
+	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
@@ -54,8 +56,8 @@ var billNoRE = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
 
 // check validates one bill and returns it ready to insert, or the problems by field. line
 // is the row's line in a file (0 for the form).
-func (c *billChecker) check(line int, in BillInput, now time.Time) (*store.Bill, FormErrors) {
-	errs := FormErrors{}
+func (c *billChecker) check(line int, in BillInput, now time.Time) (*store.Bill, fault.FormErrors) {
+	errs := fault.FormErrors{}
 	in.PayerNo, in.Name, in.Phone = strings.TrimSpace(in.PayerNo), strings.TrimSpace(in.Name), strings.TrimSpace(in.Phone)
 	b := &store.Bill{ItemID: c.item.ID, Status: store.BillUnpaid, CreatedAt: now, UpdatedAt: now}
 	key := ""
@@ -105,7 +107,7 @@ func (c *billChecker) check(line int, in BillInput, now time.Time) (*store.Bill,
 		if day, ok := parseDueDate(raw); ok {
 			b.DueDate = &day
 		} else {
-			errs["due_date"] = fmt.Sprintf("截止日期「%s」格式不正确，如 2026-09-30", truncate(raw, 30))
+			errs["due_date"] = fmt.Sprintf("截止日期「%s」格式不正确，如 2026-09-30", store.Clip(raw, 30))
 		}
 	}
 	if no := strings.TrimSpace(in.BillNo); no != "" {
@@ -131,7 +133,7 @@ func (c *billChecker) check(line int, in BillInput, now time.Time) (*store.Bill,
 }
 
 // amount is a bill's amount as the item's pricing wants it.
-func (c *billChecker) amount(errs FormErrors, raw string) int64 {
+func (c *billChecker) amount(errs fault.FormErrors, raw string) int64 {
 	it := c.item
 	if it.Pricing == store.PricingFixed {
 		if raw != "" {
@@ -149,13 +151,13 @@ func (c *billChecker) amount(errs FormErrors, raw string) int64 {
 	var pe *money.ParseError
 	switch {
 	case errors.As(err, &pe):
-		errs["amount"] = fmt.Sprintf("金额「%s」：%s", truncate(raw, 30), pe.Message)
+		errs["amount"] = fmt.Sprintf("金额「%s」：%s", store.Clip(raw, 30), pe.Message)
 	case err != nil:
 		errs["amount"] = "金额格式不正确"
 	case fen <= 0:
 		errs["amount"] = "金额须大于 0"
-	case fen > MaxBillAmountFen:
-		errs["amount"] = "金额不能超过 " + money.Format(MaxBillAmountFen)
+	case fen > catalog.MaxBillAmountFen:
+		errs["amount"] = "金额不能超过 " + money.Format(catalog.MaxBillAmountFen)
 	case it.Pricing == store.PricingPayerEntered && (fen < it.MinFen || fen > it.MaxFen):
 		errs["amount"] = fmt.Sprintf("金额须在 %s 到 %s 之间", money.Format(it.MinFen), money.Format(it.MaxFen))
 	}
@@ -249,15 +251,15 @@ func chunksOf[T any](xs []T, n int) func(yield func([]T) bool) {
 // itemTakesBills reports why bills can't be loaded under an item now, or "".
 func itemTakesBills(item *store.ChargeItem) string {
 	if item.Status == store.ItemClosed || item.Status == store.ItemRejected {
-		return "项目" + ItemStatusLabel(item.Status) + "，不能再添加账单"
+		return "项目" + catalog.ItemStatusLabel(item.Status) + "，不能再添加账单"
 	}
 	return ""
 }
 
 // AddBill adds one bill under an item, as typed in the console form. The bill number is
-// made up unless given. Problems with the form come back as FormErrors.
+// made up unless given. Problems with the form come back as fault.FormErrors.
 func (s *Service) AddBill(ctx context.Context, itemID int64, in BillInput, scope *int64, actor string) (*store.Bill, error) {
-	item, err := s.Item(ctx, itemID, scope)
+	item, err := s.catalog().Item(ctx, itemID, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +287,7 @@ func (s *Service) AddBill(ctx context.Context, itemID int64, in BillInput, scope
 		}
 		if _, err := tx.NewInsert().Model(b).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
-				return FormErrors{"bill_no": "账单号已存在"}
+				return fault.FormErrors{"bill_no": "账单号已存在"}
 			}
 			return fmt.Errorf("billing: insert bill: %w", err)
 		}
@@ -307,13 +309,13 @@ func nonEmpty(s string) []string {
 }
 
 // consoleBillNo makes the number of a bill typed in the console: the item code, C, the
-// Shanghai time to the second and four random digits (at most 51 characters).
+// bizday.Shanghai time to the second and four random digits (at most 51 characters).
 func consoleBillNo(code string, now time.Time) string {
 	n, err := rand.Int(rand.Reader, big.NewInt(10_000))
 	if err != nil {
 		panic(fmt.Sprintf("billing: crypto/rand: %v", err))
 	}
-	return fmt.Sprintf("%s-C%s%04d", code, now.In(Shanghai).Format("060102150405"), n.Int64())
+	return fmt.Sprintf("%s-C%s%04d", code, now.In(bizday.Shanghai).Format("060102150405"), n.Int64())
 }
 
 // BillRow is a bill in the console's lists: the bill, its payer's number, and whether it
@@ -366,7 +368,7 @@ func billCancellable(b *store.Bill, now time.Time) bool {
 func (s *Service) CancelBill(ctx context.Context, billID int64, scope *int64, actor string) (*store.Bill, error) {
 	bill := new(store.Bill)
 	if err := s.DB.NewSelect().Model(bill).Relation("Item").Where("bill.id = ?", billID).Scan(ctx); err != nil {
-		return nil, notFound(err, "账单不存在")
+		return nil, fault.NotFound(err, "账单不存在")
 	}
 	if scope != nil && bill.Item.DepartmentID != *scope {
 		return nil, fault.New(fault.ErrNotFound, "not_found", "账单不存在")

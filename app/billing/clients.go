@@ -202,7 +202,7 @@ func (s *Service) SetClientDisabled(ctx context.Context, appID string, disabled 
 func (s *Service) Client(ctx context.Context, appID string) (*store.Client, error) {
 	c := new(store.Client)
 	if err := s.DB.NewSelect().Model(c).Where("app_id = ?", appID).Scan(ctx); err != nil {
-		return nil, notFound(err, "接入系统不存在")
+		return nil, fault.NotFound(err, "接入系统不存在")
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/fault"
 	"campuspay/store"
 )
 
@@ -77,7 +78,7 @@ func (s *Service) ClientList(ctx context.Context, f ClientFilter, offset, limit 
 func (s *Service) ClientByID(ctx context.Context, id int64) (*store.Client, error) {
 	c := new(store.Client)
 	if err := s.DB.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "接入系统不存在")
+		return nil, fault.NotFound(err, "接入系统不存在")
 	}
 	return c, nil
 }

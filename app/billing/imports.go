@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
@@ -209,7 +210,7 @@ func (r *ImportRun) finish(ctx context.Context, err error) {
 		set["status"], set["error_count"], set["errors"] = store.ImportFailed, re.Total, string(raw)
 		set["message"] = fmt.Sprintf("有 %d 行数据有误，未导入任何数据。请修改后重新上传。", re.Total)
 	case errors.As(err, &be):
-		set["status"], set["message"] = store.ImportFailed, truncate(be.Message, 500)
+		set["status"], set["message"] = store.ImportFailed, store.Clip(be.Message, 500)
 	default:
 		r.s.log().Error("import failed", "job", r.Job.ID, "kind", r.Job.Kind, "err", err)
 		set["status"], set["message"] = store.ImportFailed, "导入失败（系统错误），未导入任何数据，请稍后重试"
@@ -227,7 +228,7 @@ func (s *Service) ImportJob(ctx context.Context, id int64, scope *int64) (*store
 		q = q.Where("department_id = ?", *scope)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, nil, notFound(err, "导入任务不存在")
+		return nil, nil, fault.NotFound(err, "导入任务不存在")
 	}
 	if run, ok := liveImports.Load(job.ID); ok {
 		run.(*ImportRun).live(job)
@@ -293,7 +294,7 @@ func BillTemplateExample(item *store.ChargeItem) [][]any {
 // nothing is loaded: the job lists every bad row with its line. Otherwise all rows go in
 // one transaction, inserted 1,000 at a time.
 func (s *Service) ImportBills(ctx context.Context, itemID int64, fileName string, data []byte, scope *int64, actor string) (*store.ImportJob, error) {
-	item, err := s.Item(ctx, itemID, scope)
+	item, err := s.catalog().Item(ctx, itemID, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +305,7 @@ func (s *Service) ImportBills(ctx context.Context, itemID int64, fileName string
 		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
 	job := &store.ImportJob{Kind: store.ImportKindBills, ItemID: &item.ID, DepartmentID: &item.DepartmentID,
-		FileName: truncate(fileName, 200), CreatedBy: actor}
+		FileName: store.Clip(fileName, 200), CreatedBy: actor}
 	err = s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
 		return s.importBills(ctx, run, item, fileName, data, actor)
 	})
@@ -417,7 +418,7 @@ func (s *Service) importBills(ctx context.Context, run *ImportRun, item *store.C
 			run.Progress(start + len(chunk))
 		}
 		detail := fmt.Sprintf("文件「%s」：%d 笔，合计 %s（导入任务 %d）", run.Job.FileName, len(bills), money.Format(totalFen), run.Job.ID)
-		return itemAudit(ctx, tx, s.now(), actor, "bills.imported", item.ID, detail)
+		return catalog.AuditItem(ctx, tx, s.now(), actor, "bills.imported", item.ID, detail)
 	})
 	if err != nil {
 		return err
@@ -443,7 +444,7 @@ func fileError(err error) error {
 }
 
 // joinFormErrors puts a row's problems in one sentence, payer first.
-func joinFormErrors(errs FormErrors) string {
+func joinFormErrors(errs fault.FormErrors) string {
 	var parts []string
 	for _, f := range []string{"payer_no", "name", "phone", "amount", "description", "due_date", "bill_no"} {
 		if m, ok := errs[f]; ok {

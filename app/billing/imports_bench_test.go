@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -72,7 +73,7 @@ func BenchmarkImport100kRows(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		job, bad := waitImport(b, svc, job.ID)
+		job, bad := billingtest.WaitImport(b, svc, job.ID)
 		elapsed := time.Since(start)
 
 		b.StopTimer()

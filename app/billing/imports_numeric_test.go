@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/xuri/excelize/v2"
 
+	"campuspay/app/billing/billingtest"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -41,21 +42,21 @@ func numericWorkbook(t *testing.T, header []any, rows [][]any, amountCol int, fo
 // row, because it has three decimals.
 func TestImportBillsReadsAmountsAsStored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newItemFixture(t, db, 3)
-		item := f.approvedItem(t, itemForm("TRAIN-2026"))
+		f := billingtest.NewItemFixture(t, db, 3)
+		item := f.ApprovedItem(t, billingtest.ItemForm("TRAIN-2026"))
 		header := []any{"学号/工号", "金额"}
 
 		file := numericWorkbook(t, header, [][]any{{"S0000001", 1200.50}, {"S0000002", 1200.505}, {"S0000003", 98765.4}}, 2, []int{1, 2, 4})
-		job, rows := f.importFile(t, item.ID, "numbers.xlsx", file)
+		job, rows := f.ImportFile(t, item.ID, "numbers.xlsx", file)
 		if job.Status != store.ImportFailed || len(rows) != 1 || rows[0].Line != 3 || !strings.Contains(rows[0].Message, "两位小数") {
 			t.Fatalf("import = %s %q %+v, want failed on line 3 for three decimals", job.Status, job.Message, rows)
 		}
-		if n := itemBillCount(t, db, item.ID); n != 0 {
+		if n := billingtest.ItemBillCount(t, db, item.ID); n != 0 {
 			t.Fatalf("%d bills loaded from a refused file, want none", n)
 		}
 
 		file = numericWorkbook(t, header, [][]any{{"S0000001", 1200.50}, {"S0000003", 98765.4}}, 2, []int{1, 4})
-		job, rows = f.importFile(t, item.ID, "numbers.xlsx", file)
+		job, rows = f.ImportFile(t, item.ID, "numbers.xlsx", file)
 		if job.Status != store.ImportDone {
 			t.Fatalf("import = %s %q %+v, want done", job.Status, job.Message, rows)
 		}
@@ -81,7 +82,7 @@ func TestOfflineImportRefusesAmountHiddenByFormat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		job, rows := waitImport(t, f.Svc, job.ID)
+		job, rows := billingtest.WaitImport(t, f.Svc, job.ID)
 		if job.Status != store.ImportFailed || len(rows) != 1 || rows[0].Line != 2 || !strings.Contains(rows[0].Message, "两位小数") {
 			t.Fatalf("import = %s %q %+v, want failed on line 2 for three decimals", job.Status, job.Message, rows)
 		}

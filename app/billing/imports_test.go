@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -19,8 +20,8 @@ import (
 
 func TestImportBillsAllOrNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newItemFixture(t, db, 10)
-		item := f.approvedItem(t, itemForm("TRAIN-2026"))
+		f := billingtest.NewItemFixture(t, db, 10)
+		item := f.ApprovedItem(t, billingtest.ItemForm("TRAIN-2026"))
 		const header = "学号/工号,姓名,手机号,金额,说明,截止日期,账单号"
 		tests := []struct {
 			name  string
@@ -47,11 +48,11 @@ func TestImportBillsAllOrNothing(t *testing.T) {
 			{"header only", []string{header}, nil, "没有数据行"},
 		}
 		for _, tt := range tests {
-			job, rows := f.importCSV(t, item.ID, tt.lines...)
+			job, rows := f.ImportCSV(t, item.ID, tt.lines...)
 			if job.Status != store.ImportFailed {
 				t.Errorf("%s: status = %s, want failed", tt.name, job.Status)
 			}
-			if n := itemBillCount(t, db, item.ID); n != 0 {
+			if n := billingtest.ItemBillCount(t, db, item.ID); n != 0 {
 				t.Fatalf("%s: %d bills loaded, want none", tt.name, n)
 			}
 			if tt.whole != "" && !strings.Contains(job.Message, tt.whole) {
@@ -68,7 +69,7 @@ func TestImportBillsAllOrNothing(t *testing.T) {
 		}
 
 		// A malformed file: not a workbook at all.
-		job, _ := f.importFile(t, item.ID, "bills.xlsx", []byte("this is not a zip"))
+		job, _ := f.ImportFile(t, item.ID, "bills.xlsx", []byte("this is not a zip"))
 		if job.Status != store.ImportFailed || !strings.Contains(job.Message, "不是有效的 Excel") {
 			t.Errorf("malformed xlsx: %s %q, want failed as not a workbook", job.Status, job.Message)
 		}
@@ -77,9 +78,9 @@ func TestImportBillsAllOrNothing(t *testing.T) {
 
 func TestImportBillsLoadsEveryRowAndRefusesThemTwice(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newItemFixture(t, db, 300)
+		f := billingtest.NewItemFixture(t, db, 300)
 		ctx := context.Background()
-		item := f.approvedItem(t, itemForm("TRAIN-2026"))
+		item := f.ApprovedItem(t, billingtest.ItemForm("TRAIN-2026"))
 		var buf bytes.Buffer
 		x := excelize.NewFile()
 		x.SetSheetRow("Sheet1", "A1", &[]any{"学号/工号", "金额", "说明", "截止日期"})
@@ -91,7 +92,7 @@ func TestImportBillsLoadsEveryRowAndRefusesThemTwice(t *testing.T) {
 		}
 		x.SetSheetRow("Sheet1", "A302", &[]any{"", "", "", ""}) // a blank row is skipped
 		x.Write(&buf)
-		job, rows := f.importFile(t, item.ID, "第一期.xlsx", buf.Bytes())
+		job, rows := f.ImportFile(t, item.ID, "第一期.xlsx", buf.Bytes())
 		if job.Status != store.ImportDone || len(rows) != 0 {
 			t.Fatalf("import: %s %q %v, want done", job.Status, job.Message, rows)
 		}
@@ -105,19 +106,19 @@ func TestImportBillsLoadsEveryRowAndRefusesThemTwice(t *testing.T) {
 		if p.Bills != 300 || p.DueFen != want || p.Payers() != 300 || p.OutstandingFen != want {
 			t.Errorf("progress = %+v, want 300 bills due %d", p, want)
 		}
-		timeline, _ := f.Svc.ItemTimeline(ctx, item.ID)
+		timeline, _ := f.Catalog.ItemTimeline(ctx, item.ID)
 		if last := timeline[len(timeline)-1]; last.Action != "bills.imported" {
 			t.Errorf("last timeline entry = %s, want bills.imported", last.Action)
 		}
 		// The same file again: every row is now a duplicate of a bill in the database.
-		job, rows = f.importFile(t, item.ID, "第一期.xlsx", buf.Bytes())
+		job, rows = f.ImportFile(t, item.ID, "第一期.xlsx", buf.Bytes())
 		if job.Status != store.ImportFailed || job.ErrorCount != 300 || len(rows) != billing.MaxRowErrorsKept {
 			t.Fatalf("second import: %s, %d errors, %d kept; want failed with 300, %d kept", job.Status, job.ErrorCount, len(rows), billing.MaxRowErrorsKept)
 		}
 		if rows[0].Line != 2 || !strings.Contains(rows[0].Message, "已有账单") {
 			t.Errorf("first bad row = %+v, want line 2 already billed", rows[0])
 		}
-		if n := itemBillCount(t, db, item.ID); n != 300 {
+		if n := billingtest.ItemBillCount(t, db, item.ID); n != 300 {
 			t.Errorf("bills after the refused import = %d, want 300", n)
 		}
 	})
@@ -125,11 +126,11 @@ func TestImportBillsLoadsEveryRowAndRefusesThemTwice(t *testing.T) {
 
 func TestImportFixedPriceItemTakesThePrice(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newItemFixture(t, db, 3)
-		in := itemForm("EXAM-2026")
+		f := billingtest.NewItemFixture(t, db, 3)
+		in := billingtest.ItemForm("EXAM-2026")
 		in.Pricing, in.Price, in.Audience = "fixed", "30", "both"
-		item := f.approvedItem(t, in)
-		job, rows := f.importCSV(t, item.ID, "学号,姓名,手机号", "S0000001,,", ",赵六,13912345678", "S0000002,,")
+		item := f.ApprovedItem(t, in)
+		job, rows := f.ImportCSV(t, item.ID, "学号,姓名,手机号", "S0000001,,", ",赵六,13912345678", "S0000002,,")
 		if job.Status != store.ImportDone {
 			t.Fatalf("import: %s %q %v", job.Status, job.Message, rows)
 		}
@@ -138,7 +139,7 @@ func TestImportFixedPriceItemTakesThePrice(t *testing.T) {
 			t.Errorf("progress = %+v, want 3 bills of ¥30 for 2 + 1 payers", p)
 		}
 		// A fixed-price file that names another amount is refused.
-		job, rows = f.importCSV(t, item.ID, "学号,金额", "S0000003,25")
+		job, rows = f.ImportCSV(t, item.ID, "学号,金额", "S0000003,25")
 		if job.Status != store.ImportFailed || len(rows) != 1 || !strings.Contains(rows[0].Message, "固定金额") {
 			t.Errorf("wrong fixed amount: %s %v", job.Status, rows)
 		}
@@ -147,9 +148,9 @@ func TestImportFixedPriceItemTakesThePrice(t *testing.T) {
 
 func TestAddAndCancelBill(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newItemFixture(t, db, 3)
+		f := billingtest.NewItemFixture(t, db, 3)
 		ctx := context.Background()
-		item := f.approvedItem(t, itemForm("TRAIN-2026"))
+		item := f.ApprovedItem(t, billingtest.ItemForm("TRAIN-2026"))
 		b, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "1,200.50", DueDate: "2026-12-31"}, nil, "finance")
 		if err != nil {
 			t.Fatal(err)
@@ -169,7 +170,7 @@ func TestAddAndCancelBill(t *testing.T) {
 		}
 		for _, tt := range tests {
 			_, err := f.Svc.AddBill(ctx, item.ID, tt.in, nil, "finance")
-			var fe billing.FormErrors
+			var fe fault.FormErrors
 			if !errors.As(err, &fe) || fe[tt.field] == "" {
 				t.Errorf("AddBill(%+v) = %v, want an error on %s", tt.in, err, tt.field)
 			}

@@ -1,6 +1,9 @@
 package billing
 
-import "fmt"
+import (
+	"campuspay/store"
+	"fmt"
+)
 
 // RejectedBodyKept is how much of a rejected notification's body is stored: enough to see
 // what was sent (a real notification is 1–5 KB, so most are kept whole), not enough for a
@@ -13,5 +16,5 @@ func clipRejected(body string) string {
 	if len(body) <= RejectedBodyKept {
 		return body
 	}
-	return truncate(body, RejectedBodyKept) + fmt.Sprintf("…[truncated: %d bytes received]", len(body))
+	return store.Clip(body, RejectedBodyKept) + fmt.Sprintf("…[truncated: %d bytes received]", len(body))
 }

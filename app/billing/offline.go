@@ -13,6 +13,7 @@ import (
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
+	"campuspay/store"
 )
 
 // Offline collections (其它途径收费): money the school took by cash at a counter, by POS
@@ -36,14 +37,14 @@ import (
 //   - 金额 is more than zero and no more than what the bill still owes — counting the rows
 //     of the same file before it — and, for an item that takes no partial payment, exactly
 //     what it still owes;
-//   - 收款日期 is a valid date, not after today (Asia/Shanghai);
+//   - 收款日期 is a valid date, not after today (Asia/bizday.Shanghai);
 //   - 凭证号/参考号 (the receipt book number, POS trace number or deduction serial) is
 //     given, appears once per method in the file, and was never imported for that method
 //     before. The payment's trade number is method + ":" + reference, so the unique key on
 //     (channel, trade number) — and the one on offline_collections (method, reference) —
 //     keep the same collection from ever being applied twice, whatever races.
 //
-// An offline payment's paid_at is the collection day at 00:00 Asia/Shanghai (the file
+// An offline payment's paid_at is the collection day at 00:00 Asia/bizday.Shanghai (the file
 // gives a date, not a time), so it counts on that business day in statistics and vouchers.
 
 // Offline collection methods.
@@ -181,7 +182,7 @@ func readOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecor
 			if method == "" {
 				r.bad("请填写收款方式（现金、POS 或 代扣）")
 			} else {
-				r.bad("收款方式「%s」无效，应为 现金、POS 或 代扣", truncate(method, 20))
+				r.bad("收款方式「%s」无效，应为 现金、POS 或 代扣", store.Clip(method, 20))
 			}
 		}
 		if r.BillNo == "" && (r.PayerNo == "" || r.ItemCode == "") {
@@ -218,7 +219,7 @@ func offlineAmount(r *OfflineRecord, raw string) int64 {
 	var pe *money.ParseError
 	switch {
 	case errors.As(err, &pe):
-		r.bad("金额「%s」：%s", truncate(raw, 30), pe.Message)
+		r.bad("金额「%s」：%s", store.Clip(raw, 30), pe.Message)
 	case err != nil:
 		r.bad("金额格式不正确")
 	case fen <= 0:
@@ -239,7 +240,7 @@ func offlineDate(r *OfflineRecord, raw string, today time.Time) time.Time {
 	day, ok := parseDueDate(raw)
 	switch {
 	case !ok || day.Year() < 2000:
-		r.bad("收款日期「%s」格式不正确，如 2026-11-20", truncate(raw, 30))
+		r.bad("收款日期「%s」格式不正确，如 2026-11-20", store.Clip(raw, 30))
 	case day.After(today):
 		r.bad("收款日期 %s 晚于今天（%s）", day.Format("2006-01-02"), today.Format("2006-01-02"))
 	default:

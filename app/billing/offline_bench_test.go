@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -110,7 +111,7 @@ func offlineBenchData(b *testing.B, db *bun.DB, item *store.ChargeItem, run, row
 			bills = bills[:0]
 		}
 	}
-	day := billing.DayOf(now).Format("2006-01-02")
+	day := bizday.DayOf(now).Format("2006-01-02")
 	var buf bytes.Buffer
 	buf.WriteString("方式,学号/工号,项目编码,账单号,金额,收款日期,凭证号/参考号,备注\n")
 	methods := []string{"现金", "POS", "代扣"}

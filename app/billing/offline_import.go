@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
@@ -25,7 +26,7 @@ func (s *Service) ImportOffline(ctx context.Context, fileName string, data []byt
 	if len(data) == 0 {
 		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
-	job := &store.ImportJob{Kind: ImportKindOffline, FileName: truncate(fileName, 200), CreatedBy: actor}
+	job := &store.ImportJob{Kind: ImportKindOffline, FileName: store.Clip(fileName, 200), CreatedBy: actor}
 	err := s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
 		res, err := s.importOffline(ctx, run, fileName, data, actor)
 		if err != nil {
@@ -52,7 +53,7 @@ const offlineChunk = 1000
 
 func (s *Service) importOffline(ctx context.Context, run *ImportRun, fileName string, data []byte, actor string) (OfflineResult, error) {
 	now := s.now()
-	recs, err := readOffline(fileName, data, DayOf(now))
+	recs, err := readOffline(fileName, data, bizday.DayOf(now))
 	if err != nil {
 		return OfflineResult{}, err
 	}
@@ -409,14 +410,14 @@ func offlinePayable(b *offlineBill, item *store.ChargeItem, day, now time.Time) 
 	default:
 		return "收费项目「" + item.Name + "」未经审批，不能收款"
 	}
-	if item.OpensAt != nil && !DayStart(day.AddDate(0, 0, 1)).After(*item.OpensAt) {
-		return fmt.Sprintf("收款日期 %s 早于项目开始缴费时间（%s）", offlineDay(day), item.OpensAt.In(Shanghai).Format("2006-01-02 15:04"))
+	if item.OpensAt != nil && !bizday.DayStart(day.AddDate(0, 0, 1)).After(*item.OpensAt) {
+		return fmt.Sprintf("收款日期 %s 早于项目开始缴费时间（%s）", offlineDay(day), item.OpensAt.In(bizday.Shanghai).Format("2006-01-02 15:04"))
 	}
-	if item.ClosesAt != nil && !DayStart(day).Before(*item.ClosesAt) {
-		return fmt.Sprintf("收款日期 %s 在项目截止缴费时间（%s）之后", offlineDay(day), item.ClosesAt.In(Shanghai).Format("2006-01-02 15:04"))
+	if item.ClosesAt != nil && !bizday.DayStart(day).Before(*item.ClosesAt) {
+		return fmt.Sprintf("收款日期 %s 在项目截止缴费时间（%s）之后", offlineDay(day), item.ClosesAt.In(bizday.Shanghai).Format("2006-01-02 15:04"))
 	}
 	if b.HeldByOrderID != nil && b.HeldUntil != nil && b.HeldUntil.After(now) {
-		return fmt.Sprintf("该账单正在线上支付中（订单最迟 %s 关闭），请稍后再导入", b.HeldUntil.In(Shanghai).Format("15:04"))
+		return fmt.Sprintf("该账单正在线上支付中（订单最迟 %s 关闭），请稍后再导入", b.HeldUntil.In(bizday.Shanghai).Format("15:04"))
 	}
 	return ""
 }
@@ -441,7 +442,7 @@ func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *ImportRun, r
 	taken := make(map[string]bool, len(recs))
 	for i, r := range recs {
 		b := st.bills[r.billID]
-		paidAt := DayStart(r.CollectedOn)
+		paidAt := bizday.DayStart(r.CollectedOn)
 		no := newNumber("F", now)
 		for taken[no] {
 			no = newNumber("F", now)

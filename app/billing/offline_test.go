@@ -10,12 +10,13 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/bizday"
 	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
 
-// offlineFixture is the billing fixture (now 2026-11-27 10:00 in Shanghai; payer 20260001
+// offlineFixture is the billing fixture (now 2026-11-27 10:00 in bizday.Shanghai; payer 20260001
 // with tuition bills B1 ¥500, B2 ¥1,200, B3 ¥80 — partial payment allowed here) plus:
 // a fixed-price dormitory item (no partial payment) with bills D1 (payer) and D2 (other); a
 // conference item closed on 2026-11-20 with bill C1 (payer); and a business system's bill
@@ -37,8 +38,8 @@ func newOfflineFixture(t *testing.T, db *bun.DB) *offlineFixture {
 	}
 	f.dorm = &store.ChargeItem{Code: "DORM-2026", Name: "住宿费", DepartmentID: f.Item.DepartmentID, Category: "accommodation",
 		Audience: store.AudienceInternal, Pricing: store.PricingFixed, PriceFen: 120000, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
-	opens := time.Date(2026, 11, 1, 0, 0, 0, 0, billing.Shanghai).UTC()
-	closes := time.Date(2026, 11, 20, 0, 0, 0, 0, billing.Shanghai).UTC() // stored as UTC, as the platform stores times
+	opens := time.Date(2026, 11, 1, 0, 0, 0, 0, bizday.Shanghai).UTC()
+	closes := time.Date(2026, 11, 20, 0, 0, 0, 0, bizday.Shanghai).UTC() // stored as UTC, as the platform stores times
 	f.conf = &store.ChargeItem{Code: "CONF-2026", Name: "学术会议注册费", DepartmentID: f.Item.DepartmentID, Category: "conference",
 		Audience: store.AudienceBoth, Pricing: store.PricingFixed, PriceFen: 80000, Status: store.ItemClosed,
 		OpensAt: &opens, ClosesAt: &closes, CreatedAt: now, UpdatedAt: now}
@@ -67,7 +68,7 @@ func (f *offlineFixture) importOffline(t *testing.T, csv string) (*store.ImportJ
 	if err != nil {
 		t.Fatal(err)
 	}
-	return waitImport(t, f.Svc, job.ID)
+	return billingtest.WaitImport(t, f.Svc, job.ID)
 }
 
 // offlineCounts is every table an import writes to, counted.
@@ -115,7 +116,7 @@ func TestOfflineImportSettlesBills(t *testing.T) {
 			}
 		}
 		b1 := f.Bill(t, f.Bills[0].ID)
-		if want := time.Date(2026, 11, 26, 0, 0, 0, 0, billing.Shanghai); b1.PaidAt == nil || !b1.PaidAt.Equal(want) {
+		if want := time.Date(2026, 11, 26, 0, 0, 0, 0, bizday.Shanghai); b1.PaidAt == nil || !b1.PaidAt.Equal(want) {
 			t.Errorf("B1 paid_at = %v, want the collection day %v", b1.PaidAt, want)
 		}
 

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -64,7 +63,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 	now := s.now()
 	var payer store.User
 	if err := s.DB.NewSelect().Model(&payer).Where("id = ?", req.PayerID).Scan(ctx); err != nil {
-		return nil, notFound(err, "缴费人不存在")
+		return nil, fault.NotFound(err, "缴费人不存在")
 	}
 	order := &store.Order{
 		PayerID: &payer.ID, PayerName: payer.Name, PayerPhone: payer.Phone,
@@ -304,7 +303,7 @@ func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
 		stale = ""
 		o := new(store.Order)
 		if err := store.ForUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
-			return notFound(err, "订单不存在")
+			return fault.NotFound(err, "订单不存在")
 		}
 		if o.Status != store.OrderOpen {
 			return fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
@@ -379,7 +378,7 @@ func (s *Service) Order(ctx context.Context, orderNo string) (*store.Order, erro
 		Relation("Lines.Bill").Relation("Lines.Bill.Item").Relation("Lines.Bill.Item.Department").
 		Where("order_no = ?", orderNo).Scan(ctx)
 	if err != nil {
-		return nil, notFound(err, "订单不存在")
+		return nil, fault.NotFound(err, "订单不存在")
 	}
 	return order, nil
 }
@@ -522,11 +521,4 @@ func (s *Service) SyncOpenOrders(ctx context.Context) (int, error) {
 		}
 	}
 	return paid, nil
-}
-
-func notFound(err error, msg string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fault.New(fault.ErrNotFound, "not_found", "%s", msg)
-	}
-	return err
 }

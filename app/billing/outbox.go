@@ -164,7 +164,7 @@ func (s *Service) deliver(ctx context.Context, hc *http.Client, ev *store.Event,
 		if sendErr != nil {
 			msg = sendErr.Error()
 		}
-		q = q.Set("last_error = ?", truncate(msg, 500))
+		q = q.Set("last_error = ?", store.Clip(msg, 500))
 		if attempts > len(schedule) {
 			gaveUp = true
 			q = q.Set("status = ?", EventFailed)

@@ -76,7 +76,7 @@ func (s *Service) OpenItem(ctx context.Context, code string) (*store.ChargeItem,
 		return nil, fault.New(fault.ErrNotFound, "not_found", "收费项目不存在")
 	}
 	if err := s.DB.NewSelect().Model(item).Relation("Department").Where("charge_item.code = ?", code).Scan(ctx); err != nil {
-		return nil, notFound(err, "收费项目不存在")
+		return nil, fault.NotFound(err, "收费项目不存在")
 	}
 	if item.Audience == store.AudienceInternal || item.Pricing == store.PricingPerBill {
 		return nil, fault.New(fault.ErrNotFound, "not_found", "该收费项目不对校外开放")

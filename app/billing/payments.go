@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -58,7 +57,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 		out = Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
 		order := new(store.Order)
 		if err := store.ForUpdate(tx.NewSelect().Model(order).Where("order_no = ?", t.OrderNo)).Scan(ctx); err != nil {
-			return notFound(err, "订单不存在")
+			return fault.NotFound(err, "订单不存在")
 		}
 		if order.Channel != channelName {
 			return fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", order.OrderNo, channelName)
@@ -256,7 +255,7 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 		// against our own order.
 		rec.OrderNo = trade.OrderNo
 		if err = s.checkNotifiedOrder(ctx, channelName, trade); err == nil {
-			rec.Outcome, rec.Error = "ignored", truncate("trade "+string(trade.Status)+": nothing to do", 500)
+			rec.Outcome, rec.Error = "ignored", store.Clip("trade "+string(trade.Status)+": nothing to do", 500)
 		}
 	} else if err == nil {
 		rec.OrderNo = trade.OrderNo
@@ -270,7 +269,7 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 		}
 	}
 	if err != nil {
-		rec.Outcome, rec.Error = "rejected", truncate(err.Error(), 500)
+		rec.Outcome, rec.Error = "rejected", store.Clip(err.Error(), 500)
 		rec.Body = clipRejected(rec.Body)
 	}
 	observeNotification(channelName, rec.Outcome, err)
@@ -294,7 +293,7 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 func (s *Service) checkNotifiedOrder(ctx context.Context, channelName string, t channel.Trade) error {
 	order := new(store.Order)
 	if err := s.DB.NewSelect().Model(order).Column("id", "channel", "total_fen").Where("order_no = ?", t.OrderNo).Scan(ctx); err != nil {
-		return notFound(err, "订单不存在")
+		return fault.NotFound(err, "订单不存在")
 	}
 	if order.Channel != channelName {
 		return fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", t.OrderNo, channelName)
@@ -308,13 +307,6 @@ func (s *Service) checkNotifiedOrder(ctx context.Context, channelName string, t 
 func headerText(h http.Header) string {
 	b, _ := json.Marshal(h)
 	return string(b)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
 }
 
 // queuePaidEvents writes a bill.paid or bill.partial callback for each credited bill (as

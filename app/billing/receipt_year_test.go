@@ -9,24 +9,25 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/channel"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
 
-// Receipts are numbered in the Shanghai year the money arrived: a payment's paid_at, an
+// Receipts are numbered in the bizday.Shanghai year the money arrived: a payment's paid_at, an
 // offline collection's day. Not the year it was recorded, imported or refunded in.
 
 func TestReceiptOfAPaymentAtNewYearsEveCountsInThatYear(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newRefundFixture(t, db)
 		ctx := context.Background()
-		f.Clock.Set(time.Date(2026, 12, 31, 23, 50, 0, 0, billing.Shanghai).UTC())
+		f.Clock.Set(time.Date(2026, 12, 31, 23, 50, 0, 0, bizday.Shanghai).UTC())
 		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID})
 		// Paid at the channel a second before midnight; the notification lands after it.
-		f.Clock.Set(time.Date(2027, 1, 1, 0, 0, 30, 0, billing.Shanghai).UTC())
+		f.Clock.Set(time.Date(2027, 1, 1, 0, 0, 30, 0, bizday.Shanghai).UTC())
 		trade := channel.Trade{OrderNo: o.OrderNo, TradeNo: "SB-NYE", AmountFen: o.TotalFen, Status: channel.TradeSuccess,
-			PaidAt: time.Date(2026, 12, 31, 23, 59, 59, 0, billing.Shanghai)}
+			PaidAt: time.Date(2026, 12, 31, 23, 59, 59, 0, bizday.Shanghai)}
 		out, err := f.Svc.ApplyTrade(ctx, "sandbox", trade)
 		if err != nil {
 			t.Fatal(err)
@@ -35,7 +36,7 @@ func TestReceiptOfAPaymentAtNewYearsEveCountsInThatYear(t *testing.T) {
 			t.Fatalf("receipts = %v, want 202600000001", out.ReceiptNos)
 		}
 		// Refunded in part two days later: the receipt for what is left is still 2026's.
-		f.Clock.Set(time.Date(2027, 1, 2, 9, 0, 0, 0, billing.Shanghai).UTC())
+		f.Clock.Set(time.Date(2027, 1, 2, 9, 0, 0, 0, bizday.Shanghai).UTC())
 		r := f.request(t, 0, 10000, "dept_clerk")
 		if r, err := f.Svc.ApproveRefund(ctx, r.ID, "finance", ""); err != nil || r.Status != store.RefundSucceeded {
 			t.Fatalf("ApproveRefund = %+v, %v", r, err)
@@ -53,7 +54,7 @@ func TestReceiptOfAPaymentAtNewYearsEveCountsInThatYear(t *testing.T) {
 func TestReceiptOfAnOfflineCollectionCountsInTheYearOfItsDay(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newOfflineFixture(t, db)
-		f.Clock.Set(time.Date(2027, 1, 2, 10, 0, 0, 0, billing.Shanghai).UTC())
+		f.Clock.Set(time.Date(2027, 1, 2, 10, 0, 0, 0, bizday.Shanghai).UTC())
 		job, bad := f.importOffline(t, offlineHeader+"现金,,,B1,500.00,2026-12-31,XJ-NYE,\n")
 		if job.Status != store.ImportDone {
 			t.Fatalf("import = %s %v", job.Status, bad)

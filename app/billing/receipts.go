@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -18,13 +19,13 @@ type receiptCredit struct {
 }
 
 // receiptYear is the year a receipt is numbered in, by one rule wherever receipts are
-// numbered: the Asia/Shanghai year in which the money arrived, i.e. the year of its
+// numbered: the Asia/bizday.Shanghai year in which the money arrived, i.e. the year of its
 // payment's paid_at. For a channel payment that is when the channel took the money (a
 // payment at 23:59:59 on 31 December is that year's, however late the notification); for an
-// offline collection it is the collection day (paid_at is that day at 00:00 Shanghai), not
+// offline collection it is the collection day (paid_at is that day at 00:00 bizday.Shanghai), not
 // the day of the import; and a receipt reissued for what a refund left keeps the year of the
 // money it stands for, not the year of the refund.
-func receiptYear(paidAt time.Time) int { return paidAt.In(Shanghai).Year() }
+func receiptYear(paidAt time.Time) int { return paidAt.In(bizday.Shanghai).Year() }
 
 // issueReceipts numbers and writes the receipts for what one payment credited, one per
 // bill, and returns their numbers. Numbers run per year (receiptYear) without gaps: the
@@ -113,7 +114,7 @@ func reserveReceiptSeqs(ctx context.Context, tx bun.Tx, year int, n int64) (int6
 func (s *Service) Receipt(ctx context.Context, receiptNo string) (*store.Receipt, error) {
 	r := new(store.Receipt)
 	if err := s.DB.NewSelect().Model(r).Where("receipt_no = ?", receiptNo).Scan(ctx); err != nil {
-		return nil, notFound(err, "票据不存在")
+		return nil, fault.NotFound(err, "票据不存在")
 	}
 	return r, nil
 }
@@ -125,7 +126,7 @@ func (s *Service) ReceiptByToken(ctx context.Context, token string) (*store.Rece
 		return nil, fault.New(fault.ErrNotFound, "not_found", "票据不存在")
 	}
 	if err := s.DB.NewSelect().Model(r).Where("verify_token = ?", token).Scan(ctx); err != nil {
-		return nil, notFound(err, "票据不存在")
+		return nil, fault.NotFound(err, "票据不存在")
 	}
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -20,15 +21,15 @@ const MaxPrintBatch = 1000
 // ReceiptFilter narrows the receipts finance lists and prints. Every field is optional.
 type ReceiptFilter struct {
 	Item   string // charge item code
-	Day    string // YYYY-MM-DD, a business day in Asia/Shanghai
+	Day    string // YYYY-MM-DD, a business day in Asia/bizday.Shanghai
 	Payer  string // payer number, or part of the payer's name
 	No     string // receipt number
 	Status string // "valid", "voided", or "" for both
 }
 
-// receiptDay reads a business day (YYYY-MM-DD, Asia/Shanghai) and returns its first instant.
+// receiptDay reads a business day (YYYY-MM-DD, Asia/bizday.Shanghai) and returns its first instant.
 func receiptDay(day string) (time.Time, error) {
-	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(day), Shanghai)
+	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(day), bizday.Shanghai)
 	if err != nil {
 		return time.Time{}, fault.New(fault.ErrInvalid, "day_invalid", "日期格式不正确，请按 2026-09-01 的格式填写")
 	}

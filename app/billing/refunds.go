@@ -11,6 +11,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/app/money"
@@ -112,7 +113,7 @@ func (s *Service) RefundQuote(ctx context.Context, billID int64, scope *int64) (
 	bill := new(store.Bill)
 	if err := s.DB.NewSelect().Model(bill).Relation("Item").Relation("Item.Department").
 		Where("bill.id = ?", billID).Scan(ctx); err != nil {
-		return nil, notFound(err, "款项不存在")
+		return nil, fault.NotFound(err, "款项不存在")
 	}
 	if scope != nil && bill.Item.DepartmentID != *scope {
 		return nil, fault.New(fault.ErrNotFound, "not_found", "款项不存在")
@@ -157,7 +158,7 @@ func quoteRefund(ctx context.Context, db bun.IDB, bill *store.Bill, now time.Tim
 	case bill.Status != store.BillPaid && bill.Status != store.BillPartial:
 		q.Closed = "款项" + BillStatusLabel(bill.Status) + "，不能退款"
 	case item != nil && item.RefundableUntil != nil && !now.Before(*item.RefundableUntil):
-		q.Closed = "收费项目「" + item.Name + "」的退款期限已过（截至 " + item.RefundableUntil.In(Shanghai).Format("2006-01-02 15:04") + "）"
+		q.Closed = "收费项目「" + item.Name + "」的退款期限已过（截至 " + item.RefundableUntil.In(bizday.Shanghai).Format("2006-01-02 15:04") + "）"
 	case q.RefundableFen == 0 && q.HeldFen > 0:
 		q.Closed = "该款项的已缴金额均在退款审批或处理中"
 	case q.RefundableFen == 0:
@@ -212,7 +213,7 @@ func (s *Service) RequestRefund(ctx context.Context, req RefundRequest) (*store.
 	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		bill := new(store.Bill)
 		if err := store.ForUpdate(tx.NewSelect().Model(bill).Where("id = ?", req.BillID)).Scan(ctx); err != nil {
-			return notFound(err, "款项不存在")
+			return fault.NotFound(err, "款项不存在")
 		}
 		bill.Item = new(store.ChargeItem)
 		if err := tx.NewSelect().Model(bill.Item).Where("id = ?", bill.ItemID).Scan(ctx); err != nil {
@@ -290,7 +291,7 @@ func (s *Service) RequestOverpaymentRefund(ctx context.Context, overpaymentID in
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		op := new(store.Overpayment)
 		if err := store.ForUpdate(tx.NewSelect().Model(op).Where("id = ?", overpaymentID)).Scan(ctx); err != nil {
-			return notFound(err, "溢缴款记录不存在")
+			return fault.NotFound(err, "溢缴款记录不存在")
 		}
 		if op.Status != "open" {
 			return fault.New(fault.ErrConflict, "overpayment_refunded", "该溢缴款已退款")
@@ -508,7 +509,7 @@ func (s *Service) refundUnknown(ctx context.Context, id int64, message, actor st
 		attempts := r.SyncAttempts + 1
 		next := now.Add(refundFollowUp(attempts))
 		q := tx.NewUpdate().Model((*store.Refund)(nil)).
-			Set("channel_message = ?", truncate(message, 500)).Set("updated_at = ?", now).
+			Set("channel_message = ?", store.Clip(message, 500)).Set("updated_at = ?", now).
 			Set("sync_attempts = ?", attempts).Set("next_sync_at = ?", next).
 			Where("id = ?", r.ID).Where("status = ?", store.RefundProcessing)
 		sent := r.CreatedAt
@@ -549,8 +550,8 @@ func (s *Service) refundSucceeded(ctx context.Context, id int64, res channel.Ref
 			return nil // applied meanwhile (a query and the approval answered at once)
 		}
 		if err := moveRefund(ctx, tx, r, store.RefundSucceeded, now, "完成", func(q *bun.UpdateQuery) *bun.UpdateQuery {
-			return q.Set("channel_refund_no = ?", truncate(res.ChannelRefundNo, 64)).
-				Set("channel_message = ?", truncate(res.Message, 500)).Set("finished_at = ?", now)
+			return q.Set("channel_refund_no = ?", store.Clip(res.ChannelRefundNo, 64)).
+				Set("channel_message = ?", store.Clip(res.Message, 500)).Set("finished_at = ?", now)
 		}); err != nil {
 			return err
 		}
@@ -657,7 +658,7 @@ func reissueAfterRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now tim
 // refundFailed records that the channel refused the refund for good. The bill is untouched.
 func (s *Service) refundFailed(ctx context.Context, id int64, res channel.RefundResult, actor string) (*store.Refund, error) {
 	now := s.now()
-	message := truncate(strings.TrimSpace(res.Message), 500)
+	message := store.Clip(strings.TrimSpace(res.Message), 500)
 	if message == "" {
 		message = "渠道拒绝了退款"
 	}
@@ -792,7 +793,7 @@ func (s *Service) refundQuery(model any) *bun.SelectQuery {
 func (s *Service) RefundDetail(ctx context.Context, id int64, scope *int64) (*store.Refund, error) {
 	r := new(store.Refund)
 	if err := s.refundQuery(r).Where("refund.id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "退款不存在")
+		return nil, fault.NotFound(err, "退款不存在")
 	}
 	if r.Bill != nil && r.Bill.ID == 0 {
 		r.Bill = nil
@@ -918,7 +919,7 @@ func (s *Service) Overpayments(ctx context.Context, status string, offset, limit
 func lockRefund(ctx context.Context, tx bun.Tx, id int64) (*store.Refund, error) {
 	r := new(store.Refund)
 	if err := store.ForUpdate(tx.NewSelect().Model(r).Where("id = ?", id)).Scan(ctx); err != nil {
-		return nil, notFound(err, "退款不存在")
+		return nil, fault.NotFound(err, "退款不存在")
 	}
 	return r, nil
 }
@@ -926,7 +927,7 @@ func lockRefund(ctx context.Context, tx bun.Tx, id int64) (*store.Refund, error)
 func (s *Service) loadRefund(ctx context.Context, id int64) (*store.Refund, error) {
 	r := new(store.Refund)
 	if err := s.DB.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "退款不存在")
+		return nil, fault.NotFound(err, "退款不存在")
 	}
 	return r, nil
 }
@@ -955,7 +956,7 @@ func moveRefund(ctx context.Context, tx bun.Tx, r *store.Refund, to store.Refund
 
 func (s *Service) auditRefund(ctx context.Context, tx bun.Tx, r *store.Refund, actor, action, detail string, now time.Time) error {
 	return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: action, TargetType: "refund",
-		TargetID: r.RefundNo, Detail: truncate(detail, 2000)})
+		TargetID: r.RefundNo, Detail: store.Clip(detail, 2000)})
 }
 
 // refundEvent queues a callback about refund r when its bill came from a business system.

@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/bizday"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/store"
@@ -455,7 +456,7 @@ func TestReceiptPrintsAndVoid(t *testing.T) {
 		ctx := context.Background()
 		f.pay(t, 0, 0, "SB-1")
 		f.pay(t, 2, 0, "SB-2")
-		rows, n, err := f.Svc.Receipts(ctx, billing.ReceiptFilter{Payer: "张", Day: f.Clock.Now().In(billing.Shanghai).Format("2006-01-02")}, 0, 20)
+		rows, n, err := f.Svc.Receipts(ctx, billing.ReceiptFilter{Payer: "张", Day: f.Clock.Now().In(bizday.Shanghai).Format("2006-01-02")}, 0, 20)
 		if err != nil || n != 2 || rows[0].OrderNo == "" {
 			t.Fatalf("receipts of the day = %d, %v", n, err)
 		}

@@ -92,7 +92,7 @@ func (s *Service) ImportRoster(ctx context.Context, fileName string, data []byte
 	if len(data) == 0 {
 		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
-	job := &store.ImportJob{Kind: store.ImportKindRoster, FileName: truncate(fileName, 200), CreatedBy: actor}
+	job := &store.ImportJob{Kind: store.ImportKindRoster, FileName: store.Clip(fileName, 200), CreatedBy: actor}
 	err := s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
 		rows, err := readRoster(fileName, data)
 		if err != nil {
@@ -281,14 +281,14 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 				return fmt.Errorf("billing: update payer: %w", err)
 			}
 			audits = append(audits, store.AuditLog{At: now, Actor: actor, Action: "payer.updated", TargetType: "payer",
-				TargetID: up.user.PayerNumber(), Detail: truncate(up.detail, 2000), IP: ip})
+				TargetID: up.user.PayerNumber(), Detail: store.Clip(up.detail, 2000), IP: ip})
 			done++
 			if run != nil {
 				run.Progress(done)
 			}
 		}
 		audits = append(audits, store.AuditLog{At: now, Actor: actor, Action: "roster.imported", TargetType: "roster",
-			Detail: truncate(source+"；"+res.String(), 2000), IP: ip})
+			Detail: store.Clip(source+"；"+res.String(), 2000), IP: ip})
 		for start := 0; start < len(audits); start += 1000 {
 			chunk := audits[start:min(start+1000, len(audits))]
 			if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {

@@ -13,23 +13,14 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
+	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	"campuspay/app/egress"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
-
-// Shanghai is the zone of business days, receipt years and order numbers.
-var Shanghai = mustZone("Asia/Shanghai")
-
-func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}
 
 // Service is the billing core.
 type Service struct {
@@ -147,13 +138,13 @@ func ChannelLabel(name string) string {
 }
 
 // newNumber makes a number of ≤ 32 characters of [0-9A-Za-z] that every channel accepts:
-// prefix, the Shanghai time to the second, and 8 random digits.
+// prefix, the bizday.Shanghai time to the second, and 8 random digits.
 func newNumber(prefix string, now time.Time) string {
 	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
 	if err != nil {
 		panic(fmt.Sprintf("billing: crypto/rand: %v", err))
 	}
-	return fmt.Sprintf("%s%s%08d", prefix, now.In(Shanghai).Format("20060102150405"), n.Int64())
+	return fmt.Sprintf("%s%s%08d", prefix, now.In(bizday.Shanghai).Format("20060102150405"), n.Int64())
 }
 
 func randomToken(n int) string {
@@ -168,3 +159,6 @@ func randomToken(n int) string {
 	}
 	return string(b)
 }
+
+// catalog reads the charge items bills are made under.
+func (s *Service) catalog() *catalog.Service { return &catalog.Service{DB: s.DB, Now: s.Now} }

@@ -3,6 +3,7 @@ package billing
 import (
 	"time"
 
+	"campuspay/app/bizday"
 	"campuspay/store"
 )
 
@@ -48,7 +49,7 @@ func Payable(item *store.ChargeItem, t time.Time) string {
 	case item.Status != store.ItemApproved:
 		return "收费项目「" + item.Name + "」当前不可缴费"
 	case item.OpensAt != nil && t.Before(*item.OpensAt):
-		return "收费项目「" + item.Name + "」尚未开始缴费（" + item.OpensAt.In(Shanghai).Format("2006-01-02 15:04") + " 开始）"
+		return "收费项目「" + item.Name + "」尚未开始缴费（" + item.OpensAt.In(bizday.Shanghai).Format("2006-01-02 15:04") + " 开始）"
 	case item.ClosesAt != nil && !t.Before(*item.ClosesAt):
 		return "收费项目「" + item.Name + "」已截止缴费"
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -99,7 +99,7 @@ func TestBrowserPayerPaysTwoBillsThroughSandbox(t *testing.T) {
 		// The first receipt.
 		b.tap("查看票据", withText("#order-status a", "查看票据"))
 		b.waitURL("receipt page", "/pay/receipts/")
-		year := strconv.Itoa(time.Now().In(billing.Shanghai).Year())
+		year := strconv.Itoa(time.Now().In(bizday.Shanghai).Year())
 		if got := b.text("receipt number", css(".receipt-no")); !strings.HasPrefix(got, "No. "+year) {
 			b.fail("receipt page", fmt.Errorf("receipt number %q, want No. %s…", got, year))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/web"
@@ -122,7 +123,7 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 	if !v.Allowed {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(v.RetryAfter(now)/time.Second)))
 		return h.Render.Render(c.Status(fiber.StatusTooManyRequests), "cashier/lookup", "查询缴费",
-			fiber.Map{"Error": "查询次数过多，请于 " + v.Until.In(billing.Shanghai).Format("15:04") + " 后再试", "OrderNo": no, "Phone": phone})
+			fiber.Map{"Error": "查询次数过多，请于 " + v.Until.In(bizday.Shanghai).Format("15:04") + " 后再试", "OrderNo": no, "Phone": phone})
 	}
 	o, err := h.Billing.LookupOrder(c.UserContext(), no, phone)
 	if err == nil { // found: not a guess

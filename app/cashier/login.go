@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -38,7 +38,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	var locked *auth.LockedError
 	switch {
 	case errors.As(err, &locked):
-		data["Error"] = "登录失败次数过多，请于 " + locked.Until.In(billing.Shanghai).Format("15:04") + " 后再试"
+		data["Error"] = "登录失败次数过多，请于 " + locked.Until.In(bizday.Shanghai).Format("15:04") + " 后再试"
 	case errors.Is(err, auth.ErrBadCredentials):
 		data["Error"] = "学号/工号或密码不正确"
 	case errors.Is(err, auth.ErrDisabled):
@@ -87,7 +87,7 @@ func (h *Handler) signInNotice(ctx context.Context, u *store.User) string {
 		return ""
 	}
 	return fmt.Sprintf("自您上次登录以来，您的账号有 %d 次登录失败，最近一次在 %s，来自 %s。如非本人操作，请尽快修改密码或联系财务处。",
-		f.Count, f.Last.In(billing.Shanghai).Format("2006-01-02 15:04"), strings.Join(f.Addresses, "、"))
+		f.Count, f.Last.In(bizday.Shanghai).Format("2006-01-02 15:04"), strings.Join(f.Addresses, "、"))
 }
 
 // sessionTimeout is how long a session lives without use (the session-timeout setting).

@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -57,7 +57,7 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 			h.Log.Info("card password locked", "payer", p.PayerNo, "order", o.OrderNo, "ip", c.IP())
 			return fiber.NewError(fiber.StatusTooManyRequests, fmt.Sprintf(
 				"校园卡密码错误次数过多，校园卡支付已暂停，请于 %s 后再试。暂停期间即使输入正确的密码也无法支付，您也可以换用其他支付方式。",
-				v.Until.In(billing.Shanghai).Format("15:04")))
+				v.Until.In(bizday.Shanghai).Format("15:04")))
 		}
 	}
 	_, _, err = h.Billing.StartPayment(c.UserContext(), o.OrderNo, p.PayerNo, password)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -42,7 +42,7 @@ func dayRange(fromDay, toDay string) (from, to time.Time, msg string) {
 		if s == "" {
 			return time.Time{}, true
 		}
-		t, err := time.ParseInLocation("2006-01-02", s, billing.Shanghai)
+		t, err := time.ParseInLocation("2006-01-02", s, bizday.Shanghai)
 		return t, err == nil
 	}
 	from, ok1 := parse(fromDay)

@@ -8,6 +8,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/web"
 )
 
@@ -23,7 +24,7 @@ func (h *Handler) billCreate(c *fiber.Ctx) error {
 		Amount: c.FormValue("amount"), Description: c.FormValue("description"), DueDate: c.FormValue("due_date"),
 	}
 	_, err = h.Billing.AddBill(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
-	var errs billing.FormErrors
+	var errs fault.FormErrors
 	if errors.As(err, &errs) {
 		if c.Get(web.HeaderHXRequest) != "true" {
 			c.Status(fiber.StatusUnprocessableEntity)

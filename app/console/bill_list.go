@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -19,7 +20,7 @@ func (h *Handler) billList(c *fiber.Ctx) error {
 }
 
 // billPage renders the bill list of item, with the add-one form holding in and errs.
-func (h *Handler) billPage(c *fiber.Ctx, item *store.ChargeItem, in billing.BillInput, errs billing.FormErrors) error {
+func (h *Handler) billPage(c *fiber.Ctx, item *store.ChargeItem, in billing.BillInput, errs fault.FormErrors) error {
 	pager := web.NewPager(c, 20)
 	f := billing.BillFilter{ItemID: item.ID, Offset: pager.Offset(), Limit: pager.Size}
 	if s := c.Query("status"); s != "" {

@@ -25,7 +25,7 @@ func (h *Handler) importJobPage(c *fiber.Ctx, id int64) error {
 	}
 	data := fiber.Map{"Job": job, "Rows": rows, "More": job.ErrorCount - len(rows)}
 	if job.ItemID != nil {
-		item, err := h.Billing.Item(c.UserContext(), *job.ItemID, deptScope(auth.Current(c)))
+		item, err := h.Catalog.Item(c.UserContext(), *job.ItemID, deptScope(auth.Current(c)))
 		if err != nil {
 			return err
 		}

@@ -1,10 +1,10 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemApprove lets a pending item take payments (finance).
-func (h *Handler) itemApprove(c *fiber.Ctx) error { return h.moveItem(c, billing.ItemApproved) }
+func (h *Handler) itemApprove(c *fiber.Ctx) error { return h.moveItem(c, catalog.ItemApproved) }

@@ -1,10 +1,10 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemClose ends an item for good (finance).
-func (h *Handler) itemClose(c *fiber.Ctx) error { return h.moveItem(c, billing.ItemClosed) }
+func (h *Handler) itemClose(c *fiber.Ctx) error { return h.moveItem(c, catalog.ItemClosed) }

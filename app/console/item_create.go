@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/web"
 )
 
@@ -15,8 +15,8 @@ import (
 func (h *Handler) itemCreate(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	in := itemInput(c)
-	item, err := h.Billing.CreateItem(c.UserContext(), in, deptScope(p), p.UserID, actor(c))
-	var errs billing.FormErrors
+	item, err := h.Catalog.CreateItem(c.UserContext(), in, deptScope(p), p.UserID, actor(c))
+	var errs fault.FormErrors
 	if errors.As(err, &errs) {
 		return h.itemFormPage(c, nil, in, errs)
 	}

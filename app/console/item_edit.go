@@ -1,9 +1,9 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemEdit shows the form of a draft or rejected item.
@@ -12,8 +12,8 @@ func (h *Handler) itemEdit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !billing.ItemEditable(item.Status) {
-		return fiber.NewError(fiber.StatusConflict, "项目"+billing.ItemStatusLabel(item.Status)+"，不能再修改")
+	if !catalog.ItemEditable(item.Status) {
+		return fiber.NewError(fiber.StatusConflict, "项目"+catalog.ItemStatusLabel(item.Status)+"，不能再修改")
 	}
-	return h.itemFormPage(c, item, billing.InputOf(item), nil)
+	return h.itemFormPage(c, item, catalog.InputOf(item), nil)
 }

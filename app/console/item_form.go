@@ -6,15 +6,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/catalog"
+	"campuspay/app/fault"
 	"campuspay/app/web"
 	"campuspay/store"
 )
 
 // itemInput reads the item form.
-func itemInput(c *fiber.Ctx) billing.ItemInput {
+func itemInput(c *fiber.Ctx) catalog.ItemInput {
 	dept, _ := strconv.ParseInt(c.FormValue("department_id"), 10, 64)
-	return billing.ItemInput{
+	return catalog.ItemInput{
 		Code: c.FormValue("code"), Name: c.FormValue("name"), DepartmentID: dept,
 		Category: c.FormValue("category"), Audience: c.FormValue("audience"), Pricing: c.FormValue("pricing"),
 		Price: c.FormValue("price"), Min: c.FormValue("min"), Max: c.FormValue("max"),
@@ -26,8 +27,8 @@ func itemInput(c *fiber.Ctx) billing.ItemInput {
 
 // itemFormPage renders the new or edit form, with field errors when there are some
 // (status 422 for a page, 200 for an HTMX swap, which htmx only makes of 2xx answers).
-func (h *Handler) itemFormPage(c *fiber.Ctx, item *store.ChargeItem, in billing.ItemInput, errs billing.FormErrors) error {
-	data := fiber.Map{"Form": in, "Errors": errs, "Categories": billing.Categories, "PickDept": deptScope(auth.Current(c)) == nil}
+func (h *Handler) itemFormPage(c *fiber.Ctx, item *store.ChargeItem, in catalog.ItemInput, errs fault.FormErrors) error {
+	data := fiber.Map{"Form": in, "Errors": errs, "Categories": catalog.Categories, "PickDept": deptScope(auth.Current(c)) == nil}
 	title, action := "新建收费项目", "/console/items"
 	if item != nil {
 		title, action = "修改收费项目", "/console/items/"+strconv.FormatInt(item.ID, 10)
@@ -35,7 +36,7 @@ func (h *Handler) itemFormPage(c *fiber.Ctx, item *store.ChargeItem, in billing.
 	}
 	data["Action"] = action
 	if data["PickDept"] == true {
-		depts, err := h.Billing.ItemDepartments(c.UserContext())
+		depts, err := h.Catalog.ItemDepartments(c.UserContext())
 		if err != nil {
 			return err
 		}

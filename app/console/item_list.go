@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/catalog"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -17,7 +17,7 @@ func (h *Handler) itemList(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	pager := web.NewPager(c, 20)
 	dept, _ := strconv.ParseInt(c.Query("dept"), 10, 64)
-	items, total, err := h.Billing.Items(c.UserContext(), billing.ItemFilter{
+	items, total, err := h.Catalog.Items(c.UserContext(), catalog.ItemFilter{
 		Scope: deptScope(p), DepartmentID: dept, Status: c.Query("status"), Q: c.Query("q"),
 		Offset: pager.Offset(), Limit: pager.Size,
 	})
@@ -35,7 +35,7 @@ func (h *Handler) itemList(c *fiber.Ctx) error {
 		return h.Render.Fragment(c, "console/_items_rows", data)
 	}
 	if deptScope(p) == nil {
-		depts, err := h.Billing.ItemDepartments(c.UserContext())
+		depts, err := h.Catalog.ItemDepartments(c.UserContext())
 		if err != nil {
 			return err
 		}

@@ -6,18 +6,18 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/catalog"
 	"campuspay/app/web"
 )
 
 // moveItem makes event happen to the item in the URL and goes back to its page. Who may
 // ask is settled by the route; whether the item's status allows it, by billing.
-func (h *Handler) moveItem(c *fiber.Ctx, event billing.ItemEvent) error {
+func (h *Handler) moveItem(c *fiber.Ctx, event catalog.ItemEvent) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	item, err := h.Billing.MoveItem(c.UserContext(), id, event, c.FormValue("reason"), deptScope(auth.Current(c)), actor(c))
+	item, err := h.Catalog.MoveItem(c.UserContext(), id, event, c.FormValue("reason"), deptScope(auth.Current(c)), actor(c))
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,10 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemReject sends a pending item back with a reason (finance).
-func (h *Handler) itemReject(c *fiber.Ctx) error { return h.moveItem(c, billing.ItemRejected) }
+func (h *Handler) itemReject(c *fiber.Ctx) error { return h.moveItem(c, catalog.ItemRejected) }

@@ -1,10 +1,10 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemResume lets a suspended item take payments again (finance).
-func (h *Handler) itemResume(c *fiber.Ctx) error { return h.moveItem(c, billing.ItemResumed) }
+func (h *Handler) itemResume(c *fiber.Ctx) error { return h.moveItem(c, catalog.ItemResumed) }

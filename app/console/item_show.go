@@ -21,7 +21,7 @@ func (h *Handler) itemShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	history, err := h.Billing.ItemTimeline(c.UserContext(), item.ID)
+	history, err := h.Catalog.ItemTimeline(c.UserContext(), item.ID)
 	if err != nil {
 		return err
 	}

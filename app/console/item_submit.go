@@ -1,10 +1,10 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemSubmit submits a draft (or an edited rejected item) for finance to review.
-func (h *Handler) itemSubmit(c *fiber.Ctx) error { return h.moveItem(c, billing.ItemSubmitted) }
+func (h *Handler) itemSubmit(c *fiber.Ctx) error { return h.moveItem(c, catalog.ItemSubmitted) }

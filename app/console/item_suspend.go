@@ -1,10 +1,10 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/catalog"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // itemSuspend stops an approved item taking payments for a while (finance).
-func (h *Handler) itemSuspend(c *fiber.Ctx) error { return h.moveItem(c, billing.ItemSuspended) }
+func (h *Handler) itemSuspend(c *fiber.Ctx) error { return h.moveItem(c, catalog.ItemSuspended) }

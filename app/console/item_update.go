@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/web"
 )
 
@@ -18,8 +18,8 @@ func (h *Handler) itemUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	in := itemInput(c)
-	_, err = h.Billing.UpdateItem(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
-	var errs billing.FormErrors
+	_, err = h.Catalog.UpdateItem(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
+	var errs fault.FormErrors
 	if errors.As(err, &errs) {
 		return h.itemFormPage(c, item, in, errs)
 	}

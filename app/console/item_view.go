@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/catalog"
 	"campuspay/store"
 )
 
@@ -23,16 +23,16 @@ type itemView struct {
 
 func viewItem(it *store.ChargeItem) itemView {
 	return itemView{
-		ChargeItem: it, StatusLabel: billing.ItemStatusLabel(it.Status), CategoryLabel: billing.CategoryLabel(it.Category),
-		AudienceLabel: billing.AudienceLabel(it.Audience), PricingLabel: billing.PricingLabel(it.Pricing),
-		Editable: billing.ItemEditable(it.Status),
+		ChargeItem: it, StatusLabel: catalog.ItemStatusLabel(it.Status), CategoryLabel: catalog.CategoryLabel(it.Category),
+		AudienceLabel: catalog.AudienceLabel(it.Audience), PricingLabel: catalog.PricingLabel(it.Pricing),
+		Editable: catalog.ItemEditable(it.Status),
 		Open:     it.Status == store.ItemApproved && it.Audience != store.AudienceInternal && it.Pricing != store.PricingPerBill,
 	}
 }
 
 // itemAction is a button on the item page: the event it posts, and how it is worded.
 type itemAction struct {
-	Event   billing.ItemEvent
+	Event   catalog.ItemEvent
 	Verb    string // the route: /console/items/:id/<verb>
 	Label   string
 	Confirm string
@@ -45,15 +45,15 @@ func itemActions(p *auth.Principal, it *store.ChargeItem) []itemAction {
 		action itemAction
 		roles  []string
 	}{
-		{itemAction{billing.ItemSubmitted, "submit", "提交审核", "提交后由财务处审核，审核期间不能修改。确定提交？", "btn-primary"}, publishers},
-		{itemAction{billing.ItemApproved, "approve", "审核通过", "确定审核通过该收费项目？", "btn-primary"}, finance},
-		{itemAction{billing.ItemSuspended, "suspend", "暂停收费", "暂停后缴费人将无法缴费。确定暂停？", "btn-secondary"}, finance},
-		{itemAction{billing.ItemResumed, "resume", "恢复收费", "确定恢复收费？", "btn-primary"}, finance},
-		{itemAction{billing.ItemClosed, "close", "关闭项目", "关闭后不能再缴费，也不能重新开启。确定关闭？", "btn-danger"}, finance},
+		{itemAction{catalog.ItemSubmitted, "submit", "提交审核", "提交后由财务处审核，审核期间不能修改。确定提交？", "btn-primary"}, publishers},
+		{itemAction{catalog.ItemApproved, "approve", "审核通过", "确定审核通过该收费项目？", "btn-primary"}, finance},
+		{itemAction{catalog.ItemSuspended, "suspend", "暂停收费", "暂停后缴费人将无法缴费。确定暂停？", "btn-secondary"}, finance},
+		{itemAction{catalog.ItemResumed, "resume", "恢复收费", "确定恢复收费？", "btn-primary"}, finance},
+		{itemAction{catalog.ItemClosed, "close", "关闭项目", "关闭后不能再缴费，也不能重新开启。确定关闭？", "btn-danger"}, finance},
 	}
 	var out []itemAction
 	for _, a := range all {
-		if p.Has(a.roles...) && billing.ItemCanDo(it.Status, a.action.Event) {
+		if p.Has(a.roles...) && catalog.ItemCanDo(it.Status, a.action.Event) {
 			out = append(out, a.action)
 		}
 	}
@@ -71,7 +71,7 @@ type timelineEntry struct {
 func itemTimeline(rows []*store.AuditLog) []timelineEntry {
 	out := make([]timelineEntry, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, timelineEntry{At: r.At, Actor: r.Actor, Label: billing.ItemEventLabel(r.Action), Detail: r.Detail})
+		out = append(out, timelineEntry{At: r.At, Actor: r.Actor, Label: catalog.ItemEventLabel(r.Action), Detail: r.Detail})
 	}
 	return out
 }
@@ -82,7 +82,7 @@ func (h *Handler) loadItem(c *fiber.Ctx) (*store.ChargeItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.Billing.Item(c.UserContext(), id, deptScope(auth.Current(c)))
+	return h.Catalog.Item(c.UserContext(), id, deptScope(auth.Current(c)))
 }
 
 // itemFlashes are the messages a redirect after an action may ask for (?done=…): only these

@@ -17,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/money"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
@@ -429,7 +430,7 @@ func TestProgressAndUnpaidExportAfterPayments(t *testing.T) {
 		dept := p.NewBrowser(t)
 		dept.Login("dept_jwc", "dept123456")
 		_, page := dept.Get(itemPath(id, "/progress"))
-		for _, want := range []string{money.Format(due), money.Format(paid), money.Format(owed), "2.00%", time.Now().In(billing.Shanghai).Format("2006-01-02")} {
+		for _, want := range []string{money.Format(due), money.Format(paid), money.Format(owed), "2.00%", time.Now().In(bizday.Shanghai).Format("2006-01-02")} {
 			if !strings.Contains(page, want) {
 				t.Errorf("progress page lacks %s", want)
 			}

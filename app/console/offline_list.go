@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/reports"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -16,11 +16,11 @@ import (
 // method, collection day, one import, or a reference, payer or order number; the totals
 // are those of every row the filter finds.
 func (h *Handler) offlineList(c *fiber.Ctx) error {
-	from, err := billing.ParseDay(c.Query("from"))
+	from, err := bizday.ParseDay(c.Query("from"))
 	if err != nil {
 		return err
 	}
-	to, err := billing.ParseDay(c.Query("to"))
+	to, err := bizday.ParseDay(c.Query("to"))
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -42,7 +42,7 @@ func TestOfflineConsole(t *testing.T) {
 		if code, page := fin.Get("/console/offline/import"); code != http.StatusOK || !strings.Contains(page, `enctype="multipart/form-data"`) {
 			t.Fatalf("import form: status %d", code)
 		}
-		today := billing.DayOf(time.Now()).Format("2006-01-02")
+		today := bizday.DayOf(time.Now()).Format("2006-01-02")
 		header := "方式,学号/工号,项目编码,账单号,金额,收款日期,凭证号/参考号,备注\n"
 
 		// A refused file: every bad line with its reason, nothing written.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -30,7 +30,7 @@ func TestReceiptReprintVoidAndVerify(t *testing.T) {
 		if !strings.Contains(list, rc.ReceiptNo) || !strings.Contains(list, "¥30.00") {
 			t.Fatalf("receipt list by payer number lacks the receipt")
 		}
-		_, list = fin.Get("/console/receipts?payer=" + url.QueryEscape(rc.PayerName[:3]) + "&day=" + time.Now().In(billing.Shanghai).Format("2006-01-02"))
+		_, list = fin.Get("/console/receipts?payer=" + url.QueryEscape(rc.PayerName[:3]) + "&day=" + time.Now().In(bizday.Shanghai).Format("2006-01-02"))
 		if !strings.Contains(list, rc.ReceiptNo) {
 			t.Errorf("receipt list by part of the name and today lacks the receipt")
 		}
@@ -151,7 +151,7 @@ func TestBatchPrintOfFiveHundredReceiptsIsOnePageAndFewQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		fin := rfSignIn(t, p, "finance", "finance123456")
-		day := first.IssuedAt.In(billing.Shanghai).Format("2006-01-02")
+		day := first.IssuedAt.In(bizday.Shanghai).Format("2006-01-02")
 		counter := &rfQueryCounter{}
 		p.DB.AddQueryHook(counter)
 		start := time.Now()

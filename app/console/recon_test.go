@@ -13,14 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
 
 // rcDay is a business day n days before today, as the console writes it.
 func rcDay(n int) string {
-	return time.Now().In(billing.Shanghai).AddDate(0, 0, -n).Format("2006-01-02")
+	return time.Now().In(bizday.Shanghai).AddDate(0, 0, -n).Format("2006-01-02")
 }
 
 // rcMissedCardPayment opens a campus card order and records at the card system (its own
@@ -28,7 +28,7 @@ func rcDay(n int) string {
 func rcMissedCardPayment(t *testing.T, p *servertest.Platform) *store.Order {
 	t.Helper()
 	o := rfOrder(t, p, "2026000002", "CET-2026-12", "campuscard")
-	y, _ := time.ParseInLocation("2006-01-02", rcDay(1), billing.Shanghai)
+	y, _ := time.ParseInLocation("2006-01-02", rcDay(1), bizday.Shanghai)
 	txn := &store.CardTxn{TxnNo: "D00000000000000f1", CardNo: "C2026000002", Kind: "debit", OutNo: o.OrderNo,
 		AmountFen: o.TotalFen, CreatedAt: store.UTC(y.Add(10 * time.Hour))}
 	if _, err := p.DB.NewInsert().Model(txn).Exec(context.Background()); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/catalog"
 	"campuspay/app/recon"
 	"campuspay/app/reports"
 	"campuspay/app/settings"
@@ -23,6 +24,7 @@ import (
 // Handler serves the console.
 type Handler struct {
 	Billing  *billing.Service
+	Catalog  *catalog.Service
 	Reports  *reports.Service
 	Recon    *recon.Service
 	Auth     *auth.Service

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/sheet"
 )
 
@@ -27,7 +27,7 @@ func (h *Handler) searchExport(c *fiber.Ctx) error {
 	if err := export.check(c, h.Reports, filter); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("%s-%s.xlsx", title, h.now().In(billing.Shanghai).Format("20060102-150405"))
+	name := fmt.Sprintf("%s-%s.xlsx", title, h.now().In(bizday.Shanghai).Format("20060102-150405"))
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.xlsx"; filename*=UTF-8''%s`, kind, url.PathEscape(name)))
 	err = sheet.WriteXLSX(c.Response().BodyWriter(), title, export.header, func(yield func([]any) error) error {

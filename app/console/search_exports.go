@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/money"
 	"campuspay/app/reports"
 )
@@ -19,7 +20,7 @@ type searchSheet struct {
 	rows   func(c *fiber.Ctx, b *reports.Service, f reports.SearchFilter, yield func([]any) error) error
 }
 
-func formatTime(t time.Time) string { return t.In(billing.Shanghai).Format("2006-01-02 15:04:05") }
+func formatTime(t time.Time) string { return t.In(bizday.Shanghai).Format("2006-01-02 15:04:05") }
 
 func formatTimePtr(t *time.Time) string {
 	if t == nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/reports"
 )
 
@@ -72,17 +72,17 @@ func (h *Handler) searchFilter(c *fiber.Ctx, kind string, now time.Time) (report
 	}
 	args := c.Request().URI().QueryArgs()
 	if n := defaultDays[kind]; n > 0 && !args.Has("from") && !args.Has("to") {
-		today := billing.DayOf(now)
+		today := bizday.DayOf(now)
 		form.From, form.To = today.AddDate(0, 0, -(n-1)).Format("2006-01-02"), today.Format("2006-01-02")
 	}
 	f := reports.SearchFilter{Scope: deptScope(auth.Current(c)), Payer: form.Payer, Channel: form.Channel, Status: form.Status}
 	f.ItemID, _ = strconv.ParseInt(form.Item, 10, 64)
 	f.DepartmentID, _ = strconv.ParseInt(form.Department, 10, 64)
 	var err error
-	if f.From, err = billing.ParseDay(form.From); err != nil {
+	if f.From, err = bizday.ParseDay(form.From); err != nil {
 		return f, form, err
 	}
-	if f.To, err = billing.ParseDay(form.To); err != nil {
+	if f.To, err = bizday.ParseDay(form.To); err != nil {
 		return f, form, err
 	}
 	return f, form, nil

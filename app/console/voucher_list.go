@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/web"
 )
 
@@ -39,14 +39,14 @@ func (h *Handler) voucherList(c *fiber.Ctx) error {
 // voucherRange reads ?from= and ?to= (business days); both default to yesterday, and to
 // defaults to from.
 func (h *Handler) voucherRange(c *fiber.Ctx) (from, to time.Time, err error) {
-	if from, err = billing.ParseDay(c.Query("from")); err != nil {
+	if from, err = bizday.ParseDay(c.Query("from")); err != nil {
 		return
 	}
-	if to, err = billing.ParseDay(c.Query("to")); err != nil {
+	if to, err = bizday.ParseDay(c.Query("to")); err != nil {
 		return
 	}
 	if from.IsZero() {
-		from = billing.DayOf(h.now()).AddDate(0, 0, -1)
+		from = bizday.DayOf(h.now()).AddDate(0, 0, -1)
 	}
 	if to.IsZero() {
 		to = from

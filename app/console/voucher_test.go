@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/money"
 	"campuspay/app/recon"
 	"campuspay/app/server/servertest"
@@ -26,7 +27,7 @@ func voucherDay(t *testing.T, p *servertest.Platform) {
 	ctx := context.Background()
 	rfPayByCard(t, p, "2026000001", "DORM-2026")
 	rfPayByCard(t, p, "2026000002", "CET-2026-12")
-	today := billing.DayOf(time.Now()).Format("2006-01-02")
+	today := bizday.DayOf(time.Now()).Format("2006-01-02")
 	job, err := p.Billing.ImportOffline(ctx, "cash.csv", []byte("方式,学号/工号,项目编码,金额,收款日期,凭证号\n现金,2026000003,DORM-2026,1200.00,"+today+",XJ-9\n"), "finance")
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestVouchers(t *testing.T) {
 	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
 		ctx := context.Background()
 		voucherDay(t, p)
-		today := billing.DayOf(time.Now())
+		today := bizday.DayOf(time.Now())
 		// The campus card's statement of the day, twice: the first version superseded.
 		for _, st := range []store.Statement{
 			{Source: "campuscard", Day: today, Version: 1, ContentHash: strings.Repeat("a", 64), Origin: "fetch", FeeFen: 999, Superseded: true, CreatedBy: "system", CreatedAt: time.Now()},
@@ -70,7 +71,7 @@ func TestVouchers(t *testing.T) {
 		}
 
 		// Every figure recomputed from the payments and refunds of the day.
-		start, end := billing.DayStart(today), billing.DayStart(today.AddDate(0, 0, 1))
+		start, end := bizday.DayStart(today), bizday.DayStart(today.AddDate(0, 0, 1))
 		var paid []struct {
 			Channel  string `bun:"channel"`
 			Dept     string `bun:"dept"`

@@ -5,9 +5,12 @@
 package fault
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 )
 
 // Error kinds. Status maps them to HTTP status in one place; people read Message.
@@ -42,6 +45,26 @@ func Message(err error, fallback string) string {
 	}
 	return fallback
 }
+
+// FormErrors is a form that failed validation: a message per field name. Handlers render
+// the form again with them; errors.Is(err, ErrInvalid) holds.
+type FormErrors map[string]string
+
+func (f FormErrors) Error() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("form invalid:")
+	for _, k := range keys {
+		b.WriteString(" " + k + ": " + f[k] + ";")
+	}
+	return b.String()
+}
+
+func (f FormErrors) Unwrap() error { return ErrInvalid }
 
 // codeStatus is the HTTP status of each error code API.md documents.
 var codeStatus = map[string]int{
@@ -84,4 +107,12 @@ func Status(err error) (r Reply, ok bool) {
 		return Reply{Status: http.StatusConflict, Code: e.Code, Message: e.Message}, true
 	}
 	return Reply{Status: http.StatusBadRequest, Code: "bad_request", Message: e.Message}, true
+}
+
+// NotFound turns "no rows" into a not-found error with msg; any other err is returned as is.
+func NotFound(err error, msg string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return New(ErrNotFound, "not_found", "%s", msg)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package recon
 
 import (
 	"bytes"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/sign"
 	"context"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
 	"campuspay/app/sheet"
 	"campuspay/store"
 )
@@ -209,7 +209,7 @@ func (s *Service) UploadBankFile(ctx context.Context, code, fileName string, dat
 	}
 	byDay := map[time.Time][]*Line{}
 	for _, l := range lines {
-		d := billing.DayOf(l.At)
+		d := bizday.DayOf(l.At)
 		byDay[d] = append(byDay[d], l)
 	}
 	days := make([]time.Time, 0, len(byDay))

@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/app/money"
@@ -155,7 +156,7 @@ func (s *Service) binary(col string) string {
 // size of the day. It counts the matches, records amount differences, and returns what
 // only one side has.
 func (s *Service) mergePayments(ctx context.Context, cr *channelRun) ([]channelPay, []platformPay, error) {
-	start, end := billing.DayStart(cr.day), billing.DayStart(cr.day.AddDate(0, 0, 1))
+	start, end := bizday.DayStart(cr.day), bizday.DayStart(cr.day.AddDate(0, 0, 1))
 	prows, err := s.db().QueryContext(ctx, `SELECT o.order_no, p.trade_no, p.amount_fen,
 		CASE WHEN p.raw LIKE ? THEN 1 ELSE 0 END
 		FROM payments AS p JOIN orders AS o ON o.id = p.order_id
@@ -288,7 +289,7 @@ func (s *Service) channelOnlyPayments(ctx context.Context, cr *channelRun, lines
 				continue
 			}
 			id := l.lineID
-			paidDay := billing.DayOf(f.PaidAt)
+			paidDay := bizday.DayOf(f.PaidAt)
 			gap := int(paidDay.Sub(cr.day).Hours() / 24)
 			switch {
 			case f.OrderNo != l.orderNo:
@@ -536,7 +537,7 @@ func lineRefundNo(l *store.StatementLine) string {
 // matchRefunds matches the day's succeeded refunds with the statement's refund lines. A
 // day's refunds are few: they are matched in memory.
 func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
-	start, end := billing.DayStart(cr.day), billing.DayStart(cr.day.AddDate(0, 0, 1))
+	start, end := bizday.DayStart(cr.day), bizday.DayStart(cr.day.AddDate(0, 0, 1))
 	var platform []*platformRefund
 	if err := s.refundQuery(cr.name).Where("r.status = ?", store.RefundSucceeded).
 		Where("r.finished_at >= ? AND r.finished_at < ?", start, end).Scan(ctx, &platform); err != nil {
@@ -584,16 +585,16 @@ func (s *Service) matchRefunds(ctx context.Context, cr *channelRun) error {
 			f.Type = store.DiscAmountDiffers
 			f.Note = fmt.Sprintf("退款金额：平台 %s，渠道 %s", money.Format(r.AmountFen), money.Format(l.AmountFen))
 		default:
-			gap := int(billing.DayOf(*r.FinishedAt).Sub(cr.day).Hours() / 24)
+			gap := int(bizday.DayOf(*r.FinishedAt).Sub(cr.day).Hours() / 24)
 			if gap == 1 || gap == -1 {
 				cr.run.MatchedCount++
 				cr.run.MatchedFen += l.AmountFen
-				d := billing.DayOf(*r.FinishedAt)
+				d := bizday.DayOf(*r.FinishedAt)
 				cr.cross[d] = append(cr.cross[d], "refund/"+r.RefundNo)
 				continue
 			}
 			f.Type = store.DiscStatusDiffers
-			f.Note = fmt.Sprintf("平台记录的退款完成日期为 %s，与对账单日期不符", dayText(billing.DayOf(*r.FinishedAt)))
+			f.Note = fmt.Sprintf("平台记录的退款完成日期为 %s，与对账单日期不符", dayText(bizday.DayOf(*r.FinishedAt)))
 		}
 		cr.findings = append(cr.findings, f)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
@@ -230,7 +230,7 @@ func bankTime(date, clock string) (time.Time, error) {
 	var day time.Time
 	var err error
 	for _, layout := range dateLayouts {
-		if day, err = time.ParseInLocation(layout, d, billing.Shanghai); err == nil {
+		if day, err = time.ParseInLocation(layout, d, bizday.Shanghai); err == nil {
 			break
 		}
 	}

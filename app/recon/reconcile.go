@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
@@ -121,7 +121,7 @@ const nightlyRetry = 30 * time.Minute
 // safe to call every few minutes, from every instance. It reports whether it worked.
 func (s *Service) Nightly(ctx context.Context) (bool, error) {
 	now := s.now()
-	local := now.In(billing.Shanghai)
+	local := now.In(bizday.Shanghai)
 	hour, minute := 2, 30
 	if s.Billing.Settings != nil {
 		hour, minute = s.Billing.Settings.TimeOfDay(ctx, settings.ReconTime)
@@ -129,7 +129,7 @@ func (s *Service) Nightly(ctx context.Context) (bool, error) {
 	if local.Hour()*60+local.Minute() < hour*60+minute {
 		return false, nil
 	}
-	day := billing.DayOf(now).AddDate(0, 0, -1)
+	day := bizday.DayOf(now).AddDate(0, 0, -1)
 	last, err := s.latestRun(ctx, RunNightly, "all", day)
 	if err != nil {
 		return false, err

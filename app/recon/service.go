@@ -6,7 +6,7 @@
 // explain as a discrepancy for finance to resolve.
 //
 // Business days are dates in Asia/Shanghai, written as a time.Time at 00:00 UTC of that
-// date (billing.DayOf), which is how DATE columns read back.
+// date (bizday.DayOf), which is how DATE columns read back.
 package recon
 
 import (
@@ -20,6 +20,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
@@ -50,7 +51,7 @@ func (s *Service) log() *slog.Logger {
 }
 
 // Today is the current business day.
-func (s *Service) Today() time.Time { return billing.DayOf(s.now()) }
+func (s *Service) Today() time.Time { return bizday.DayOf(s.now()) }
 
 // Channels are the registered channels that have statements (channel.StatementSource) and
 // are enabled in the settings, by name.
@@ -116,7 +117,7 @@ func dayText(day time.Time) string { return day.Format(time.DateOnly) }
 
 // ParseDay reads a business day written 2006-01-02 (required).
 func ParseDay(s string) (time.Time, error) {
-	d, err := billing.ParseDay(s)
+	d, err := bizday.ParseDay(s)
 	if err != nil {
 		return time.Time{}, err
 	}

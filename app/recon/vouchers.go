@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
+	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/store"
@@ -141,7 +143,7 @@ func (s *Service) Vouchers(ctx context.Context, from, to time.Time) (*VoucherRep
 	}
 	rep := &VoucherReport{From: from, To: to}
 	db := s.Billing.DB
-	start, end := billing.DayStart(from), billing.DayStart(to.AddDate(0, 0, 1))
+	start, end := bizday.DayStart(from), bizday.DayStart(to.AddDate(0, 0, 1))
 	mysql := store.DialectOf(db) == store.MySQL
 
 	rows := map[string]*VoucherRow{}
@@ -480,7 +482,7 @@ func (s *Service) voucherLedgerOf(ctx context.Context) voucherLedger {
 	if st := s.Billing.Settings; st != nil {
 		a.word = st.Get(ctx, settings.VoucherWord)
 	}
-	for _, c := range billing.Categories {
+	for _, c := range catalog.Categories {
 		a.incomes[c.Code] = get(settings.VoucherIncomePrefix + c.Code)
 	}
 	for _, ch := range voucherChannelOrder {

@@ -8,6 +8,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/catalog"
 	"campuspay/app/money"
 )
 
@@ -55,7 +56,7 @@ func WriteVoucherXLSX(w io.Writer, rep *VoucherReport) error {
 
 	summary := make([][]any, 0, len(rep.Rows)+len(rep.Channels)+1)
 	for _, r := range rep.Rows {
-		summary = append(summary, []any{day(r.Day), r.Department, r.ItemCode, r.ItemName, billing.CategoryLabel(r.Category), billing.ChannelLabel(r.Channel),
+		summary = append(summary, []any{day(r.Day), r.Department, r.ItemCode, r.ItemName, catalog.CategoryLabel(r.Category), billing.ChannelLabel(r.Channel),
 			r.Count, money.Plain(r.CollectedFen), money.Plain(r.RefundedFen), money.Plain(0), money.Plain(0), money.Plain(0), money.Plain(r.NetFen())})
 	}
 	for _, c := range rep.Channels {

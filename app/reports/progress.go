@@ -52,7 +52,7 @@ func (p *ItemProgress) Percent() string {
 	return fmt.Sprintf("%d.%02d%%", b/100, b%100)
 }
 
-// ProgressDay is what an item collected on one day (Asia/billing.Shanghai).
+// ProgressDay is what an item collected on one day (Asia/bizday.Shanghai).
 type ProgressDay struct {
 	Day       string `bun:"paid_day"` // 2006-01-02
 	Lines     int    `bun:"line_count"`
@@ -80,7 +80,7 @@ func (s *Service) ItemProgress(ctx context.Context, itemID int64) (*ItemProgress
 	return p, nil
 }
 
-// ItemProgressDays is what an item collected per day (Asia/billing.Shanghai), newest first, for at
+// ItemProgressDays is what an item collected per day (Asia/bizday.Shanghai), newest first, for at
 // most the last `days` days that saw money. A day's amount is what its paid orders credited
 // to the item's bills: each order line less what of it became an overpayment (the bill was
 // settled meanwhile), so that the days add up to ItemProgress.PaidFen.

@@ -11,6 +11,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/bizday"
 	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -85,7 +86,7 @@ func TestProgressEqualsTheRows(t *testing.T) {
 			t.Errorf("days = %+v, want one day adding up to %d", days, got.PaidFen)
 		}
 		paid, _ := f.Svc.Order(ctx, o.OrderNo)
-		if day := paid.PaidAt.In(billing.Shanghai).Format("2006-01-02"); len(days) == 1 && days[0].Day != day {
+		if day := paid.PaidAt.In(bizday.Shanghai).Format("2006-01-02"); len(days) == 1 && days[0].Day != day {
 			t.Errorf("day = %s, want %s", days[0].Day, day)
 		}
 

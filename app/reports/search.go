@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -26,7 +27,7 @@ type SearchFilter struct {
 	DepartmentID int64
 	Channel      string
 	Status       string
-	// From and To are business days (dates in Asia/billing.Shanghai), both included; zero: open.
+	// From and To are business days (dates in Asia/bizday.Shanghai), both included; zero: open.
 	From, To time.Time
 }
 
@@ -55,10 +56,10 @@ const (
 // between adds "column within [From, To]" in business days.
 func (f SearchFilter) between(q *bun.SelectQuery, column string) *bun.SelectQuery {
 	if !f.From.IsZero() {
-		q = q.Where(column+" >= ?", billing.DayStart(f.From))
+		q = q.Where(column+" >= ?", bizday.DayStart(f.From))
 	}
 	if !f.To.IsZero() {
-		q = q.Where(column+" < ?", billing.DayStart(f.To.AddDate(0, 0, 1)))
+		q = q.Where(column+" < ?", bizday.DayStart(f.To.AddDate(0, 0, 1)))
 	}
 	return q
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/reports"
 	"campuspay/store"
@@ -15,7 +15,7 @@ import (
 )
 
 func day(s string) time.Time {
-	d, err := billing.ParseDay(s)
+	d, err := bizday.ParseDay(s)
 	if err != nil {
 		panic(err)
 	}
@@ -101,7 +101,7 @@ func TestSearchPaymentsShanghaiDays(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newStatsFixture(t, db, 2)
 		ctx := context.Background()
-		// 16:30 UTC on Nov 25 is 00:30 on Nov 26 in billing.Shanghai; 15:59 UTC is still Nov 25.
+		// 16:30 UTC on Nov 25 is 00:30 on Nov 26 in bizday.Shanghai; 15:59 UTC is still Nov 25.
 		f.pay(t, f.payers[0], "campuscard", time.Date(2026, 11, 25, 16, 30, 0, 0, time.UTC), f.billFor(t, f.payers[0], f.itemA, 3000))
 		f.pay(t, f.payers[1], "sandbox", time.Date(2026, 11, 25, 15, 59, 59, 0, time.UTC), f.billFor(t, f.payers[1], f.itemA, 4000))
 		tests := []struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -23,7 +24,7 @@ import (
 // items. Every figure is the sum of the rows the payment search shows for the same days and
 // scope: the snapshot in stats_daily is that same query, run once for a closed day.
 //
-// Days are business days in Asia/billing.Shanghai (UTC+8 all year: China keeps no summer time).
+// Days are business days in Asia/bizday.Shanghai (UTC+8 all year: China keeps no summer time).
 // A week runs Monday to Sunday. A term (学期) is Sep 1 – Jan 31 (the first term of a school
 // year) or Feb 1 – Aug 31 (the second, summer included).
 
@@ -79,7 +80,7 @@ type Overview struct {
 // Overview computes the headline figures for a scope (nil: the whole school).
 func (s *Service) Overview(ctx context.Context, scope *int64) (*Overview, error) {
 	now := s.now()
-	today := billing.DayOf(now)
+	today := bizday.DayOf(now)
 	o := &Overview{Day: today, WeekStart: WeekOf(today), Term: TermOf(today), AsOf: now}
 	first := o.Term.First
 	if o.WeekStart.Before(first) {
@@ -131,7 +132,7 @@ type DayFigure struct {
 // DailyCollected returns what was collected on each of the last days business days,
 // oldest first, today last (days without money included, as zero).
 func (s *Service) DailyCollected(ctx context.Context, scope *int64, days int) ([]DayFigure, error) {
-	today := billing.DayOf(s.now())
+	today := bizday.DayOf(s.now())
 	first := today.AddDate(0, 0, -(days - 1))
 	groups, err := s.collected(ctx, scope, first, today, byDay)
 	if err != nil {
@@ -312,7 +313,7 @@ type statGroup struct {
 // hold nothing), grouped by one key. Closed days that have a snapshot are read from
 // stats_daily; today and every day without a snapshot are computed from the payments.
 func (s *Service) collected(ctx context.Context, scope *int64, first, last time.Time, by statKey) ([]statGroup, error) {
-	today := billing.DayOf(s.now())
+	today := bizday.DayOf(s.now())
 	if last.After(today) {
 		last = today
 	}
@@ -400,7 +401,7 @@ func (s *Service) collectedLive(ctx context.Context, scope *int64, first, last t
 }
 
 // statGroupCols returns the SQL of the text key and the id key of a grouping. dayCol ""
-// means the day of p.paid_at in Asia/billing.Shanghai.
+// means the day of p.paid_at in Asia/bizday.Shanghai.
 func (s *Service) statGroupCols(by statKey, dayCol, deptCol, itemCol, channelCol string) (key, id string) {
 	switch by {
 	case byDay:
@@ -450,7 +451,7 @@ func (s *Service) dayText(col string) string {
 func (s *Service) SnapshotDay(ctx context.Context, day time.Time) error {
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 	now := s.now()
-	if !day.Before(billing.DayOf(now)) {
+	if !day.Before(bizday.DayOf(now)) {
 		return fault.New(fault.ErrInvalid, "day_open", "只能为已结束的日期生成统计快照")
 	}
 	var rows []*store.StatsDaily
@@ -491,14 +492,14 @@ const SnapshotSettle = 48 * time.Hour
 // whose snapshot was taken less than SnapshotSettle after the day ended, and returns how
 // many days it wrote.
 func (s *Service) RefreshStats(ctx context.Context, back int) (int, error) {
-	today := billing.DayOf(s.now())
+	today := bizday.DayOf(s.now())
 	var have []*store.StatsDay
 	if err := s.DB.NewSelect().Model(&have).Where("day >= ?", today.AddDate(0, 0, -back)).Scan(ctx); err != nil {
 		return 0, fmt.Errorf("reports: stats days: %w", err)
 	}
 	settled := map[string]bool{}
 	for _, d := range have {
-		end := billing.DayStart(d.Day.AddDate(0, 0, 1))
+		end := bizday.DayStart(d.Day.AddDate(0, 0, 1))
 		settled[d.Day.Format("2006-01-02")] = !d.ComputedAt.Before(end.Add(SnapshotSettle))
 	}
 	n := 0
@@ -515,4 +516,4 @@ func (s *Service) RefreshStats(ctx context.Context, back int) (int, error) {
 }
 
 // Today is the current business day.
-func (s *Service) Today() time.Time { return billing.DayOf(s.now()) }
+func (s *Service) Today() time.Time { return bizday.DayOf(s.now()) }

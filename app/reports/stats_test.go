@@ -7,7 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -44,7 +44,7 @@ func TestDashboardEqualsSearch(t *testing.T) {
 		f := newStatsFixture(t, db, 120)
 		seedPayments(t, f, 120) // every 7 hours, back 35 days
 		ctx := context.Background()
-		today := billing.DayOf(f.Clock.Now())
+		today := bizday.DayOf(f.Clock.Now())
 		check := func(stage string) {
 			for _, scope := range []*int64{nil, &f.deptA.ID, &f.deptB.ID} {
 				sum := func(from, to time.Time) reports.PaymentSearchTotals {

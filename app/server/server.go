@@ -29,6 +29,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/cashier"
+	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	cardchannel "campuspay/app/channel/campuscard"
 	sandboxchannel "campuspay/app/channel/sandbox"
@@ -86,6 +87,7 @@ type Server struct {
 	DB         *bun.DB
 	Billing    *billing.Service
 	Reports    *reports.Service
+	Catalog    *catalog.Service
 	Auth       *auth.Service
 	Settings   *settings.Store
 	Egress     *egress.Guard // every server-side request's connections
@@ -174,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
+	s.Catalog = &catalog.Service{DB: db}
 	s.Reports = &reports.Service{DB: db, Channels: s.Billing.Channels, Log: cfg.Log}
 	s.Auth = &auth.Service{DB: db}
 	bankKey := derive(master, "bank")
@@ -303,7 +306,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	}
 	ch.Routes(app)
 	con := &console.Handler{
-		Billing: s.Billing, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Billing: s.Billing, Catalog: s.Catalog, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
 		Sessions: sessions.Middleware(),
 	}

@@ -17,6 +17,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/money"
 	"campuspay/static"
 	"campuspay/store"
@@ -50,24 +51,24 @@ var Funcs = template.FuncMap{
 	"date": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
-			return v.In(billing.Shanghai).Format("2006-01-02")
+			return v.In(bizday.Shanghai).Format("2006-01-02")
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.In(billing.Shanghai).Format("2006-01-02")
+			return v.In(bizday.Shanghai).Format("2006-01-02")
 		}
 		return ""
 	},
 	"datetime": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
-			return v.In(billing.Shanghai).Format("2006-01-02 15:04:05")
+			return v.In(bizday.Shanghai).Format("2006-01-02 15:04:05")
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.In(billing.Shanghai).Format("2006-01-02 15:04:05")
+			return v.In(bizday.Shanghai).Format("2006-01-02 15:04:05")
 		}
 		return ""
 	},

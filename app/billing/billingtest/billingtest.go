@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	"campuspay/app/reports"
 	"campuspay/store"
@@ -121,6 +122,7 @@ func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 type Fixture struct {
 	Svc     *billing.Service
 	Reports *reports.Service // the read models on the same database and clock
+	Catalog *catalog.Service // the charge items, likewise
 	DB      *bun.DB
 	Clock   *Clock
 	Fake    *FakeChannel
@@ -144,6 +146,7 @@ func NewFixture(t *testing.T, db *bun.DB) *Fixture {
 		ReturnURL: func(string) string { return "http://127.0.0.1/return" },
 		Now:       f.Clock.Now,
 	}
+	f.Catalog = &catalog.Service{DB: db, Now: f.Clock.Now}
 	f.Reports = &reports.Service{DB: db, Channels: f.Svc.Channels, Now: f.Clock.Now}
 	dept := &store.Department{Code: "FIN", Name: "财务处", CreatedAt: now}
 	Insert(t, db, dept)

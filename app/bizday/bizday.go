@@ -1,4 +1,7 @@
-package billing
+// Package bizday holds the platform's calendar: business dates (statements,
+// reconciliation, reports, receipt years) are days in Asia/Shanghai, while timestamps are
+// stored in UTC. It knows nothing else.
+package bizday
 
 import (
 	"strings"
@@ -6,6 +9,17 @@ import (
 
 	"campuspay/app/fault"
 )
+
+// Shanghai is the zone of business days, receipt years and order numbers.
+var Shanghai = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
 
 // DayStart is the instant a business day (a date in Asia/Shanghai) begins.
 func DayStart(day time.Time) time.Time {

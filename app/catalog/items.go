@@ -1,17 +1,17 @@
-package billing
+package catalog
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/money"
 	"campuspay/store"
@@ -157,28 +157,8 @@ func PricingLabel(p store.Pricing) string {
 	return string(p)
 }
 
-// FormErrors is a form that failed validation: a message per field name. Handlers render
-// the form again with them; errors.Is(err, fault.ErrInvalid) holds.
-type FormErrors map[string]string
-
-func (f FormErrors) Error() string {
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString("billing: form invalid:")
-	for _, k := range keys {
-		b.WriteString(" " + k + ": " + f[k] + ";")
-	}
-	return b.String()
-}
-
-func (f FormErrors) Unwrap() error { return fault.ErrInvalid }
-
 // ItemInput is an item form as typed: amounts in yuan, times as the datetime-local inputs
-// send them ("2026-09-01T08:00", Asia/Shanghai).
+// send them ("2026-09-01T08:00", Asia/bizday.Shanghai).
 type ItemInput struct {
 	Code            string
 	Name            string
@@ -217,7 +197,7 @@ func localInput(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(Shanghai).Format("2006-01-02T15:04")
+	return t.In(bizday.Shanghai).Format("2006-01-02T15:04")
 }
 
 var itemCodeRE = regexp.MustCompile(`^[A-Z0-9-]{2,32}$`)
@@ -226,8 +206,8 @@ var itemCodeRE = regexp.MustCompile(`^[A-Z0-9-]{2,32}$`)
 const MaxBillAmountFen = 1_000_000_00
 
 // validate checks the form and fills item with what it says (department aside).
-func (in *ItemInput) validate(item *store.ChargeItem) FormErrors {
-	errs := FormErrors{}
+func (in *ItemInput) validate(item *store.ChargeItem) fault.FormErrors {
+	errs := fault.FormErrors{}
 	in.Code = strings.ToUpper(strings.TrimSpace(in.Code))
 	in.Name = strings.TrimSpace(in.Name)
 	in.Description = strings.TrimSpace(in.Description)
@@ -288,14 +268,14 @@ func (in *ItemInput) validate(item *store.ChargeItem) FormErrors {
 	return errs
 }
 
-// parseLocal reads a datetime-local value (or a bare date) in Asia/Shanghai; "" is nil.
-func parseLocal(errs FormErrors, field, raw string) *time.Time {
+// parseLocal reads a datetime-local value (or a bare date) in Asia/bizday.Shanghai; "" is nil.
+func parseLocal(errs fault.FormErrors, field, raw string) *time.Time {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, raw, Shanghai); err == nil {
+		if t, err := time.ParseInLocation(layout, raw, bizday.Shanghai); err == nil {
 			u := store.UTC(t)
 			return &u
 		}
@@ -337,7 +317,7 @@ func (s *Service) Items(ctx context.Context, f ItemFilter) ([]*store.ChargeItem,
 	}
 	n, err := store.ScanAndCount(ctx, q.OrderExpr("charge_item.id DESC").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: items: %w", err)
+		return nil, 0, fmt.Errorf("catalog: items: %w", err)
 	}
 	return items, int(n), nil
 }
@@ -351,7 +331,7 @@ func (s *Service) Item(ctx context.Context, id int64, scope *int64) (*store.Char
 		q = q.Where("charge_item.department_id = ?", *scope)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, notFound(err, "收费项目不存在")
+		return nil, fault.NotFound(err, "收费项目不存在")
 	}
 	return item, nil
 }
@@ -360,7 +340,7 @@ func (s *Service) Item(ctx context.Context, id int64, scope *int64) (*store.Char
 func (s *Service) ItemDepartments(ctx context.Context) ([]*store.Department, error) {
 	var depts []*store.Department
 	if err := s.DB.NewSelect().Model(&depts).OrderExpr("code").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: departments: %w", err)
+		return nil, fmt.Errorf("catalog: departments: %w", err)
 	}
 	return depts, nil
 }
@@ -387,11 +367,11 @@ func (s *Service) CreateItem(ctx context.Context, in ItemInput, scope *int64, cr
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(item).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
-				return FormErrors{"code": "项目编号已被使用"}
+				return fault.FormErrors{"code": "项目编号已被使用"}
 			}
-			return fmt.Errorf("billing: insert item: %w", err)
+			return fmt.Errorf("catalog: insert item: %w", err)
 		}
-		return itemAudit(ctx, tx, now, actor, "item.created", item.ID, item.Code+" "+item.Name)
+		return AuditItem(ctx, tx, now, actor, "item.created", item.ID, item.Code+" "+item.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -401,11 +381,11 @@ func (s *Service) CreateItem(ctx context.Context, in ItemInput, scope *int64, cr
 
 // checkItemRefs adds to errs what needs the database: the code is free, the department
 // exists.
-func (s *Service) checkItemRefs(ctx context.Context, db bun.IDB, item *store.ChargeItem, selfID int64, errs FormErrors) error {
+func (s *Service) checkItemRefs(ctx context.Context, db bun.IDB, item *store.ChargeItem, selfID int64, errs fault.FormErrors) error {
 	if errs["code"] == "" {
 		n, err := db.NewSelect().Model((*store.ChargeItem)(nil)).Where("code = ?", item.Code).Where("id <> ?", selfID).Count(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: item code: %w", err)
+			return fmt.Errorf("catalog: item code: %w", err)
 		}
 		if n > 0 {
 			errs["code"] = "项目编号已被使用"
@@ -413,7 +393,7 @@ func (s *Service) checkItemRefs(ctx context.Context, db bun.IDB, item *store.Cha
 	}
 	n, err := db.NewSelect().Model((*store.Department)(nil)).Where("id = ?", item.DepartmentID).Count(ctx)
 	if err != nil {
-		return fmt.Errorf("billing: item department: %w", err)
+		return fmt.Errorf("catalog: item department: %w", err)
 	}
 	if n == 0 {
 		errs["department_id"] = "请选择收费部门"
@@ -451,14 +431,14 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, in ItemInput, scope 
 			WherePK().Where("status = ?", status).Exec(ctx)
 		if err != nil {
 			if store.IsDuplicate(err) {
-				return FormErrors{"code": "项目编号已被使用"}
+				return fault.FormErrors{"code": "项目编号已被使用"}
 			}
-			return fmt.Errorf("billing: update item: %w", err)
+			return fmt.Errorf("catalog: update item: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fault.New(fault.ErrConflict, "item_changed", "项目状态已变化，请刷新后再试")
 		}
-		return itemAudit(ctx, tx, now, actor, "item.updated", item.ID, item.Code+" "+item.Name)
+		return AuditItem(ctx, tx, now, actor, "item.updated", item.ID, item.Code+" "+item.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -492,12 +472,12 @@ func (s *Service) MoveItem(ctx context.Context, id int64, event ItemEvent, reaso
 			Set("status = ?", to).Set("updated_at = ?", now).
 			Where("id = ?", item.ID).Where("status = ?", item.Status).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: move item: %w", err)
+			return fmt.Errorf("catalog: move item: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fault.New(fault.ErrConflict, "item_changed", "项目状态已变化，请刷新后再试")
 		}
-		return itemAudit(ctx, tx, now, actor, "item."+string(event), item.ID, reason)
+		return AuditItem(ctx, tx, now, actor, "item."+string(event), item.ID, reason)
 	})
 	if err != nil {
 		return nil, err
@@ -506,9 +486,10 @@ func (s *Service) MoveItem(ctx context.Context, id int64, event ItemEvent, reaso
 	return item, nil
 }
 
-func itemAudit(ctx context.Context, tx bun.IDB, now time.Time, actor, action string, itemID int64, detail string) error {
+// AuditItem writes an item's audit row (its timeline), inside tx.
+func AuditItem(ctx context.Context, tx bun.IDB, now time.Time, actor, action string, itemID int64, detail string) error {
 	return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: action, TargetType: "item",
-		TargetID: fmt.Sprint(itemID), Detail: truncate(detail, 2000)})
+		TargetID: fmt.Sprint(itemID), Detail: store.Clip(detail, 2000)})
 }
 
 // ItemTimeline is an item's history: its audit rows, oldest first (at most 200).
@@ -517,7 +498,7 @@ func (s *Service) ItemTimeline(ctx context.Context, id int64) ([]*store.AuditLog
 	err := s.DB.NewSelect().Model(&rows).Where("target_type = ?", "item").Where("target_id = ?", fmt.Sprint(id)).
 		OrderExpr("at, id").Limit(200).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("billing: item timeline: %w", err)
+		return nil, fmt.Errorf("catalog: item timeline: %w", err)
 	}
 	return rows, nil
 }
