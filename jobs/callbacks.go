@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/store"
 )
 
-// DeliverCallbacks sends the business systems' callbacks that are due, through billing's
-// guarded client (b.Egress), which keeps its connections for the next run.
-func DeliverCallbacks(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+// DeliverCallbacks sends the business systems' callbacks that are due, through the clients'
+// guarded client (c.Egress), which keeps its connections for the next run.
+func DeliverCallbacks(c *clients.Service, log *slog.Logger) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		for {
-			delivered, failed, err := b.DeliverEvents(ctx, 200)
+			delivered, failed, err := c.DeliverEvents(ctx, 200)
 			if err != nil {
 				log.Error("job deliver-callbacks", "err", err)
 				markFailed(ctx)

@@ -1,17 +1,15 @@
 package jobs
 
 import (
+	"campuspay/app/clients"
 	"context"
 	"log/slog"
-
-	"campuspay/app/api"
-	"campuspay/app/billing"
 )
 
 // ImportInbox imports the bills business systems wrote into the database inbox.
-func ImportInbox(b *billing.Service, log *slog.Logger) func(ctx context.Context) {
+func ImportInbox(c *clients.Service, log *slog.Logger) func(ctx context.Context) {
 	return func(ctx context.Context) {
-		res, err := api.ImportInbox(ctx, b)
+		res, err := c.ImportInbox(ctx)
 		if err != nil {
 			log.Error("job import-inbox", "err", err, "imported", res.Imported, "rejected", res.Rejected)
 			markFailed(ctx)

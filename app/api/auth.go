@@ -71,7 +71,7 @@ type signedRequest struct {
 // log. strictType refuses a sign type other than "", HMAC-SHA256 and MD5 (the SOAP header
 // names it explicitly); otherwise anything but MD5 means HMAC.
 func (h *Handler) verify(ctx context.Context, r signedRequest, strictType bool) (*store.Client, error) {
-	client, err := h.Billing.Client(ctx, r.AppID)
+	client, err := h.Clients.Client(ctx, r.AppID)
 	if err != nil {
 		var be *fault.Error
 		if errors.As(err, &be) {
@@ -90,7 +90,7 @@ func (h *Handler) verify(ctx context.Context, r signedRequest, strictType bool) 
 	if !sign.ValidNonce(r.Nonce) {
 		return client, errUnauthorized("nonce must be 16-64 characters of [0-9A-Za-z]")
 	}
-	secret, err := h.Billing.ClientSecret(client)
+	secret, err := h.Clients.ClientSecret(client)
 	if err != nil {
 		return client, err
 	}

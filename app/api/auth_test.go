@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"campuspay/app/api/client"
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -18,7 +18,7 @@ import (
 // newClient registers a business system allowed to post to the demo exam item.
 func newClient(t *testing.T, p *servertest.Platform, appID string, md5 bool) *client.Client {
 	t.Helper()
-	_, secret, err := p.Billing.CreateClient(context.Background(), billing.ClientInput{
+	_, secret, err := p.Clients.CreateClient(context.Background(), clients.ClientInput{
 		AppID: appID, Name: "测试系统 " + appID, AllowedItems: []string{"CET-2026-12"}, LegacyMD5: md5}, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestSignedRequestsAndRefusals(t *testing.T) {
 		}
 
 		// A disabled client is refused.
-		if err := p.Billing.SetClientDisabled(context.Background(), "admissions", true, "test"); err != nil {
+		if err := p.Clients.SetClientDisabled(context.Background(), "admissions", true, "test"); err != nil {
 			t.Fatal(err)
 		}
 		if code, _ := send(t, c, "GET", path, nil, nil); code != http.StatusUnauthorized {
@@ -116,11 +116,11 @@ func TestClientSecretIsSealedAndRotates(t *testing.T) {
 	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
 		ctx := context.Background()
 		c := newClient(t, p, "training", false)
-		row, _ := p.Billing.Client(ctx, "training")
+		row, _ := p.Clients.Client(ctx, "training")
 		if row.SecretSealed == c.Secret || bytes.Contains([]byte(row.SecretSealed), []byte(c.Secret)) {
 			t.Fatal("the secret is stored in plain")
 		}
-		fresh, err := p.Billing.RotateClientSecret(ctx, "training", "test")
+		fresh, err := p.Clients.RotateClientSecret(ctx, "training", "test")
 		if err != nil || fresh == c.Secret {
 			t.Fatalf("RotateClientSecret = %q, %v; want a new secret", fresh, err)
 		}
@@ -131,14 +131,14 @@ func TestClientSecretIsSealedAndRotates(t *testing.T) {
 		if code, _ := send(t, c, "GET", "/api/v1/bills/X", nil, nil); code == http.StatusUnauthorized {
 			t.Errorf("new secret refused")
 		}
-		if _, _, err := p.Billing.CreateClient(ctx, billing.ClientInput{AppID: "training", Name: "重复"}, "test"); err == nil {
+		if _, _, err := p.Clients.CreateClient(ctx, clients.ClientInput{AppID: "training", Name: "重复"}, "test"); err == nil {
 			t.Error("a second client with the same app id was created")
 		}
-		for _, in := range []billing.ClientInput{
+		for _, in := range []clients.ClientInput{
 			{AppID: "X", Name: "大写"}, {AppID: "ok-id", Name: "x"},
 			{AppID: "ok-id", Name: "回调", CallbackURL: "ftp://x"}, {AppID: "ok-id", Name: "项目", AllowedItems: []string{"NOPE"}},
 		} {
-			if _, _, err := p.Billing.CreateClient(ctx, in, "test"); err == nil {
+			if _, _, err := p.Clients.CreateClient(ctx, in, "test"); err == nil {
 				t.Errorf("CreateClient(%+v) accepted, want a validation error", in)
 			}
 		}

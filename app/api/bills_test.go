@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"campuspay/app/api/client"
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -20,7 +20,7 @@ import (
 // apiClient registers a business system allowed to post to items (roster: may sync payers).
 func apiClient(t testing.TB, p *servertest.Platform, appID string, roster bool, items ...string) *client.Client {
 	t.Helper()
-	_, secret, err := p.Billing.CreateClient(context.Background(), billing.ClientInput{
+	_, secret, err := p.Clients.CreateClient(context.Background(), clients.ClientInput{
 		AppID: appID, Name: "测试系统 " + appID, AllowedItems: items, Roster: roster}, "test")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -15,6 +16,7 @@ import (
 // Handler serves the integration API.
 type Handler struct {
 	Billing *billing.Service
+	Clients *clients.Service
 	Log     *slog.Logger
 	Now     func() time.Time
 	Render  *web.Renderer // the /docs/api page

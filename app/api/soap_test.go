@@ -249,7 +249,7 @@ func TestSOAPRefusals(t *testing.T) {
 		wantFault(t, "MD5 of an allowed client", call(t, p, legacy, query), "soap:Client", "not_found")
 
 		// A disabled client is refused.
-		if err := p.Billing.SetClientDisabled(context.Background(), "academic", true, "test"); err != nil {
+		if err := p.Clients.SetClientDisabled(context.Background(), "academic", true, "test"); err != nil {
 			t.Fatal(err)
 		}
 		wantFault(t, "disabled client", call(t, p, c, query), "soap:Client", "unauthorized")

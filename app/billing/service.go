@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -16,7 +14,6 @@ import (
 	"campuspay/app/bizday"
 	"campuspay/app/catalog"
 	"campuspay/app/channel"
-	"campuspay/app/egress"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
 	"campuspay/store"
@@ -32,16 +29,9 @@ type Service struct {
 	ReturnURL func(orderNo string) string
 	Now       func() time.Time
 	Log       *slog.Logger
-	// Secrets seals what is kept secret at rest (business systems' keys).
-	Secrets Sealer
 	// BillLink makes the pay link of an unpaid bill (the API's pay_url): a signed token
 	// that opens the cashier for that bill.
 	BillLink func(b *store.Bill) string
-	// Egress guards the connections callbacks open; nil refuses every internal address.
-	Egress *egress.Guard
-
-	callbackOnce sync.Once
-	callbackHTTP *http.Client
 
 	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
 	// reading the bills and holding them.

@@ -14,6 +14,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/egress"
+	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -24,7 +25,8 @@ type Handler struct {
 	Auth     *auth.Service
 	Render   *web.Renderer
 	Signer   auth.Signer
-	BaseURL  string // public URL, for QR codes
+	Secrets  settings.Sealer // unseals the sealed settings (the OIDC client secret)
+	BaseURL  string          // public URL, for QR codes
 	Log      *slog.Logger
 	Now      func() time.Time
 	Sessions fiber.Handler // loads the session; the CSRF check runs after it

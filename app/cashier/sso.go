@@ -58,8 +58,8 @@ func (h *Handler) oidcConfig(ctx context.Context) (*auth.OIDC, error) {
 			Name: st.Get(ctx, settings.OIDCClaimName), Phone: st.Get(ctx, settings.OIDCClaimPhone),
 		},
 	}
-	if h.Billing.Secrets != nil {
-		secret, err := st.Secret(ctx, settings.OIDCClientSecret, h.Billing.Secrets)
+	if h.Secrets != nil {
+		secret, err := st.Secret(ctx, settings.OIDCClientSecret, h.Secrets)
 		if err != nil {
 			return cfg, err
 		}

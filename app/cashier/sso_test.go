@@ -300,7 +300,7 @@ func TestOIDCSignIn(t *testing.T) {
 			t.Errorf("OIDC on loopback without the allow-list: %d, want 502 saying the provider cannot be reached", code)
 		}
 		setSettings(t, p, settings.EgressAllow, egress.HostPortOf(op.URL))
-		if _, err := p.Settings.Save(ctx, settings.Form{Values: map[string]string{settings.OIDCClientSecret: "oidc-secret-1"}}, p.Billing.Secrets, "admin", ""); err != nil {
+		if _, err := p.Settings.Save(ctx, settings.Form{Values: map[string]string{settings.OIDCClientSecret: "oidc-secret-1"}}, p.Clients.Secrets, "admin", ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, body := p.NewBrowser(t).Get("/login"); !strings.Contains(body, `href="/auth/oidc/login?next=%2fpay"`) || !strings.Contains(body, "login-divider") {

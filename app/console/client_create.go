@@ -8,7 +8,7 @@ import (
 // is stored sealed and never shown again (rotating makes a new one).
 func (h *Handler) clientCreate(c *fiber.Ctx) error {
 	in := clientInput(c)
-	cl, secret, err := h.Billing.CreateClient(c.UserContext(), in, actor(c))
+	cl, secret, err := h.Clients.CreateClient(c.UserContext(), in, actor(c))
 	if err != nil {
 		form := clientFormFrom(in)
 		if !clientFormError(form, err) {

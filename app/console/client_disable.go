@@ -17,7 +17,7 @@ func (h *Handler) setClientDisabled(c *fiber.Ctx, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Billing.SetClientDisabled(c.UserContext(), cl.AppID, disabled, actor(c)); err != nil {
+	if err := h.Clients.SetClientDisabled(c.UserContext(), cl.AppID, disabled, actor(c)); err != nil {
 		return err
 	}
 	done := "enabled"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -28,22 +28,22 @@ type clientFormData struct {
 func (f *clientFormData) Allows(code string) bool { return slices.Contains(f.Items, code) }
 
 // clientInput reads the client form; an edit keeps the app id of the record.
-func clientInput(c *fiber.Ctx) billing.ClientInput {
+func clientInput(c *fiber.Ctx) clients.ClientInput {
 	var items []string
 	for _, v := range c.Request().PostArgs().PeekMulti("items") {
 		items = append(items, string(v))
 	}
-	return billing.ClientInput{AppID: c.FormValue("app_id"), Name: c.FormValue("name"), AllowedItems: items,
+	return clients.ClientInput{AppID: c.FormValue("app_id"), Name: c.FormValue("name"), AllowedItems: items,
 		CallbackURL: c.FormValue("callback_url"), Roster: c.FormValue("roster") == "on", LegacyMD5: c.FormValue("legacy_md5") == "on"}
 }
 
-func clientFormFrom(in billing.ClientInput) *clientFormData {
+func clientFormFrom(in clients.ClientInput) *clientFormData {
 	return &clientFormData{AppID: in.AppID, Name: in.Name, Items: in.AllowedItems, CallbackURL: in.CallbackURL,
 		Roster: in.Roster, LegacyMD5: in.LegacyMD5, Errors: map[string]string{}}
 }
 
 func clientFormOf(cl *store.Client) *clientFormData {
-	return &clientFormData{ID: cl.ID, AppID: cl.AppID, Name: cl.Name, Items: billing.ItemCodes(cl), CallbackURL: cl.CallbackURL,
+	return &clientFormData{ID: cl.ID, AppID: cl.AppID, Name: cl.Name, Items: clients.ItemCodes(cl), CallbackURL: cl.CallbackURL,
 		Roster: cl.Roster, LegacyMD5: cl.LegacyMD5, Errors: map[string]string{}}
 }
 
@@ -72,7 +72,7 @@ func clientFormError(form *clientFormData, err error) bool {
 
 // renderClientForm shows the new-client or edit-client form (422 when it carries errors).
 func (h *Handler) renderClientForm(c *fiber.Ctx, form *clientFormData) error {
-	choices, err := h.Billing.ClientItemChoices(c.UserContext(), form.Items)
+	choices, err := h.Clients.ClientItemChoices(c.UserContext(), form.Items)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (h *Handler) loadClient(c *fiber.Ctx) (*store.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.Billing.ClientByID(c.UserContext(), id)
+	return h.Clients.ClientByID(c.UserContext(), id)
 }
 
 // clientPath is the console address of a client's page.

@@ -4,7 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -12,8 +12,8 @@ import (
 // clientList lists the business systems: search by name or app id, filter by state.
 func (h *Handler) clientList(c *fiber.Ctx) error {
 	pager := web.NewPager(c, 20)
-	f := billing.ClientFilter{Query: c.Query("q"), State: c.Query("state")}
-	rows, total, err := h.Billing.ClientList(c.UserContext(), f, pager.Offset(), pager.Size)
+	f := clients.ClientFilter{Query: c.Query("q"), State: c.Query("state")}
+	rows, total, err := h.Clients.ClientList(c.UserContext(), f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}

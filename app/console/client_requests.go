@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -34,8 +34,8 @@ func (h *Handler) clientRequests(c *fiber.Ctx) error {
 	}
 	pager := web.NewPager(c, 20)
 	class, _ := strconv.Atoi(strings.TrimSuffix(c.Query("class"), "xx"))
-	f := billing.RequestFilter{Class: class, ErrorCode: c.Query("code")}
-	reqs, total, err := h.Billing.ClientRequests(c.UserContext(), cl.AppID, f, pager.Offset(), pager.Size)
+	f := clients.RequestFilter{Class: class, ErrorCode: c.Query("code")}
+	reqs, total, err := h.Clients.ClientRequests(c.UserContext(), cl.AppID, f, pager.Offset(), pager.Size)
 	if err != nil {
 		return err
 	}
@@ -46,6 +46,6 @@ func (h *Handler) clientRequests(c *fiber.Ctx) error {
 	}
 	return h.page(c, "console/clients_requests", cl.Name+" 请求日志", fiber.Map{
 		"Client": cl, "Rows": rows, "Pager": pager, "Class": c.Query("class"), "Code": f.ErrorCode,
-		"Codes": billing.RequestErrorCodes, "Tab": "requests",
+		"Codes": clients.RequestErrorCodes, "Tab": "requests",
 	})
 }

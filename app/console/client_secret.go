@@ -13,7 +13,7 @@ func (h *Handler) clientRotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	secret, err := h.Billing.RotateClientSecret(c.UserContext(), cl.AppID, actor(c))
+	secret, err := h.Clients.RotateClientSecret(c.UserContext(), cl.AppID, actor(c))
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/store"
 )
 
@@ -15,15 +15,15 @@ func (h *Handler) clientShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	counts, err := h.Billing.DeliveryCounts(c.UserContext(), cl.AppID)
+	counts, err := h.Clients.DeliveryCounts(c.UserContext(), cl.AppID)
 	if err != nil {
 		return err
 	}
-	choices, err := h.Billing.ClientItemChoices(c.UserContext(), billing.ItemCodes(cl))
+	choices, err := h.Clients.ClientItemChoices(c.UserContext(), clients.ItemCodes(cl))
 	if err != nil {
 		return err
 	}
-	var items []billing.ClientItemChoice
+	var items []clients.ClientItemChoice
 	for _, it := range choices {
 		if cl.Allows(it.Code) {
 			items = append(items, it)

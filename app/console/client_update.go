@@ -15,7 +15,7 @@ func (h *Handler) clientUpdate(c *fiber.Ctx) error {
 	}
 	in := clientInput(c)
 	in.AppID = cl.AppID
-	if _, err := h.Billing.UpdateClient(c.UserContext(), in, actor(c)); err != nil {
+	if _, err := h.Clients.UpdateClient(c.UserContext(), in, actor(c)); err != nil {
 		form := clientFormFrom(in)
 		form.ID = cl.ID
 		if !clientFormError(form, err) {

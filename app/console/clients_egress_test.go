@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/egress"
 	"campuspay/app/server/servertest"
 	"campuspay/app/settings"
@@ -39,7 +39,7 @@ func TestClientCallbackURLMustNotBeInternal(t *testing.T) {
 				t.Errorf("callback %s: status %d, want 422 saying it is internal and where to allow it", cb, code)
 			}
 		}
-		if _, err := p.Billing.Client(context.Background(), "cl-inner"); err == nil {
+		if _, err := p.Clients.Client(context.Background(), "cl-inner"); err == nil {
 			t.Fatalf("a client with an internal callback URL was saved")
 		}
 
@@ -81,13 +81,13 @@ func TestDeliveriesExcerptRedirectAndResendAll(t *testing.T) {
 		}))
 		defer recv.Close()
 		clAllow(t, p, recv.URL)
-		cl, _, err := p.Billing.CreateClient(ctx, billing.ClientInput{AppID: "cl-ex", Name: "报名系统",
+		cl, _, err := p.Clients.CreateClient(ctx, clients.ClientInput{AppID: "cl-ex", Name: "报名系统",
 			AllowedItems: []string{"CET-2026-12"}, CallbackURL: recv.URL + "/cb"}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
 		clPaidBillOf(t, p, "cl-ex")
-		if _, _, err := p.Billing.DeliverEvents(ctx, 50); err != nil {
+		if _, _, err := p.Clients.DeliverEvents(ctx, 50); err != nil {
 			t.Fatal(err)
 		}
 		path := "/console/clients/" + strconv.FormatInt(cl.ID, 10) + "/deliveries"
@@ -103,7 +103,7 @@ func TestDeliveriesExcerptRedirectAndResendAll(t *testing.T) {
 		if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("next_at = ?", store.UTC(time.Now().Add(-time.Second))).Where("client = 'cl-ex'").Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if d, _, err := p.Billing.DeliverEvents(ctx, 50); err != nil || d != 0 {
+		if d, _, err := p.Clients.DeliverEvents(ctx, 50); err != nil || d != 0 {
 			t.Fatalf("DeliverEvents = %d, %v; want the redirect not delivered", d, err)
 		}
 		_, page = fin.Get(path)
@@ -125,7 +125,7 @@ func TestDeliveriesExcerptRedirectAndResendAll(t *testing.T) {
 		if code, _, resp := fin.Post(path+"/resend", nil); code != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=resent") {
 			t.Fatalf("resend all: status %d", code)
 		}
-		if ev := clEvent(t, p, "cl-ex"); ev.Status != billing.EventPending || ev.Attempts != 0 {
+		if ev := clEvent(t, p, "cl-ex"); ev.Status != clients.EventPending || ev.Attempts != 0 {
 			t.Errorf("after resend all: %s after %d attempts, want pending from 0", ev.Status, ev.Attempts)
 		}
 		var audit store.AuditLog

@@ -14,6 +14,7 @@ import (
 
 	"campuspay/app/api/client"
 	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 )
@@ -69,7 +70,7 @@ func TestClientsCreateRotateDisable(t *testing.T) {
 		if resp.Header.Get("Cache-Control") != "no-store" || !strings.Contains(page, "只显示这一次") {
 			t.Errorf("secret page: Cache-Control %q; want no-store and the once-only warning", resp.Header.Get("Cache-Control"))
 		}
-		cl, err := p.Billing.Client(ctx, "cl-exam")
+		cl, err := p.Clients.Client(ctx, "cl-exam")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +136,7 @@ func TestClientsCreateRotateDisable(t *testing.T) {
 			t.Errorf("edit with an ftp callback: status %d, want 422", code)
 		}
 		code, _, _ = fin.Post(path, url.Values{"app_id": {"changed"}, "name": {"考试报名系统"}})
-		if cl, _ := p.Billing.Client(ctx, "cl-exam"); code != http.StatusSeeOther || cl == nil || cl.Name != "考试报名系统" || cl.AllowedItems != "" || cl.Roster {
+		if cl, _ := p.Clients.Client(ctx, "cl-exam"); code != http.StatusSeeOther || cl == nil || cl.Name != "考试报名系统" || cl.AllowedItems != "" || cl.Roster {
 			t.Errorf("edit: status %d, client %+v", code, cl)
 		}
 
@@ -221,14 +222,14 @@ func clEvent(t *testing.T, p *servertest.Platform, appID string) *store.Event {
 func clGiveUp(t *testing.T, p *servertest.Platform, appID string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, _, err := p.Billing.DeliverEvents(ctx, 50); err != nil {
+	if _, _, err := p.Clients.DeliverEvents(ctx, 50); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("attempts = ?", len(billing.CallbackRetries)).
+	if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("attempts = ?", len(clients.CallbackRetries)).
 		Set("next_at = ?", store.UTC(time.Now().Add(-time.Second))).Where("client = ?", appID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, failed, err := p.Billing.DeliverEvents(ctx, 50); err != nil || failed != 1 {
+	if _, failed, err := p.Clients.DeliverEvents(ctx, 50); err != nil || failed != 1 {
 		t.Fatalf("DeliverEvents gave up on %d, %v; want 1", failed, err)
 	}
 }
@@ -243,7 +244,7 @@ func TestClientDeliveriesResend(t *testing.T) {
 		}))
 		defer recv.Close()
 		clAllow(t, p, recv.URL) // the receiver is on loopback
-		cl, _, err := p.Billing.CreateClient(ctx, billing.ClientInput{AppID: "cl-cb", Name: "报名系统",
+		cl, _, err := p.Clients.CreateClient(ctx, clients.ClientInput{AppID: "cl-cb", Name: "报名系统",
 			AllowedItems: []string{"CET-2026-12"}, CallbackURL: recv.URL + "/cb"}, "test")
 		if err != nil {
 			t.Fatal(err)
@@ -251,7 +252,7 @@ func TestClientDeliveriesResend(t *testing.T) {
 		bill := clPaidBillOf(t, p, "cl-cb")
 		clGiveUp(t, p, "cl-cb")
 		ev := clEvent(t, p, "cl-cb")
-		if ev.Status != billing.EventFailed {
+		if ev.Status != clients.EventFailed {
 			t.Fatalf("event %s, want failed", ev.Status)
 		}
 		path := "/console/clients/" + strconv.FormatInt(cl.ID, 10)
@@ -286,7 +287,7 @@ func TestClientDeliveriesResend(t *testing.T) {
 		if code != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=resent") {
 			t.Fatalf("resend: status %d", code)
 		}
-		if ev := clEvent(t, p, "cl-cb"); ev.Status != billing.EventPending || ev.Attempts != 0 {
+		if ev := clEvent(t, p, "cl-cb"); ev.Status != clients.EventPending || ev.Attempts != 0 {
 			t.Errorf("after resend: %s after %d attempts, want pending from 0", ev.Status, ev.Attempts)
 		}
 		_, frag, _ := fin.Do("GET", path+"/deliveries?status=pending", nil, true)
@@ -300,19 +301,19 @@ func TestClientDeliveriesResend(t *testing.T) {
 		if code, _, _ := fin.Post(path+"/deliveries/resend", nil); code != http.StatusSeeOther {
 			t.Fatalf("resend all failed: status %d", code)
 		}
-		if ev := clEvent(t, p, "cl-cb"); ev.Status != billing.EventPending {
+		if ev := clEvent(t, p, "cl-cb"); ev.Status != clients.EventPending {
 			t.Errorf("after resend all: %s, want pending", ev.Status)
 		}
 		// Resend all now takes pending callbacks too: only with nothing undelivered is there
 		// nothing to resend.
-		if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("status = ?", billing.EventDelivered).Where("client = ?", "cl-cb").Exec(ctx); err != nil {
+		if _, err := p.DB.NewUpdate().Model((*store.Event)(nil)).Set("status = ?", clients.EventDelivered).Where("client = ?", "cl-cb").Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if code, _, _ := fin.Post(path+"/deliveries/resend", nil); code != http.StatusConflict {
 			t.Errorf("resend all with none undelivered: status %d, want 409", code)
 		}
 		// Another client's event is not this client's to resend.
-		other, _, _ := p.Billing.CreateClient(ctx, billing.ClientInput{AppID: "cl-other", Name: "其他系统"}, "test")
+		other, _, _ := p.Clients.CreateClient(ctx, clients.ClientInput{AppID: "cl-other", Name: "其他系统"}, "test")
 		fin.Get(path)
 		if code, _, _ := fin.Post("/console/clients/"+strconv.FormatInt(other.ID, 10)+"/deliveries/"+strconv.FormatInt(ev.ID, 10)+"/resend", nil); code != http.StatusConflict {
 			t.Errorf("resend through another client: status %d, want 409", code)

@@ -17,7 +17,7 @@ func (h *Handler) deliveryResend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.Billing.ResendEvents(c.UserContext(), cl.AppID, eventID, actor(c))
+	n, err := h.Clients.ResendEvents(c.UserContext(), cl.AppID, eventID, actor(c))
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (h *Handler) deliveryResendAll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.Billing.ResendEvents(c.UserContext(), cl.AppID, 0, actor(c))
+	n, err := h.Clients.ResendEvents(c.UserContext(), cl.AppID, 0, actor(c))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/catalog"
+	"campuspay/app/clients"
 	"campuspay/app/recon"
 	"campuspay/app/reports"
 	"campuspay/app/settings"
@@ -25,6 +26,7 @@ import (
 type Handler struct {
 	Billing  *billing.Service
 	Catalog  *catalog.Service
+	Clients  *clients.Service
 	Reports  *reports.Service
 	Recon    *recon.Service
 	Auth     *auth.Service

@@ -11,7 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/settings"
 	"campuspay/app/sim/campuscard"
 	"campuspay/store"
@@ -191,10 +191,10 @@ const (
 	DemoClientItem   = "DEMO-ADM-2026"
 )
 
-// LoadClients registers the demo business system (after Load, with the billing service
+// LoadClients registers the demo business system (after Load, with the clients service
 // that seals its secret).
-func LoadClients(ctx context.Context, b *billing.Service) error {
-	err := b.EnsureDemoClient(ctx, billing.ClientInput{
+func LoadClients(ctx context.Context, c *clients.Service) error {
+	err := c.EnsureDemoClient(ctx, clients.ClientInput{
 		AppID: DemoClientAppID, Name: "招生管理系统（演示）", AllowedItems: []string{DemoClientItem},
 	}, DemoClientSecret)
 	if err != nil {

@@ -399,10 +399,10 @@ func checkPaidOrderLog(t *testing.T, p *servertest.Platform, logs *syncBuffer) {
 	secrets := map[string]string{"card password": cardPassword, "master secret": testSecret,
 		"client secret": demoClientSecret, "CSRF token": b.CSRF, "card key": p.Card.Key, "bank key": p.Bank.Key,
 	}
-	if box, ok := p.Billing.Secrets.(auth.Box); ok {
+	if box, ok := p.Clients.Secrets.(auth.Box); ok {
 		secrets["secrets box key"], secrets["secrets box key (hex)"] = string(box.Key), hex.EncodeToString(box.Key)
 	} else {
-		t.Fatalf("billing secrets are a %T, want auth.Box", p.Billing.Secrets)
+		t.Fatalf("billing secrets are a %T, want auth.Box", p.Clients.Secrets)
 	}
 	if k, ok := p.Sandbox.Key("campuspay"); ok {
 		secrets["sandbox key"] = k

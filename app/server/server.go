@@ -33,6 +33,7 @@ import (
 	"campuspay/app/channel"
 	cardchannel "campuspay/app/channel/campuscard"
 	sandboxchannel "campuspay/app/channel/sandbox"
+	"campuspay/app/clients"
 	"campuspay/app/console"
 	"campuspay/app/demo"
 	"campuspay/app/egress"
@@ -88,6 +89,7 @@ type Server struct {
 	Billing    *billing.Service
 	Reports    *reports.Service
 	Catalog    *catalog.Service
+	Clients    *clients.Service
 	Auth       *auth.Service
 	Settings   *settings.Store
 	Egress     *egress.Guard // every server-side request's connections
@@ -172,9 +174,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Channels:  map[string]channel.Channel{}, // below, once it is known whether simulators are on
 		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
-		Egress:    s.Egress,
 	}
-	s.Billing.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
+	s.Clients = &clients.Service{DB: db, Billing: s.Billing, Settings: s.Settings, Log: cfg.Log, Egress: s.Egress,
+		Secrets: auth.Box{Key: []byte(derive(master, "secrets"))}}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
 	s.Catalog = &catalog.Service{DB: db}
 	s.Reports = &reports.Service{DB: db, Channels: s.Billing.Channels, Log: cfg.Log}
@@ -202,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				db.Close()
 				return nil, err
 			}
-			if err := demo.LoadClients(ctx, s.Billing); err != nil {
+			if err := demo.LoadClients(ctx, s.Clients); err != nil {
 				db.Close()
 				return nil, err
 			}
@@ -242,11 +244,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			{Name: "expire-orders", Every: 30 * time.Second, Run: jobs.ExpireOrders(s.Billing, cfg.Log)},
 			{Name: "query-open-orders", Every: 30 * time.Second, Run: jobs.QueryOpenOrders(s.Billing, cfg.Log)},
 			{Name: "purge-sessions", Every: time.Hour, Run: jobs.PurgeSessions(s.Billing, cfg.Log)},
-			{Name: "deliver-callbacks", Every: 5 * time.Second, Run: jobs.DeliverCallbacks(s.Billing, cfg.Log)},
+			{Name: "deliver-callbacks", Every: 5 * time.Second, Run: jobs.DeliverCallbacks(s.Clients, cfg.Log)},
 			{Name: "purge-nonces", Every: 5 * time.Minute, Run: jobs.PurgeNonces(s.Billing, cfg.Log)},
 			{Name: "sync-refunds", Every: time.Minute, Run: jobs.SyncRefunds(s.Billing, cfg.Log)},
 			{Name: "snapshot-stats", Every: 10 * time.Minute, Run: jobs.SnapshotStats(s.Reports, cfg.Log)},
-			{Name: "import-inbox", Every: 30 * time.Second, Run: jobs.ImportInbox(s.Billing, cfg.Log)},
+			{Name: "import-inbox", Every: 30 * time.Second, Run: jobs.ImportInbox(s.Clients, cfg.Log)},
 			{Name: "reconcile", Every: 5 * time.Minute, Run: jobs.Reconcile(s.Recon, cfg.Log)},
 		})
 		if err != nil {
@@ -302,16 +304,16 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
 		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
-		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), Egress: s.Egress,
+		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), Egress: s.Egress, Secrets: auth.Box{Key: []byte(secretsKey)},
 	}
 	ch.Routes(app)
 	con := &console.Handler{
-		Billing: s.Billing, Catalog: s.Catalog, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Billing: s.Billing, Catalog: s.Catalog, Clients: s.Clients, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
 		Sessions: sessions.Middleware(),
 	}
 	con.Routes(app)
-	ah := &api.Handler{Billing: s.Billing, Log: s.Config.Log, Render: renderer}
+	ah := &api.Handler{Billing: s.Billing, Clients: s.Clients, Log: s.Config.Log, Render: renderer}
 	ah.Routes(app)
 	ah.SOAPRoutes(app)
 	return app

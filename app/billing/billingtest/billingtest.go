@@ -17,6 +17,7 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/catalog"
 	"campuspay/app/channel"
+	"campuspay/app/clients"
 	"campuspay/app/reports"
 	"campuspay/store"
 )
@@ -123,6 +124,7 @@ type Fixture struct {
 	Svc     *billing.Service
 	Reports *reports.Service // the read models on the same database and clock
 	Catalog *catalog.Service // the charge items, likewise
+	Clients *clients.Service // the business systems and their callbacks, likewise
 	DB      *bun.DB
 	Clock   *Clock
 	Fake    *FakeChannel
@@ -146,6 +148,7 @@ func NewFixture(t *testing.T, db *bun.DB) *Fixture {
 		ReturnURL: func(string) string { return "http://127.0.0.1/return" },
 		Now:       f.Clock.Now,
 	}
+	f.Clients = &clients.Service{DB: db, Billing: f.Svc, Now: f.Clock.Now}
 	f.Catalog = &catalog.Service{DB: db, Now: f.Clock.Now}
 	f.Reports = &reports.Service{DB: db, Channels: f.Svc.Channels, Now: f.Clock.Now}
 	dept := &store.Department{Code: "FIN", Name: "财务处", CreatedAt: now}

@@ -1,4 +1,4 @@
-package api_test
+package clients_test
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/uptrace/bun"
 
-	"campuspay/app/api"
 	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -39,9 +39,9 @@ func insertInbox(t *testing.T, db bun.IDB, rows ...*store.InboxBill) {
 	}
 }
 
-func importInbox(t *testing.T, p *servertest.Platform) api.InboxResult {
+func importInbox(t *testing.T, p *servertest.Platform) clients.InboxResult {
 	t.Helper()
-	res, err := api.ImportInbox(context.Background(), p.Billing)
+	res, err := p.Clients.ImportInbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,9 @@ func viewRows(t *testing.T, db bun.IDB) map[int64]statusRow {
 func TestInboxImport(t *testing.T) {
 	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
 		ctx := context.Background()
-		newClient(t, p, "academic", false)
-		newClient(t, p, "stopped", false)
-		if err := p.Billing.SetClientDisabled(ctx, "stopped", true, "test"); err != nil {
+		registerClient(t, p, "academic")
+		registerClient(t, p, "stopped")
+		if err := p.Clients.SetClientDisabled(ctx, "stopped", true, "test"); err != nil {
 			t.Fatal(err)
 		}
 
@@ -148,7 +148,7 @@ func TestInboxImport(t *testing.T) {
 		}
 
 		// Rerunning imports nothing new and changes nothing.
-		if res := importInbox(t, p); res != (api.InboxResult{}) {
+		if res := importInbox(t, p); res != (clients.InboxResult{}) {
 			t.Errorf("second run = %+v, want nothing", res)
 		}
 		n, _ := p.DB.NewSelect().Model((*store.Bill)(nil)).Where("source_client = ?", "academic").Count(ctx)
@@ -187,7 +187,7 @@ func TestInboxImport(t *testing.T) {
 // run or the next; none is lost or imported twice.
 func TestInboxRowsWrittenDuringARun(t *testing.T) {
 	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
-		newClient(t, p, "academic", false)
+		registerClient(t, p, "academic")
 		for i := range 150 {
 			insertInbox(t, p.DB, inboxRow("academic", fmt.Sprintf("A-%03d", i)))
 		}
@@ -199,7 +199,7 @@ func TestInboxRowsWrittenDuringARun(t *testing.T) {
 		})
 		for range 2 { // two importers at once, as two instances would
 			wg.Go(func() {
-				if _, err := api.ImportInbox(context.Background(), p.Billing); err != nil {
+				if _, err := p.Clients.ImportInbox(context.Background()); err != nil {
 					t.Error(err)
 				}
 			})
@@ -227,8 +227,8 @@ func TestInboxConfinesMySQLAccount(t *testing.T) {
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
 	appID := "inb-" + hex.EncodeToString(suffix) // database accounts are server-wide
-	newClient(t, p, appID, false)
-	newClient(t, p, "academic", false)
+	registerClient(t, p, appID)
+	registerClient(t, p, "academic")
 
 	var schema string
 	if err := p.DB.NewRaw("SELECT DATABASE()").Scan(ctx, &schema); err != nil {
@@ -239,7 +239,7 @@ func TestInboxConfinesMySQLAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.DB.ExecContext(context.Background(), fmt.Sprintf("DROP USER '%s'@'%%'", appID)) })
-	for _, stmt := range api.InboxGrants(schema, appID, "%") {
+	for _, stmt := range clients.InboxGrants(schema, appID, "%") {
 		if _, err := p.DB.ExecContext(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
@@ -305,5 +305,14 @@ func TestInboxConfinesMySQLAccount(t *testing.T) {
 	}
 	if want := []string{"MINE-1 imported unpaid 3000"}; strings.Join(seen, "|") != strings.Join(want, "|") {
 		t.Errorf("the account's view: %q, want %q", seen, want)
+	}
+}
+
+// registerClient registers a business system allowed to bill CET-2026-12.
+func registerClient(t *testing.T, p *servertest.Platform, appID string) {
+	t.Helper()
+	if _, _, err := p.Clients.CreateClient(context.Background(), clients.ClientInput{
+		AppID: appID, Name: "测试系统 " + appID, AllowedItems: []string{"CET-2026-12"}}, "test"); err != nil {
+		t.Fatal(err)
 	}
 }

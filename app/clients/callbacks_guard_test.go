@@ -1,4 +1,4 @@
-package billing_test
+package clients_test
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/clients"
 	"campuspay/app/egress"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
@@ -58,15 +58,15 @@ func accept(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusN
 func queueCallback(t *testing.T, f *billingtest.Fixture, appID, callbackURL string) *store.Event {
 	t.Helper()
 	ctx := context.Background()
-	f.Svc.Secrets = auth.Box{Key: []byte("test")}
-	if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: appID, Name: "回调测试"}, "test"); err != nil {
+	f.Clients.Secrets = auth.Box{Key: []byte("test")}
+	if _, _, err := f.Clients.CreateClient(ctx, clients.ClientInput{AppID: appID, Name: "回调测试"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.DB.NewUpdate().Model((*store.Client)(nil)).Set("callback_url = ?", callbackURL).Where("app_id = ?", appID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	now := f.Clock.Now()
-	ev := &store.Event{EventID: "evt_" + appID, Client: appID, Type: "bill.paid", Status: billing.EventPending,
+	ev := &store.Event{EventID: "evt_" + appID, Client: appID, Type: "bill.paid", Status: clients.EventPending,
 		Payload: `{"event_id":"evt_` + appID + `"}`, NextAt: store.UTC(now), CreatedAt: store.UTC(now)}
 	billingtest.Insert(t, f.DB, ev)
 	return ev
@@ -105,17 +105,17 @@ func TestCallbacksRefuseInternalAddresses(t *testing.T) {
 			{"probe-redis", "http://localhost:6379/", nil, ""},
 		}
 		allowList := "" // what the administrator has allowed: nothing yet
-		f.Svc.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
+		f.Clients.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
 		events := map[string]*store.Event{}
 		for _, p := range probes {
 			events[p.app] = queueCallback(t, f, p.app, p.url)
 		}
-		if d, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil || d != 0 {
+		if d, _, err := f.Clients.DeliverEvents(ctx, 50); err != nil || d != 0 {
 			t.Fatalf("DeliverEvents without allow-list = %d, %v; want none delivered", d, err)
 		}
 		for _, p := range probes {
 			ev := eventByID(t, db, events[p.app].ID)
-			if ev.Status != billing.EventPending || ev.Attempts != 1 || ev.LastStatus != 0 || !strings.Contains(ev.LastError, "回调地址指向内网") {
+			if ev.Status != clients.EventPending || ev.Attempts != 1 || ev.LastStatus != 0 || !strings.Contains(ev.LastError, "回调地址指向内网") {
 				t.Errorf("%s: %s after %d attempts, last %d %q; want a refused attempt saying why", p.url, ev.Status, ev.Attempts, ev.LastStatus, ev.LastError)
 			}
 		}
@@ -132,12 +132,12 @@ func TestCallbacksRefuseInternalAddresses(t *testing.T) {
 		}
 		allowList = strings.Join(list, "\n")
 		f.Clock.Advance(time.Minute)
-		if _, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil {
+		if _, _, err := f.Clients.DeliverEvents(ctx, 50); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range probes {
 			ev := eventByID(t, db, events[p.app].ID)
-			if delivered := ev.Status == billing.EventDelivered; delivered != (p.hits != nil) {
+			if delivered := ev.Status == clients.EventDelivered; delivered != (p.hits != nil) {
 				t.Errorf("%s with allow-list %q: %s (%q), want delivered %v", p.url, p.allow, ev.Status, ev.LastError, p.hits != nil)
 			}
 		}
@@ -154,13 +154,13 @@ func TestCallbackRedirectIsAFailure(t *testing.T) {
 		recv, _ := receiverOn(t, "tcp4", "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, healthz+"/healthz", http.StatusFound)
 		})
-		f.Svc.Egress = allowing("127.0.0.1/32") // both are allowed: only the redirect is refused
+		f.Clients.Egress = allowing("127.0.0.1/32") // both are allowed: only the redirect is refused
 		ev := queueCallback(t, f, "redirector", recv+"/cb")
-		if d, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil || d != 0 {
+		if d, _, err := f.Clients.DeliverEvents(ctx, 50); err != nil || d != 0 {
 			t.Fatalf("DeliverEvents = %d, %v; want the redirect not delivered", d, err)
 		}
 		got := eventByID(t, db, ev.ID)
-		if got.Status != billing.EventPending || got.LastStatus != http.StatusFound || !strings.Contains(got.LastError, "重定向") ||
+		if got.Status != clients.EventPending || got.LastStatus != http.StatusFound || !strings.Contains(got.LastError, "重定向") ||
 			!strings.Contains(got.LastError, "/healthz") {
 			t.Errorf("event %s, last %d %q; want a failed attempt naming the redirect", got.Status, got.LastStatus, got.LastError)
 		}
@@ -180,9 +180,9 @@ func TestCallbackKeepsAShortExcerpt(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 			w.Write([]byte("<script>alert(1)</script>\x00\x1b[31m\r\n\r\n  出错了" + strings.Repeat("数据库连接失败 ", 300)))
 		})
-		f.Svc.Egress = allowing(egress.HostPortOf(recv))
+		f.Clients.Egress = allowing(egress.HostPortOf(recv))
 		ev := queueCallback(t, f, "talker", recv+"/cb")
-		f.Svc.DeliverEvents(ctx, 50)
+		f.Clients.DeliverEvents(ctx, 50)
 		got := eventByID(t, db, ev.ID)
 		if got.LastStatus != http.StatusInternalServerError || utf8.RuneCountInString(got.LastError) > 200 || !strings.HasSuffix(got.LastError, "…") ||
 			!strings.HasPrefix(got.LastError, "<script>alert(1)</script>\\u0000\\u001b[31m 出错了数据库连接失败 数据库连接失败") {
@@ -202,14 +202,14 @@ func TestCallbackRetryScheduleSetting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		f := billingtest.NewFixture(t, db)
-		f.Svc.Settings = settings.New(db)
-		if _, err := f.Svc.Settings.Set(ctx, settings.CallbackRetrySchedule, "30s,2h", "admin"); err != nil {
+		f.Clients.Settings = settings.New(db)
+		if _, err := f.Clients.Settings.Set(ctx, settings.CallbackRetrySchedule, "30s,2h", "admin"); err != nil {
 			t.Fatal(err)
 		}
 		ev := queueCallback(t, f, "no-answer", "http://169.254.169.254/cb") // refused: a failed attempt every time
 		next := func() time.Time {
 			t.Helper()
-			if _, _, err := f.Svc.DeliverEvents(ctx, 50); err != nil {
+			if _, _, err := f.Clients.DeliverEvents(ctx, 50); err != nil {
 				t.Fatal(err)
 			}
 			return eventByID(t, db, ev.ID).NextAt
@@ -223,13 +223,13 @@ func TestCallbackRetryScheduleSetting(t *testing.T) {
 			t.Errorf("after the second attempt next_at = %v, want 2h later", got)
 		}
 		f.Clock.Advance(2*time.Hour + time.Second)
-		if _, failed, _ := f.Svc.DeliverEvents(ctx, 50); failed != 1 || eventByID(t, db, ev.ID).Status != billing.EventFailed {
+		if _, failed, _ := f.Clients.DeliverEvents(ctx, 50); failed != 1 || eventByID(t, db, ev.ID).Status != clients.EventFailed {
 			t.Errorf("third attempt of a two-step schedule: gave up on %d, want the event marked failed", failed)
 		}
 		// The default is API.md's schedule.
 		def, _ := settings.Lookup(settings.CallbackRetrySchedule)
-		if d, err := settings.ParseSchedule(def.Default); err != nil || len(d) != len(billing.CallbackRetries) || d[0] != billing.CallbackRetries[0] || d[7] != billing.CallbackRetries[7] {
-			t.Errorf("default schedule %q, want billing.CallbackRetries %v", def.Default, billing.CallbackRetries)
+		if d, err := settings.ParseSchedule(def.Default); err != nil || len(d) != len(clients.CallbackRetries) || d[0] != clients.CallbackRetries[0] || d[7] != clients.CallbackRetries[7] {
+			t.Errorf("default schedule %q, want clients.CallbackRetries %v", def.Default, clients.CallbackRetries)
 		}
 	})
 }
@@ -243,27 +243,27 @@ func TestResendAllUndelivered(t *testing.T) {
 		now := store.UTC(f.Clock.Now())
 		later := now.Add(6 * time.Hour)
 		rows := map[string]*store.Event{
-			billing.EventFailed:    {Status: billing.EventFailed, Attempts: 9, NextAt: now},
-			billing.EventPending:   {Status: billing.EventPending, Attempts: 5, NextAt: later},
-			billing.EventDelivered: {Status: billing.EventDelivered, Attempts: 1, NextAt: now, DeliveredAt: &now},
+			clients.EventFailed:    {Status: clients.EventFailed, Attempts: 9, NextAt: now},
+			clients.EventPending:   {Status: clients.EventPending, Attempts: 5, NextAt: later},
+			clients.EventDelivered: {Status: clients.EventDelivered, Attempts: 1, NextAt: now, DeliveredAt: &now},
 		}
 		for st, ev := range rows {
 			ev.EventID, ev.Client, ev.Type, ev.Payload, ev.CreatedAt = "evt_"+st, "admissions", "bill.paid", "{}", now
 			billingtest.Insert(t, db, ev)
 		}
-		billingtest.Insert(t, db, &store.Event{EventID: "evt_other", Client: "donations", Type: "bill.paid", Status: billing.EventPending, Attempts: 5, NextAt: later, CreatedAt: now, Payload: "{}"})
-		if n, err := f.Svc.ResendEvents(ctx, "admissions", 0, "finance"); err != nil || n != 2 {
+		billingtest.Insert(t, db, &store.Event{EventID: "evt_other", Client: "donations", Type: "bill.paid", Status: clients.EventPending, Attempts: 5, NextAt: later, CreatedAt: now, Payload: "{}"})
+		if n, err := f.Clients.ResendEvents(ctx, "admissions", 0, "finance"); err != nil || n != 2 {
 			t.Fatalf("ResendEvents(all) = %d, %v; want 2 (the failed one and the one waiting)", n, err)
 		}
 		for st, ev := range rows {
 			got := eventByID(t, db, ev.ID)
-			if st == billing.EventDelivered {
-				if got.Status != billing.EventDelivered || got.Attempts != 1 {
+			if st == clients.EventDelivered {
+				if got.Status != clients.EventDelivered || got.Attempts != 1 {
 					t.Errorf("delivered event changed: %s after %d", got.Status, got.Attempts)
 				}
 				continue
 			}
-			if got.Status != billing.EventPending || got.Attempts != 0 || !got.NextAt.Equal(now) {
+			if got.Status != clients.EventPending || got.Attempts != 0 || !got.NextAt.Equal(now) {
 				t.Errorf("%s event after resend: %s, %d attempts, next %v; want pending from 0, due now", st, got.Status, got.Attempts, got.NextAt)
 			}
 		}
@@ -286,21 +286,21 @@ func TestClientCallbackURLChecked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		f := billingtest.NewFixture(t, db)
-		f.Svc.Secrets = auth.Box{Key: []byte("test")}
+		f.Clients.Secrets = auth.Box{Key: []byte("test")}
 		allowList := ""
-		f.Svc.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
+		f.Clients.Egress = &egress.Guard{AllowList: func(context.Context) string { return allowList }}
 		for i, u := range []string{"http://127.0.0.2/cb", "http://169.254.169.254/latest", "http://[::1]:8080/cb", "http://localhost:6379/",
 			"http://10.20.1.5:8080/cb", "http://[::ffff:192.168.1.1]/cb", "gopher://exam.example.edu.cn/"} {
-			_, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "probe-" + string(rune('a'+i)), Name: "探测", CallbackURL: u}, "test")
+			_, _, err := f.Clients.CreateClient(ctx, clients.ClientInput{AppID: "probe-" + string(rune('a'+i)), Name: "探测", CallbackURL: u}, "test")
 			if be := (*fault.Error)(nil); !errors.As(err, &be) || be.Code != "callback_invalid" {
 				t.Errorf("CreateClient with callback %s = %v, want callback_invalid", u, err)
 			}
 		}
-		if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "exam", Name: "考试系统", CallbackURL: "https://exam.example.edu.cn/cb"}, "test"); err != nil {
+		if _, _, err := f.Clients.CreateClient(ctx, clients.ClientInput{AppID: "exam", Name: "考试系统", CallbackURL: "https://exam.example.edu.cn/cb"}, "test"); err != nil {
 			t.Errorf("a public callback URL: %v", err)
 		}
 		allowList = "10.20.0.0/16"
-		if _, _, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "oa-system", Name: "内网系统", CallbackURL: "http://10.20.1.5:8080/cb"}, "test"); err != nil {
+		if _, _, err := f.Clients.CreateClient(ctx, clients.ClientInput{AppID: "oa-system", Name: "内网系统", CallbackURL: "http://10.20.1.5:8080/cb"}, "test"); err != nil {
 			t.Errorf("an allowed internal callback URL: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package billing
+package clients
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 	if len(codes) > 0 {
 		n, err := s.DB.NewSelect().Model((*store.ChargeItem)(nil)).Where("code IN (?)", bun.In(codes)).Count(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: client items: %w", err)
+			return fmt.Errorf("clients: client items: %w", err)
 		}
 		if int(n) != len(codes) {
 			return fault.New(fault.ErrInvalid, "item_unknown", "允许的收费项目中有不存在的项目编码")
@@ -80,7 +80,7 @@ func (s *Service) validateClient(ctx context.Context, in *ClientInput) error {
 func NewClientSecret() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		panic("billing: crypto/rand: " + err.Error())
+		panic("clients: crypto/rand: " + err.Error())
 	}
 	return hex.EncodeToString(b)
 }
@@ -98,7 +98,7 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput, actor string
 func (s *Service) createClient(ctx context.Context, in ClientInput, secret, actor string) (*store.Client, string, error) {
 	sealed, err := s.Secrets.Seal(secret)
 	if err != nil {
-		return nil, "", fmt.Errorf("billing: seal client secret: %w", err)
+		return nil, "", fmt.Errorf("clients: seal client secret: %w", err)
 	}
 	now := s.now()
 	c := &store.Client{AppID: in.AppID, Name: in.Name, SecretSealed: sealed, AllowedItems: strings.Join(in.AllowedItems, ","),
@@ -108,7 +108,7 @@ func (s *Service) createClient(ctx context.Context, in ClientInput, secret, acto
 			if store.IsDuplicate(err) {
 				return fault.New(fault.ErrConflict, "app_id_taken", "应用编号 %s 已被使用", in.AppID)
 			}
-			return fmt.Errorf("billing: create client: %w", err)
+			return fmt.Errorf("clients: create client: %w", err)
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: now, Actor: actor, Action: "client.created", TargetType: "client", TargetID: c.AppID,
 			Detail: fmt.Sprintf("items=%s callback=%s roster=%v md5=%v", c.AllowedItems, c.CallbackURL, c.Roster, c.LegacyMD5)})
@@ -141,7 +141,7 @@ func (s *Service) UpdateClient(ctx context.Context, in ClientInput, actor string
 			Set("callback_url = ?", in.CallbackURL).Set("roster = ?", in.Roster).Set("legacy_md5 = ?", in.LegacyMD5).
 			Set("updated_at = ?", now).Where("app_id = ?", in.AppID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: update client: %w", err)
+			return fmt.Errorf("clients: update client: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fault.New(fault.ErrNotFound, "not_found", "接入系统不存在")
@@ -161,14 +161,14 @@ func (s *Service) RotateClientSecret(ctx context.Context, appID, actor string) (
 	secret := NewClientSecret()
 	sealed, err := s.Secrets.Seal(secret)
 	if err != nil {
-		return "", fmt.Errorf("billing: seal client secret: %w", err)
+		return "", fmt.Errorf("clients: seal client secret: %w", err)
 	}
 	now := s.now()
 	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Client)(nil)).Set("secret_sealed = ?", sealed).
 			Set("secret_set_at = ?", now).Set("updated_at = ?", now).Where("app_id = ?", appID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: rotate client secret: %w", err)
+			return fmt.Errorf("clients: rotate client secret: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fault.New(fault.ErrNotFound, "not_found", "接入系统不存在")
@@ -185,7 +185,7 @@ func (s *Service) SetClientDisabled(ctx context.Context, appID string, disabled 
 		res, err := tx.NewUpdate().Model((*store.Client)(nil)).Set("disabled = ?", disabled).Set("updated_at = ?", now).
 			Where("app_id = ?", appID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: disable client: %w", err)
+			return fmt.Errorf("clients: disable client: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fault.New(fault.ErrNotFound, "not_found", "接入系统不存在")
@@ -211,7 +211,7 @@ func (s *Service) Client(ctx context.Context, appID string) (*store.Client, erro
 func (s *Service) ClientSecret(c *store.Client) (string, error) {
 	secret, err := s.Secrets.Open(c.SecretSealed)
 	if err != nil {
-		return "", fmt.Errorf("billing: open secret of %s: %w", c.AppID, err)
+		return "", fmt.Errorf("clients: open secret of %s: %w", c.AppID, err)
 	}
 	return secret, nil
 }

@@ -1,4 +1,4 @@
-package billing_test
+package clients_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"campuspay/app/api/client"
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/clients"
 	"campuspay/app/egress"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -112,8 +112,8 @@ func benchDeliver(b *testing.B, db *bun.DB, n int, delay time.Duration) {
 	recv := &callbackReceiver{delay: delay}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	svc := &billing.Service{DB: db, Secrets: auth.Box{Key: []byte("bench")}, Egress: allowing(egress.HostPortOf(srv.URL))}
-	_, secret, err := svc.CreateClient(ctx, billing.ClientInput{AppID: "bench-admissions", Name: "压测招生系统", CallbackURL: srv.URL + "/campuspay/callback"}, "bench")
+	svc := &clients.Service{DB: db, Secrets: auth.Box{Key: []byte("bench")}, Egress: allowing(egress.HostPortOf(srv.URL))}
+	_, secret, err := svc.CreateClient(ctx, clients.ClientInput{AppID: "bench-admissions", Name: "压测招生系统", CallbackURL: srv.URL + "/campuspay/callback"}, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func queueBenchEvents(b *testing.B, db *bun.DB, round, n int) {
 			}},
 		})
 		batch = append(batch, store.Event{EventID: id, Client: "bench-admissions", Type: "bill.paid", Payload: string(payload),
-			Status: billing.EventPending, NextAt: now, CreatedAt: now})
+			Status: clients.EventPending, NextAt: now, CreatedAt: now})
 		if len(batch) == cap(batch) || i == n-1 {
 			if _, err := db.NewInsert().Model(&batch).Exec(ctx); err != nil {
 				b.Fatal(err)

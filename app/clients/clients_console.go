@@ -1,4 +1,4 @@
-package billing
+package clients
 
 import (
 	"context"
@@ -61,7 +61,7 @@ func (f ClientFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 func (s *Service) ClientList(ctx context.Context, f ClientFilter, offset, limit int) ([]ClientRow, int, error) {
 	total, err := f.where(s.DB.NewSelect().Model((*store.Client)(nil))).Count(ctx)
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: count clients: %w", err)
+		return nil, 0, fmt.Errorf("clients: count clients: %w", err)
 	}
 	var rows []ClientRow
 	err = f.where(s.DB.NewSelect().Model(&rows)).ColumnExpr("client.*").
@@ -69,7 +69,7 @@ func (s *Service) ClientList(ctx context.Context, f ClientFilter, offset, limit 
 		ColumnExpr("(SELECT COUNT(*) FROM events AS e WHERE e.client = client.app_id AND e.status = ?) AS failed_events", EventFailed).
 		OrderExpr("client.name, client.id").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: list clients: %w", err)
+		return nil, 0, fmt.Errorf("clients: list clients: %w", err)
 	}
 	return rows, int(total), nil
 }
@@ -106,7 +106,7 @@ func (s *Service) ClientItemChoices(ctx context.Context, keep []string) ([]Clien
 			return q
 		}).OrderExpr("d.name, ci.code")
 	if err := q.Scan(ctx, &out); err != nil {
-		return nil, fmt.Errorf("billing: client item choices: %w", err)
+		return nil, fmt.Errorf("clients: client item choices: %w", err)
 	}
 	return out, nil
 }
@@ -137,7 +137,7 @@ func (s *Service) ClientRequests(ctx context.Context, appID string, f RequestFil
 	}
 	total, err := store.ScanAndCount(ctx, q.OrderExpr("at DESC, id DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: client requests: %w", err)
+		return nil, 0, fmt.Errorf("clients: client requests: %w", err)
 	}
 	return rows, int(total), nil
 }
@@ -201,7 +201,7 @@ func (s *Service) ClientDeliveries(ctx context.Context, appID, status string, of
 	}
 	total, err := store.ScanAndCount(ctx, q.OrderExpr("id DESC").Offset(int64(offset)).Limit(int64(limit)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: client deliveries: %w", err)
+		return nil, 0, fmt.Errorf("clients: client deliveries: %w", err)
 	}
 	rows := make([]DeliveryRow, len(events))
 	for i, ev := range events {
@@ -227,7 +227,7 @@ func (s *Service) DeliveryCounts(ctx context.Context, appID string) (map[string]
 	err := s.DB.NewSelect().Model((*store.Event)(nil)).ColumnExpr("status, COUNT(*) AS n").
 		Where("client = ?", appID).GroupExpr("status").Scan(ctx, &rows)
 	if err != nil {
-		return nil, fmt.Errorf("billing: delivery counts: %w", err)
+		return nil, fmt.Errorf("clients: delivery counts: %w", err)
 	}
 	out := map[string]int{}
 	for _, r := range rows {

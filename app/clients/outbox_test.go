@@ -1,4 +1,4 @@
-package billing_test
+package clients_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/clients"
 	"campuspay/app/egress"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -69,12 +70,12 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		f.Svc.Secrets = auth.Box{Key: []byte("test")}
+		f.Clients.Secrets = auth.Box{Key: []byte("test")}
 		recv := &businessSystem{failFirst: 2, seen: map[string]int{}}
 		srv := httptest.NewServer(recv)
 		defer srv.Close()
-		f.Svc.Egress = allowing(egress.HostPortOf(srv.URL)) // the receiver is on loopback
-		_, secret, err := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "admissions", Name: "招生系统",
+		f.Clients.Egress = allowing(egress.HostPortOf(srv.URL)) // the receiver is on loopback
+		_, secret, err := f.Clients.CreateClient(ctx, clients.ClientInput{AppID: "admissions", Name: "招生系统",
 			AllowedItems: []string{f.Item.Code}, CallbackURL: srv.URL + "/campuspay/callback?v=1"}, "test")
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +90,7 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		deliver := func() (int, int) {
-			d, g, err := f.Svc.DeliverEvents(ctx, 50)
+			d, g, err := f.Clients.DeliverEvents(ctx, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +114,7 @@ func TestCallbacksRetryUntilTheReceiverAnswers(t *testing.T) {
 		}
 		var ev store.Event
 		db.NewSelect().Model(&ev).Scan(ctx)
-		if ev.Status != billing.EventDelivered || ev.Attempts != 3 || ev.LastStatus != http.StatusNoContent {
+		if ev.Status != clients.EventDelivered || ev.Attempts != 3 || ev.LastStatus != http.StatusNoContent {
 			t.Errorf("event = %s after %d attempts (last %d), want delivered after 3", ev.Status, ev.Attempts, ev.LastStatus)
 		}
 		if recv.bad != 0 {
@@ -129,34 +130,34 @@ func TestCallbacksGiveUpThenResend(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
-		f.Svc.Secrets = auth.Box{Key: []byte("test")}
+		f.Clients.Secrets = auth.Box{Key: []byte("test")}
 		recv := &businessSystem{failFirst: 1000, seen: map[string]int{}}
 		srv := httptest.NewServer(recv)
 		defer srv.Close()
-		f.Svc.Egress = allowing(egress.HostPortOf(srv.URL))
-		_, secret, _ := f.Svc.CreateClient(ctx, billing.ClientInput{AppID: "donations", Name: "捐赠系统", CallbackURL: srv.URL}, "test")
+		f.Clients.Egress = allowing(egress.HostPortOf(srv.URL))
+		_, secret, _ := f.Clients.CreateClient(ctx, clients.ClientInput{AppID: "donations", Name: "捐赠系统", CallbackURL: srv.URL}, "test")
 		recv.verifier = client.New(srv.URL, "donations", secret)
 		db.NewUpdate().Model((*store.Bill)(nil)).Set("source_client = 'donations'").Where("id = ?", f.Bills[2].ID).Exec(ctx)
 		o := f.Order(t, billing.LineRequest{BillID: f.Bills[2].ID})
 		f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-DOWN"))
 		gaveUp := 0
-		for range len(billing.CallbackRetries) + 1 {
-			_, g, err := f.Svc.DeliverEvents(ctx, 50)
+		for range len(clients.CallbackRetries) + 1 {
+			_, g, err := f.Clients.DeliverEvents(ctx, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
 			gaveUp += g
 			f.Clock.Advance(25 * time.Hour)
 		}
-		if gaveUp != 1 || recv.calls != len(billing.CallbackRetries)+1 {
-			t.Fatalf("gave up %d times after %d calls, want once after %d", gaveUp, recv.calls, len(billing.CallbackRetries)+1)
+		if gaveUp != 1 || recv.calls != len(clients.CallbackRetries)+1 {
+			t.Fatalf("gave up %d times after %d calls, want once after %d", gaveUp, recv.calls, len(clients.CallbackRetries)+1)
 		}
 		// The receiver is back; finance resends every failed callback of the client.
 		recv.failFirst = 0
-		if n, err := f.Svc.ResendEvents(ctx, "donations", 0, "finance"); err != nil || n != 1 {
+		if n, err := f.Clients.ResendEvents(ctx, "donations", 0, "finance"); err != nil || n != 1 {
 			t.Fatalf("ResendEvents = %d, %v; want 1", n, err)
 		}
-		if d, _, _ := f.Svc.DeliverEvents(ctx, 50); d != 1 {
+		if d, _, _ := f.Clients.DeliverEvents(ctx, 50); d != 1 {
 			t.Errorf("resent callback delivered %d, want 1: nothing lost while the receiver was down", d)
 		}
 	})

@@ -1,4 +1,4 @@
-package api
+package clients
 
 import (
 	"context"
@@ -34,21 +34,21 @@ type InboxResult struct {
 // left. Each row is first claimed (new -> importing), so that two runs never import one
 // row twice, then finished imported or rejected with its reason. A failure that is not the
 // row's fault (the database) hands the row back and ends the run with the error.
-func ImportInbox(ctx context.Context, b *billing.Service) (InboxResult, error) {
+func (s *Service) ImportInbox(ctx context.Context) (InboxResult, error) {
 	var res InboxResult
-	self, err := store.DBUser(ctx, b.DB)
+	self, err := store.DBUser(ctx, s.DB)
 	if err != nil {
 		return res, err
 	}
-	imp := &inboxImporter{b: b, self: self, clients: map[string]*store.Client{}}
+	imp := &inboxImporter{s: s, self: self, clients: map[string]*store.Client{}}
 	for ctx.Err() == nil {
 		now := time.Now()
-		rows, err := store.PendingInbox(ctx, b.DB, now.Add(-InboxStale), InboxBatch)
+		rows, err := store.PendingInbox(ctx, s.DB, now.Add(-InboxStale), InboxBatch)
 		if err != nil {
 			return res, err
 		}
 		for _, row := range rows {
-			claimed, err := store.ClaimInbox(ctx, b.DB, row.ID, now, now.Add(-InboxStale))
+			claimed, err := store.ClaimInbox(ctx, s.DB, row.ID, now, now.Add(-InboxStale))
 			if err != nil {
 				return res, err
 			}
@@ -57,10 +57,10 @@ func ImportInbox(ctx context.Context, b *billing.Service) (InboxResult, error) {
 			}
 			reason, err := imp.importRow(ctx, row)
 			if err != nil {
-				if rerr := store.ReleaseInbox(context.WithoutCancel(ctx), b.DB, row.ID); rerr != nil {
+				if rerr := store.ReleaseInbox(context.WithoutCancel(ctx), s.DB, row.ID); rerr != nil {
 					err = errors.Join(err, rerr)
 				}
-				return res, fmt.Errorf("api: import inbox row %d: %w", row.ID, err)
+				return res, fmt.Errorf("clients: import inbox row %d: %w", row.ID, err)
 			}
 			state := store.InboxImported
 			if reason != "" {
@@ -69,7 +69,7 @@ func ImportInbox(ctx context.Context, b *billing.Service) (InboxResult, error) {
 			} else {
 				res.Imported++
 			}
-			if err := store.FinishInbox(ctx, b.DB, row.ID, state, reason, time.Now()); err != nil {
+			if err := store.FinishInbox(ctx, s.DB, row.ID, state, reason, time.Now()); err != nil {
 				return res, err
 			}
 		}
@@ -81,7 +81,7 @@ func ImportInbox(ctx context.Context, b *billing.Service) (InboxResult, error) {
 }
 
 type inboxImporter struct {
-	b       *billing.Service
+	s       *Service
 	self    string                   // the platform's own database account
 	clients map[string]*store.Client // by app id, for this run
 }
@@ -103,14 +103,14 @@ func (imp *inboxImporter) importRow(ctx context.Context, row *store.InboxBill) (
 	if client.Disabled {
 		return inboxReason("unauthorized", fmt.Sprintf("接入系统 %s 已停用", row.AppID)), nil
 	}
-	_, _, err = imp.b.CreateClientBill(ctx, client, inboxRequest(row), billing.SourceInbox)
+	_, _, err = imp.s.Billing.CreateClientBill(ctx, client, inboxRequest(row), billing.SourceInbox)
 	if err != nil {
 		var be *fault.Error
 		if !errors.As(err, &be) {
 			return "", err
 		}
-		e := toAPIError(err, imp.b.Log)
-		return inboxReason(e.Code, e.Message), nil
+		r, _ := fault.Status(err) // the API's code and message, as POST /api/v1/bills answers
+		return inboxReason(r.Code, r.Message), nil
 	}
 	return "", nil
 }
@@ -119,7 +119,7 @@ func (imp *inboxImporter) client(ctx context.Context, appID string) (*store.Clie
 	if c, ok := imp.clients[appID]; ok {
 		return c, nil
 	}
-	c, err := imp.b.Client(ctx, appID)
+	c, err := imp.s.Client(ctx, appID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package billing
+package clients
 
 import (
 	"bytes"
@@ -59,7 +59,7 @@ func (s *Service) DeliverEvents(ctx context.Context, limit int) (delivered, fail
 	var due []*store.Event
 	if err := s.DB.NewSelect().Model(&due).Where("status = ?", EventPending).Where("next_at <= ?", now).
 		OrderExpr("next_at, id").Limit(int64(limit)).Scan(ctx); err != nil {
-		return 0, 0, fmt.Errorf("billing: due events: %w", err)
+		return 0, 0, fmt.Errorf("clients: due events: %w", err)
 	}
 	clients := map[string]*store.Client{}
 	var mu sync.Mutex
@@ -116,12 +116,12 @@ func (s *Service) claimEvents(ctx context.Context, due []*store.Event, now time.
 	claim := now.Add(claimFor + time.Duration(jitter.Int64())*time.Microsecond)
 	if _, err := s.DB.NewUpdate().Model((*store.Event)(nil)).Set("next_at = ?", claim).
 		Where("id IN (?)", bun.In(ids)).Where("status = ? AND next_at <= ?", EventPending, now).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("billing: claim events: %w", err)
+		return nil, fmt.Errorf("clients: claim events: %w", err)
 	}
 	var claimed []*store.Event
 	if err := s.DB.NewSelect().Model(&claimed).Where("id IN (?)", bun.In(ids)).Where("next_at = ?", claim).
 		OrderExpr("id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: claimed events: %w", err)
+		return nil, fmt.Errorf("clients: claimed events: %w", err)
 	}
 	return claimed, nil
 }
@@ -299,7 +299,7 @@ func (s *Service) ResendEvents(ctx context.Context, client string, eventID int64
 		}
 		res, err := q.Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: resend events: %w", err)
+			return fmt.Errorf("clients: resend events: %w", err)
 		}
 		n, _ = res.RowsAffected()
 		detail := fmt.Sprintf("event=%d count=%d", eventID, n)

@@ -1,0 +1,49 @@
+// Package clients keeps the business systems (接入系统) that hand bills to the platform:
+// their registration, sealed secrets and allowed items, the log of their API requests,
+// the callback outbox and its delivery, and the database inbox's import. It moves no
+// money: bills a business system sends become bills, and are paid, through billing.
+package clients
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/app/billing"
+	"campuspay/app/egress"
+	"campuspay/app/settings"
+	"campuspay/store"
+)
+
+// Service keeps the business systems and delivers their callbacks.
+type Service struct {
+	DB       *bun.DB
+	Billing  *billing.Service // bills a business system sends are made and paid there
+	Settings *settings.Store
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Secrets seals what is kept secret at rest (business systems' keys).
+	Secrets Sealer
+	// Egress guards the connections callbacks open; nil refuses every internal address.
+	Egress *egress.Guard
+
+	callbackOnce sync.Once
+	callbackHTTP *http.Client
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return store.UTC(s.Now())
+	}
+	return store.UTC(time.Now())
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
