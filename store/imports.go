@@ -39,7 +39,7 @@ type ImportJob struct {
 	Total        int          `bun:"total"`
 	Processed    int          `bun:"processed"`
 	ErrorCount   int          `bun:"error_count"`
-	Errors       *string      `bun:"errors"` // JSON []RowError, see billing.RowError
+	Errors       *string      `bun:"errors"` // JSON []RowError, see imports.RowError
 	Message      string       `bun:"message"`
 	CreatedBy    string       `bun:"created_by"`
 	CreatedAt    time.Time    `bun:"created_at"`

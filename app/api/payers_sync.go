@@ -1,12 +1,11 @@
 package api
 
 import (
+	"campuspay/app/roster"
 	"encoding/json"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
-
-	"campuspay/app/billing"
 )
 
 // syncResult is one payer's line in a roster sync answer.
@@ -30,14 +29,14 @@ func (h *Handler) payersSync(c *fiber.Ctx) error {
 	if err := decodeJSON(c, limitSync, &body); err != nil {
 		return err
 	}
-	if len(body.Payers) == 0 || len(body.Payers) > billing.MaxPayerSync {
-		return badRequest(fmt.Sprintf("payers: a list of 1 to %d payers, got %d", billing.MaxPayerSync, len(body.Payers)))
+	if len(body.Payers) == 0 || len(body.Payers) > roster.MaxPayerSync {
+		return badRequest(fmt.Sprintf("payers: a list of 1 to %d payers, got %d", roster.MaxPayerSync, len(body.Payers)))
 	}
 	out := make([]syncResult, len(body.Payers))
-	rows := make([]billing.APIPayerRow, 0, len(body.Payers))
+	rows := make([]roster.APIPayerRow, 0, len(body.Payers))
 	at := make([]int, 0, len(body.Payers))
 	for i, raw := range body.Payers {
-		var row billing.APIPayerRow
+		var row roster.APIPayerRow
 		if err := unmarshal(raw, &row); err != nil {
 			var peek struct {
 				ID any `json:"id"`
@@ -51,7 +50,7 @@ func (h *Handler) payersSync(c *fiber.Ctx) error {
 		rows, at = append(rows, row), append(at, i)
 	}
 	if len(rows) > 0 {
-		res, err := h.Billing.SyncClientPayers(c.UserContext(), client, rows, c.IP())
+		res, err := h.Roster.SyncClientPayers(c.UserContext(), client, rows, c.IP())
 		if err != nil {
 			return err
 		}

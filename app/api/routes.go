@@ -9,6 +9,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/clients"
+	"campuspay/app/roster"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -17,6 +18,7 @@ import (
 type Handler struct {
 	Billing *billing.Service
 	Clients *clients.Service
+	Roster  *roster.Service
 	Log     *slog.Logger
 	Now     func() time.Time
 	Render  *web.Renderer // the /docs/api page

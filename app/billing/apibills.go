@@ -19,6 +19,7 @@ import (
 	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/money"
+	"campuspay/app/roster"
 	"campuspay/store"
 )
 
@@ -82,11 +83,6 @@ type ClientBillResult struct {
 // sent): letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @.
 var apiBillNoRE = regexp.MustCompile(`^[0-9A-Za-z._~!$&'()*+,;=:@-]{1,64}$`)
 
-// badField is a 400 bad_request whose message starts with the field's name.
-func badField(field, format string, args ...any) *fault.Error {
-	return &fault.Error{Kind: fault.ErrInvalid, Code: "bad_request", Message: field + "：" + fmt.Sprintf(format, args...)}
-}
-
 // billPlan is one requested bill on its way in.
 type billPlan struct {
 	req      ClientBillRequest // normalised
@@ -126,10 +122,10 @@ func (s *Service) CreateClientBill(ctx context.Context, client *store.Client, re
 // bills (or payers) at the same moment, the batch falls back to one bill at a time.
 func (s *Service) CreateClientBills(ctx context.Context, client *store.Client, reqs []ClientBillRequest, source string) ([]ClientBillResult, error) {
 	if len(reqs) == 0 {
-		return nil, badField("bills", "至少要有 1 张账单")
+		return nil, fault.BadField("bills", "至少要有 1 张账单")
 	}
 	if len(reqs) > MaxBatchBills {
-		return nil, badField("bills", "一次最多 %d 张账单，本次 %d 张", MaxBatchBills, len(reqs))
+		return nil, fault.BadField("bills", "一次最多 %d 张账单，本次 %d 张", MaxBatchBills, len(reqs))
 	}
 	return s.createClientBills(ctx, client, reqs, source, 0)
 }
@@ -224,55 +220,55 @@ func (s *Service) createClientBills(ctx context.Context, client *store.Client, r
 func checkClientBill(req ClientBillRequest) (*billPlan, error) {
 	p := &billPlan{}
 	if req.BillNo == "" {
-		return nil, badField("bill_no", "必填")
+		return nil, fault.BadField("bill_no", "必填")
 	}
 	if !apiBillNoRE.MatchString(req.BillNo) {
-		return nil, badField("bill_no", "须为 1–64 个字母、数字或 - . _ ~ ! $ & ' ( ) * + , ; = : @ 字符（不含空格和 /）")
+		return nil, fault.BadField("bill_no", "须为 1–64 个字母、数字或 - . _ ~ ! $ & ' ( ) * + , ; = : @ 字符（不含空格和 /）")
 	}
 	req.ItemCode = strings.TrimSpace(req.ItemCode)
 	if req.ItemCode == "" {
-		return nil, badField("item_code", "必填")
+		return nil, fault.BadField("item_code", "必填")
 	}
 	if len(req.ItemCode) > 32 {
-		return nil, badField("item_code", "收费项目编码最多 32 个字符")
+		return nil, fault.BadField("item_code", "收费项目编码最多 32 个字符")
 	}
 	py := &req.Payer
 	py.Type, py.ID, py.Name, py.Phone = strings.TrimSpace(py.Type), strings.TrimSpace(py.ID), strings.TrimSpace(py.Name), strings.TrimSpace(py.Phone)
 	switch py.Type {
 	case "internal":
 		if py.ID == "" {
-			return nil, badField("payer.id", "校内缴费人须填写学号/工号")
+			return nil, fault.BadField("payer.id", "校内缴费人须填写学号/工号")
 		}
-		if !payerNoRE.MatchString(py.ID) {
-			return nil, badField("payer.id", "学号/工号须为 4 到 32 位字母或数字")
+		if !roster.ValidPayerNo(py.ID) {
+			return nil, fault.BadField("payer.id", "学号/工号须为 4 到 32 位字母或数字")
 		}
 		if utf8.RuneCountInString(py.Name) > 50 {
-			return nil, badField("payer.name", "姓名最多 50 个字")
+			return nil, fault.BadField("payer.name", "姓名最多 50 个字")
 		}
-		if py.Phone != "" && !phoneRE.MatchString(py.Phone) {
-			return nil, badField("payer.phone", "须为 11 位手机号码")
+		if py.Phone != "" && !roster.ValidPhone(py.Phone) {
+			return nil, fault.BadField("payer.phone", "须为 11 位手机号码")
 		}
 	case "external":
 		py.ID = "" // an off-campus payer is known by name and phone only
 		if n := utf8.RuneCountInString(py.Name); n < 2 || n > 50 {
-			return nil, badField("payer.name", "校外缴费人须填写 2 到 50 个字的姓名")
+			return nil, fault.BadField("payer.name", "校外缴费人须填写 2 到 50 个字的姓名")
 		}
-		if !phoneRE.MatchString(py.Phone) {
-			return nil, badField("payer.phone", "校外缴费人须填写 11 位手机号码")
+		if !roster.ValidPhone(py.Phone) {
+			return nil, fault.BadField("payer.phone", "校外缴费人须填写 11 位手机号码")
 		}
 	case "":
-		return nil, badField("payer.type", "必填：internal（校内，按学号/工号）或 external（校外，按姓名和手机号）")
+		return nil, fault.BadField("payer.type", "必填：internal（校内，按学号/工号）或 external（校外，按姓名和手机号）")
 	default:
-		return nil, badField("payer.type", "须为 internal 或 external")
+		return nil, fault.BadField("payer.type", "须为 internal 或 external")
 	}
 	req.Description = strings.TrimSpace(req.Description)
 	if !utf8.ValidString(req.Description) || utf8.RuneCountInString(req.Description) > 200 {
-		return nil, badField("description", "最多 200 个字")
+		return nil, fault.BadField("description", "最多 200 个字")
 	}
 	if req.DueDate = strings.TrimSpace(req.DueDate); req.DueDate != "" {
 		d, err := time.Parse("2006-01-02", req.DueDate)
 		if err != nil {
-			return nil, badField("due_date", "格式须为 YYYY-MM-DD，如 2026-12-31")
+			return nil, fault.BadField("due_date", "格式须为 YYYY-MM-DD，如 2026-12-31")
 		}
 		p.due = &d
 	}
@@ -294,23 +290,23 @@ func canonicalMetadata(raw json.RawMessage) (*string, error) {
 		return nil, nil
 	}
 	if raw[0] != '{' {
-		return nil, badField("metadata", "须为 JSON 对象")
+		return nil, fault.BadField("metadata", "须为 JSON 对象")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v map[string]any
 	if err := dec.Decode(&v); err != nil || dec.More() {
-		return nil, badField("metadata", "不是合法的 JSON 对象")
+		return nil, fault.BadField("metadata", "不是合法的 JSON 对象")
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, badField("metadata", "不是合法的 JSON 对象")
+		return nil, fault.BadField("metadata", "不是合法的 JSON 对象")
 	}
 	out := strings.TrimSuffix(buf.String(), "\n")
 	if len(out) > MaxMetadataBytes {
-		return nil, badField("metadata", "不能超过 4 KB（本次 %d 字节）", len(out))
+		return nil, fault.BadField("metadata", "不能超过 4 KB（本次 %d 字节）", len(out))
 	}
 	return &out, nil
 }
@@ -436,10 +432,10 @@ func (s *Service) planClientBill(p *billPlan, client *store.Client, items map[st
 		return fault.New(fault.ErrInvalid, "item_not_payable", "item_code：%s", why)
 	}
 	if r.Payer.Type == "internal" && item.Audience == store.AudienceExternal {
-		return badField("payer.type", "收费项目 %s 只面向校外人员", item.Code)
+		return fault.BadField("payer.type", "收费项目 %s 只面向校外人员", item.Code)
 	}
 	if r.Payer.Type == "external" && item.Audience == store.AudienceInternal {
-		return badField("payer.type", "收费项目 %s 只面向校内人员（internal）", item.Code)
+		return fault.BadField("payer.type", "收费项目 %s 只面向校内人员（internal）", item.Code)
 	}
 	amount, err := clientBillAmount(item, r.Amount)
 	if err != nil {
@@ -455,7 +451,7 @@ func (s *Service) planClientBill(p *billPlan, client *store.Client, items map[st
 		key := strings.ToLower(r.Payer.ID)
 		if u, ok := byPayerNo[key]; ok {
 			if r.Payer.Name != "" && r.Payer.Name != u.Name {
-				return badField("payer.name", "与学号/工号 %s 在缴费人名册中的姓名不符", r.Payer.ID)
+				return fault.BadField("payer.name", "与学号/工号 %s 在缴费人名册中的姓名不符", r.Payer.ID)
 			}
 			id := u.ID
 			b.PayerID, b.PayerName = &id, u.Name
@@ -465,14 +461,14 @@ func (s *Service) planClientBill(p *billPlan, client *store.Client, items map[st
 			r.Payer.ID = u.PayerNumber()
 		} else if u, ok := created[key]; ok {
 			if r.Payer.Name != "" && r.Payer.Name != u.Name {
-				return badField("payer.name", "与本批中学号/工号 %s 的姓名不符", r.Payer.ID)
+				return fault.BadField("payer.name", "与本批中学号/工号 %s 的姓名不符", r.Payer.ID)
 			}
 			p.newPayer, b.PayerName = u, u.Name
 		} else if _, taken := byLogin[key]; taken {
-			return badField("payer.id", "学号/工号 %s 已被另一账号用作登录名", r.Payer.ID)
+			return fault.BadField("payer.id", "学号/工号 %s 已被另一账号用作登录名", r.Payer.ID)
 		} else {
 			if r.Payer.Name == "" {
-				return badField("payer.name", "学号/工号 %s 不在缴费人名册中：须填写姓名，平台将据此新建缴费人", r.Payer.ID)
+				return fault.BadField("payer.name", "学号/工号 %s 不在缴费人名册中：须填写姓名，平台将据此新建缴费人", r.Payer.ID)
 			}
 			no := r.Payer.ID
 			u := &store.User{Login: no, Name: r.Payer.Name, Roles: store.RolePayer, PayerNo: &no, Phone: r.Payer.Phone,
@@ -494,7 +490,7 @@ func clientBillAmount(item *store.ChargeItem, amount *int64) (int64, error) {
 		return item.PriceFen, nil
 	}
 	if amount == nil {
-		return 0, badField("amount", "必填（整数，单位：分）")
+		return 0, fault.BadField("amount", "必填（整数，单位：分）")
 	}
 	fen := *amount
 	switch {
@@ -750,4 +746,11 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 		return nil, false, err
 	}
 	return order, created, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -40,17 +40,17 @@ type APIRefundDetail struct {
 // refund_exceeds_paid (what may be refunded now is less than asked).
 func (s *Service) RequestClientBillRefund(ctx context.Context, client *store.Client, billNo string, req ClientRefundRequest) (*APIRefundDetail, bool, error) {
 	if req.RefundNo == "" {
-		return nil, false, badField("refund_no", "必填")
+		return nil, false, fault.BadField("refund_no", "必填")
 	}
 	if !apiBillNoRE.MatchString(req.RefundNo) {
-		return nil, false, badField("refund_no", "须为 1–64 个字母、数字或 - . _ ~ ! $ & ' ( ) * + , ; = : @ 字符")
+		return nil, false, fault.BadField("refund_no", "须为 1–64 个字母、数字或 - . _ ~ ! $ & ' ( ) * + , ; = : @ 字符")
 	}
 	if req.Amount == nil {
-		return nil, false, badField("amount", "必填（整数，单位：分）")
+		return nil, false, fault.BadField("amount", "必填（整数，单位：分）")
 	}
 	reason, err := refundText(req.Reason, "退款原因")
 	if err != nil {
-		return nil, false, badField("reason", "%s", fault.Message(err, "无效"))
+		return nil, false, fault.BadField("reason", "%s", fault.Message(err, "无效"))
 	}
 	bill, err := s.clientBillRow(ctx, client.AppID, billNo)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/money"
+	"campuspay/app/roster"
 	"campuspay/store"
 )
 
@@ -82,7 +83,7 @@ func (c *billChecker) check(line int, in BillInput, now time.Time) (*store.Bill,
 		if n := utf8.RuneCountInString(in.Name); n < 2 || n > 50 {
 			errs["name"] = "校外人员姓名须为 2 到 50 个字"
 		}
-		if !phoneRE.MatchString(in.Phone) {
+		if !roster.ValidPhone(in.Phone) {
 			errs["phone"] = "校外人员须填写 11 位手机号码"
 		}
 		b.PayerType, b.PayerName, b.PayerPhone = "external", in.Name, in.Phone

@@ -82,7 +82,7 @@ func TestOfflineImportRefusesAmountHiddenByFormat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		job, rows := billingtest.WaitImport(t, f.Svc, job.ID)
+		job, rows := billingtest.WaitImport(t, f.Imports, job.ID)
 		if job.Status != store.ImportFailed || len(rows) != 1 || rows[0].Line != 2 || !strings.Contains(rows[0].Message, "两位小数") {
 			t.Fatalf("import = %s %q %+v, want failed on line 2 for three decimals", job.Status, job.Message, rows)
 		}

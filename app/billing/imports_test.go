@@ -14,6 +14,7 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -112,8 +113,8 @@ func TestImportBillsLoadsEveryRowAndRefusesThemTwice(t *testing.T) {
 		}
 		// The same file again: every row is now a duplicate of a bill in the database.
 		job, rows = f.ImportFile(t, item.ID, "第一期.xlsx", buf.Bytes())
-		if job.Status != store.ImportFailed || job.ErrorCount != 300 || len(rows) != billing.MaxRowErrorsKept {
-			t.Fatalf("second import: %s, %d errors, %d kept; want failed with 300, %d kept", job.Status, job.ErrorCount, len(rows), billing.MaxRowErrorsKept)
+		if job.Status != store.ImportFailed || job.ErrorCount != 300 || len(rows) != imports.MaxRowErrorsKept {
+			t.Fatalf("second import: %s, %d errors, %d kept; want failed with 300, %d kept", job.Status, job.ErrorCount, len(rows), imports.MaxRowErrorsKept)
 		}
 		if rows[0].Line != 2 || !strings.Contains(rows[0].Message, "已有账单") {
 			t.Errorf("first bad row = %+v, want line 2 already billed", rows[0])

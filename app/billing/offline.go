@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
 	"campuspay/store"
@@ -136,7 +137,7 @@ func (r *OfflineRecord) bad(format string, args ...any) {
 // ParseOffline reads an offline collection file (.xlsx or .csv) and checks each row on its
 // own — method, amount, date (not after today, a business day), reference (unique per
 // method in the file), note — without the database. A file it can't read is an *fault.Error; bad
-// rows are *RowErrors listing every one, in line order.
+// rows are *imports.RowErrors listing every one, in line order.
 func ParseOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecord, error) {
 	recs, err := readOffline(fileName, data, today)
 	if err != nil {
@@ -152,15 +153,15 @@ func ParseOffline(fileName string, data []byte, today time.Time) ([]*OfflineReco
 func readOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecord, error) {
 	table, err := sheet.Read(fileName, bytes.NewReader(data))
 	if err != nil {
-		return nil, fileError(err)
+		return nil, imports.FileError(err)
 	}
 	cols, err := table.Columns([]string{colOfflineMethod, colOfflineAmount, colOfflineDate, colOfflineRef},
-		[]string{colPayerNo, colOfflineItem, colBillNo, colOfflineNote})
+		[]string{imports.ColPayerNo, colOfflineItem, colBillNo, colOfflineNote})
 	if err != nil {
-		return nil, fileError(err)
+		return nil, imports.FileError(err)
 	}
 	_, hasBill := cols[colBillNo]
-	_, hasPayer := cols[colPayerNo]
+	_, hasPayer := cols[imports.ColPayerNo]
 	_, hasItem := cols[colOfflineItem]
 	if !hasBill && !(hasPayer && hasItem) {
 		return nil, fault.New(fault.ErrInvalid, "columns_missing", "缺少列：账单号（或学号/工号和项目编码）（第 1 行应为表头）")
@@ -174,7 +175,7 @@ func readOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecor
 	recs := make([]*OfflineRecord, 0, len(table.Rows))
 	seen := make(map[string]int, len(table.Rows)) // method:reference → line
 	for _, row := range table.Rows {
-		r := &OfflineRecord{Line: row.Line, PayerNo: cell(row, colPayerNo), ItemCode: cell(row, colOfflineItem),
+		r := &OfflineRecord{Line: row.Line, PayerNo: cell(row, imports.ColPayerNo), ItemCode: cell(row, colOfflineItem),
 			BillNo: cell(row, colBillNo), Reference: cell(row, colOfflineRef), Note: cell(row, colOfflineNote)}
 		method := cell(row, colOfflineMethod)
 		r.Method = offlineMethodWords[strings.ToLower(method)]
@@ -250,7 +251,7 @@ func offlineDate(r *OfflineRecord, raw string, today time.Time) time.Time {
 }
 
 // offlineProblems gathers the records' problems in line order, or nil when there are none.
-func offlineProblems(recs []*OfflineRecord) *RowErrors {
+func offlineProblems(recs []*OfflineRecord) *imports.RowErrors {
 	var badRecs []*OfflineRecord
 	for _, r := range recs {
 		if len(r.problems) > 0 {
@@ -261,7 +262,7 @@ func offlineProblems(recs []*OfflineRecord) *RowErrors {
 		return nil
 	}
 	sort.SliceStable(badRecs, func(i, j int) bool { return badRecs[i].Line < badRecs[j].Line })
-	out := &RowErrors{}
+	out := &imports.RowErrors{}
 	for _, r := range badRecs {
 		out.Add(r.Line, strings.Join(r.problems, "；"))
 	}

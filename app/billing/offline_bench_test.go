@@ -14,6 +14,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/bizday"
+	"campuspay/app/imports"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -60,7 +61,7 @@ func benchOfflineImport(b *testing.B, db *bun.DB) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		job, bad := waitOfflineBench(b, svc, job.ID)
+		job, bad := waitOfflineBench(b, &imports.Runner{DB: svc.DB}, job.ID)
 		elapsed := time.Since(start)
 
 		b.StopTimer()
@@ -126,10 +127,10 @@ func offlineBenchData(b *testing.B, db *bun.DB, item *store.ChargeItem, run, row
 	return buf.Bytes()
 }
 
-func waitOfflineBench(b *testing.B, svc *billing.Service, id int64) (*store.ImportJob, []billing.RowError) {
+func waitOfflineBench(b *testing.B, r *imports.Runner, id int64) (*store.ImportJob, []imports.RowError) {
 	deadline := time.Now().Add(20 * time.Minute)
 	for time.Now().Before(deadline) {
-		job, rows, err := svc.ImportJob(context.Background(), id, nil)
+		job, rows, err := r.Job(context.Background(), id, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

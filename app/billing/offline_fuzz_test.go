@@ -7,6 +7,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 )
 
 // FuzzParseOffline feeds the offline collection parser arbitrary CSV. It must never panic;
@@ -31,12 +32,12 @@ func FuzzParseOffline(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, err := billing.ParseOffline("f.csv", data, today)
 		if err != nil {
-			var rows *billing.RowErrors
+			var rows *imports.RowErrors
 			var be *fault.Error
 			switch {
 			case errors.As(err, &rows):
 				if rows.Total == 0 || len(rows.Rows) == 0 {
-					t.Fatalf("RowErrors without rows: %+v", rows)
+					t.Fatalf("imports.RowErrors without rows: %+v", rows)
 				}
 				last := 0
 				for _, r := range rows.Rows {

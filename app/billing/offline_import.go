@@ -12,6 +12,7 @@ import (
 
 	"campuspay/app/bizday"
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/app/money"
 	"campuspay/store"
 )
@@ -27,7 +28,7 @@ func (s *Service) ImportOffline(ctx context.Context, fileName string, data []byt
 		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
 	job := &store.ImportJob{Kind: ImportKindOffline, FileName: store.Clip(fileName, 200), CreatedBy: actor}
-	err := s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
+	err := s.imports().Start(ctx, job, func(ctx context.Context, run *imports.Run) error {
 		res, err := s.importOffline(ctx, run, fileName, data, actor)
 		if err != nil {
 			return err
@@ -51,7 +52,7 @@ type OfflineResult struct {
 // offlineChunk is how many rows one multi-row statement writes (or one IN list reads).
 const offlineChunk = 1000
 
-func (s *Service) importOffline(ctx context.Context, run *ImportRun, fileName string, data []byte, actor string) (OfflineResult, error) {
+func (s *Service) importOffline(ctx context.Context, run *imports.Run, fileName string, data []byte, actor string) (OfflineResult, error) {
 	now := s.now()
 	recs, err := readOffline(fileName, data, bizday.DayOf(now))
 	if err != nil {
@@ -436,7 +437,7 @@ type offlineApplied struct {
 // step every payment takes, issues the receipts under one reservation of numbers per year,
 // queues the business systems' callbacks, and writes the offline_collections rows and the
 // audit log, all 1,000 rows to a statement.
-func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *ImportRun, recs []*OfflineRecord, st *offlineState, actor string, now time.Time) (OfflineResult, error) {
+func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *imports.Run, recs []*OfflineRecord, st *offlineState, actor string, now time.Time) (OfflineResult, error) {
 	var res OfflineResult
 	applied := make([]offlineApplied, len(recs))
 	taken := make(map[string]bool, len(recs))
@@ -658,8 +659,8 @@ func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineAppli
 }
 
 // OfflineImport returns an offline import job and its bad rows.
-func (s *Service) OfflineImport(ctx context.Context, id int64) (*store.ImportJob, []RowError, error) {
-	job, rows, err := s.ImportJob(ctx, id, nil)
+func (s *Service) OfflineImport(ctx context.Context, id int64) (*store.ImportJob, []imports.RowError, error) {
+	job, rows, err := s.imports().Job(ctx, id, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
 	"campuspay/app/bizday"
+	"campuspay/app/imports"
 	"campuspay/app/reports"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -62,13 +63,13 @@ func newOfflineFixture(t *testing.T, db *bun.DB) *offlineFixture {
 }
 
 // importOffline runs an offline import of a CSV file to its end.
-func (f *offlineFixture) importOffline(t *testing.T, csv string) (*store.ImportJob, []billing.RowError) {
+func (f *offlineFixture) importOffline(t *testing.T, csv string) (*store.ImportJob, []imports.RowError) {
 	t.Helper()
 	job, err := f.Svc.ImportOffline(context.Background(), "collections.csv", []byte(csv), "finance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return billingtest.WaitImport(t, f.Svc, job.ID)
+	return billingtest.WaitImport(t, f.Imports, job.ID)
 }
 
 // offlineCounts is every table an import writes to, counted.

@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -11,6 +10,7 @@ import (
 
 	"campuspay/app/fault"
 	"campuspay/app/money"
+	"campuspay/app/roster"
 	"campuspay/store"
 )
 
@@ -93,8 +93,6 @@ type GuestRequest struct {
 	Channel   string
 }
 
-var phoneRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-
 // CreateGuestOrder makes, in one transaction, the bill of an off-campus payer on an open
 // item and the order paying it.
 func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*store.Order, error) {
@@ -116,7 +114,7 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 	if n := utf8.RuneCountInString(req.Name); n < 2 || n > 50 {
 		return nil, fault.New(fault.ErrInvalid, "name_invalid", "请填写 2 到 50 个字的姓名或单位名称")
 	}
-	if !phoneRE.MatchString(req.Phone) {
+	if !roster.ValidPhone(req.Phone) {
 		return nil, fault.New(fault.ErrInvalid, "phone_invalid", "请填写 11 位手机号码")
 	}
 	amount := item.PriceFen

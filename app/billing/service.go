@@ -15,6 +15,7 @@ import (
 	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
@@ -152,3 +153,8 @@ func randomToken(n int) string {
 
 // catalog reads the charge items bills are made under.
 func (s *Service) catalog() *catalog.Service { return &catalog.Service{DB: s.DB, Now: s.Now} }
+
+// imports runs the spreadsheet imports (bills, offline collections) in the background.
+func (s *Service) imports() *imports.Runner {
+	return &imports.Runner{DB: s.DB, Now: s.Now, Log: s.Log}
+}

@@ -19,7 +19,7 @@ func (h *Handler) importStatus(c *fiber.Ctx) error {
 
 // importJobPage renders job id: the fragment alone for HTMX, else the import page.
 func (h *Handler) importJobPage(c *fiber.Ctx, id int64) error {
-	job, rows, err := h.Billing.ImportJob(c.UserContext(), id, deptScope(auth.Current(c)))
+	job, rows, err := h.Imports.Job(c.UserContext(), id, deptScope(auth.Current(c)))
 	if err != nil {
 		return err
 	}

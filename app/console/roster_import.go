@@ -19,7 +19,7 @@ func (h *Handler) rosterImport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, err := h.Billing.ImportRoster(c.UserContext(), name, data, actor(c), c.IP())
+	job, err := h.Roster.ImportRoster(c.UserContext(), name, data, actor(c), c.IP())
 	if err != nil {
 		return err
 	}

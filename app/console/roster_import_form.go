@@ -4,7 +4,7 @@ import "github.com/gofiber/fiber/v2"
 
 // rosterImportForm shows the upload form, the columns it expects, and the latest imports.
 func (h *Handler) rosterImportForm(c *fiber.Ctx) error {
-	jobs, err := h.Billing.RosterImports(c.UserContext(), 10)
+	jobs, err := h.Roster.RosterImports(c.UserContext(), 10)
 	if err != nil {
 		return err
 	}

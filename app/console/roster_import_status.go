@@ -15,7 +15,7 @@ func (h *Handler) rosterImportStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, rows, err := h.Billing.RosterImport(c.UserContext(), id)
+	job, rows, err := h.Roster.RosterImport(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

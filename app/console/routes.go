@@ -15,8 +15,10 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/catalog"
 	"campuspay/app/clients"
+	"campuspay/app/imports"
 	"campuspay/app/recon"
 	"campuspay/app/reports"
+	"campuspay/app/roster"
 	"campuspay/app/settings"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -27,6 +29,8 @@ type Handler struct {
 	Billing  *billing.Service
 	Catalog  *catalog.Service
 	Clients  *clients.Service
+	Roster   *roster.Service
+	Imports  *imports.Runner // the spreadsheet import jobs' status
 	Reports  *reports.Service
 	Recon    *recon.Service
 	Auth     *auth.Service

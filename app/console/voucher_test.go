@@ -33,7 +33,7 @@ func voucherDay(t *testing.T, p *servertest.Platform) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		job, _, err = p.Billing.ImportJob(ctx, job.ID, nil)
+		job, _, err = p.Imports.Job(ctx, job.ID, nil)
 		if err != nil || job.Status.Finished() || time.Now().After(deadline) {
 			break
 		}

@@ -66,6 +66,11 @@ func (f FormErrors) Error() string {
 
 func (f FormErrors) Unwrap() error { return ErrInvalid }
 
+// BadField is a 400 bad_request whose message starts with the field's name.
+func BadField(field, format string, args ...any) *Error {
+	return &Error{Kind: ErrInvalid, Code: "bad_request", Message: field + "：" + fmt.Sprintf(format, args...)}
+}
+
 // codeStatus is the HTTP status of each error code API.md documents.
 var codeStatus = map[string]int{
 	"bill_conflict":        http.StatusConflict,

@@ -37,9 +37,11 @@ import (
 	"campuspay/app/console"
 	"campuspay/app/demo"
 	"campuspay/app/egress"
+	"campuspay/app/imports"
 	"campuspay/app/notify"
 	"campuspay/app/recon"
 	"campuspay/app/reports"
+	"campuspay/app/roster"
 	"campuspay/app/settings"
 	banksim "campuspay/app/sim/bank"
 	cardsim "campuspay/app/sim/campuscard"
@@ -90,6 +92,8 @@ type Server struct {
 	Reports    *reports.Service
 	Catalog    *catalog.Service
 	Clients    *clients.Service
+	Roster     *roster.Service
+	Imports    *imports.Runner
 	Auth       *auth.Service
 	Settings   *settings.Store
 	Egress     *egress.Guard // every server-side request's connections
@@ -179,6 +183,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Secrets: auth.Box{Key: []byte(derive(master, "secrets"))}}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
 	s.Catalog = &catalog.Service{DB: db}
+	s.Roster = &roster.Service{DB: db, Log: cfg.Log}
+	s.Imports = &imports.Runner{DB: db, Log: cfg.Log}
 	s.Reports = &reports.Service{DB: db, Channels: s.Billing.Channels, Log: cfg.Log}
 	s.Auth = &auth.Service{DB: db}
 	bankKey := derive(master, "bank")
@@ -308,12 +314,12 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	}
 	ch.Routes(app)
 	con := &console.Handler{
-		Billing: s.Billing, Catalog: s.Catalog, Clients: s.Clients, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Billing: s.Billing, Catalog: s.Catalog, Clients: s.Clients, Roster: s.Roster, Imports: s.Imports, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
 		Sessions: sessions.Middleware(),
 	}
 	con.Routes(app)
-	ah := &api.Handler{Billing: s.Billing, Clients: s.Clients, Log: s.Config.Log, Render: renderer}
+	ah := &api.Handler{Billing: s.Billing, Clients: s.Clients, Roster: s.Roster, Log: s.Config.Log, Render: renderer}
 	ah.Routes(app)
 	ah.SOAPRoutes(app)
 	return app

@@ -18,7 +18,9 @@ import (
 	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	"campuspay/app/clients"
+	"campuspay/app/imports"
 	"campuspay/app/reports"
+	"campuspay/app/roster"
 	"campuspay/store"
 )
 
@@ -125,6 +127,8 @@ type Fixture struct {
 	Reports *reports.Service // the read models on the same database and clock
 	Catalog *catalog.Service // the charge items, likewise
 	Clients *clients.Service // the business systems and their callbacks, likewise
+	Roster  *roster.Service  // the payer roster, likewise
+	Imports *imports.Runner  // the import jobs, likewise
 	DB      *bun.DB
 	Clock   *Clock
 	Fake    *FakeChannel
@@ -149,6 +153,8 @@ func NewFixture(t *testing.T, db *bun.DB) *Fixture {
 		Now:       f.Clock.Now,
 	}
 	f.Clients = &clients.Service{DB: db, Billing: f.Svc, Now: f.Clock.Now}
+	f.Roster = &roster.Service{DB: db, Now: f.Clock.Now}
+	f.Imports = &imports.Runner{DB: db, Now: f.Clock.Now}
 	f.Catalog = &catalog.Service{DB: db, Now: f.Clock.Now}
 	f.Reports = &reports.Service{DB: db, Channels: f.Svc.Channels, Now: f.Clock.Now}
 	dept := &store.Department{Code: "FIN", Name: "财务处", CreatedAt: now}

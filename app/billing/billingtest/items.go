@@ -9,8 +9,8 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
 	"campuspay/app/catalog"
+	"campuspay/app/imports"
 	"campuspay/store"
 )
 
@@ -68,28 +68,28 @@ func (f *ItemFixture) ApprovedItem(t *testing.T, in catalog.ItemInput) *store.Ch
 }
 
 // ImportCSV imports a CSV under an item and waits for the job to end.
-func (f *ItemFixture) ImportCSV(t *testing.T, itemID int64, lines ...string) (*store.ImportJob, []billing.RowError) {
+func (f *ItemFixture) ImportCSV(t *testing.T, itemID int64, lines ...string) (*store.ImportJob, []imports.RowError) {
 	t.Helper()
 	return f.ImportFile(t, itemID, "bills.csv", []byte(strings.Join(lines, "\n")+"\n"))
 }
 
 // ImportFile imports a file under an item and waits for the job to end.
-func (f *ItemFixture) ImportFile(t *testing.T, itemID int64, name string, data []byte) (*store.ImportJob, []billing.RowError) {
+func (f *ItemFixture) ImportFile(t *testing.T, itemID int64, name string, data []byte) (*store.ImportJob, []imports.RowError) {
 	t.Helper()
 	ctx := context.Background()
 	job, err := f.Svc.ImportBills(ctx, itemID, name, data, nil, "finance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return WaitImport(t, f.Svc, job.ID)
+	return WaitImport(t, f.Imports, job.ID)
 }
 
 // WaitImport waits for an import job to end and returns it with its bad rows.
-func WaitImport(t testing.TB, svc *billing.Service, id int64) (*store.ImportJob, []billing.RowError) {
+func WaitImport(t testing.TB, r *imports.Runner, id int64) (*store.ImportJob, []imports.RowError) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		job, rows, err := svc.ImportJob(context.Background(), id, nil)
+		job, rows, err := r.Job(context.Background(), id, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

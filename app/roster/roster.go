@@ -1,4 +1,4 @@
-package billing
+package roster
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/app/sheet"
 	"campuspay/store"
 )
@@ -85,6 +86,14 @@ func PayerStatusLabel(status string) string {
 
 var payerNoRE = regexp.MustCompile(`^[0-9A-Za-z]{4,32}$`)
 
+// ValidPayerNo reports whether no is a payer number: 4–32 letters and digits.
+func ValidPayerNo(no string) bool { return payerNoRE.MatchString(no) }
+
+var phoneRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+
+// ValidPhone reports whether phone is a mainland mobile number.
+func ValidPhone(phone string) bool { return phoneRE.MatchString(phone) }
+
 // ImportRoster starts importing an uploaded roster (.xlsx or .csv) in the background
 // (StartImport) and returns the job at once. The import is UpsertPayers over the file's
 // rows: all or nothing, every bad row listed with its line.
@@ -93,7 +102,7 @@ func (s *Service) ImportRoster(ctx context.Context, fileName string, data []byte
 		return nil, fault.New(fault.ErrInvalid, "file_empty", "请选择要上传的文件")
 	}
 	job := &store.ImportJob{Kind: store.ImportKindRoster, FileName: store.Clip(fileName, 200), CreatedBy: actor}
-	err := s.StartImport(ctx, job, func(ctx context.Context, run *ImportRun) error {
+	err := s.imports().Start(ctx, job, func(ctx context.Context, run *imports.Run) error {
 		rows, err := readRoster(fileName, data)
 		if err != nil {
 			return err
@@ -115,11 +124,11 @@ func (s *Service) ImportRoster(ctx context.Context, fileName string, data []byte
 func readRoster(fileName string, data []byte) ([]PayerRow, error) {
 	table, err := sheet.Read(fileName, bytes.NewReader(data))
 	if err != nil {
-		return nil, fileError(err)
+		return nil, imports.FileError(err)
 	}
-	cols, err := table.Columns([]string{colPayerNo, colName}, []string{colUnit, colClass, colPhone, colStatus})
+	cols, err := table.Columns([]string{imports.ColPayerNo, imports.ColName}, []string{colUnit, colClass, imports.ColPhone, colStatus})
 	if err != nil {
-		return nil, fileError(err)
+		return nil, imports.FileError(err)
 	}
 	optional := func(r sheet.Row, name string) *string {
 		i, ok := cols[name]
@@ -131,15 +140,15 @@ func readRoster(fileName string, data []byte) ([]PayerRow, error) {
 	}
 	rows := make([]PayerRow, len(table.Rows))
 	for i, r := range table.Rows {
-		rows[i] = PayerRow{Line: r.Line, PayerNo: r.Cell(cols[colPayerNo]), Name: r.Cell(cols[colName]),
-			Unit: optional(r, colUnit), Class: optional(r, colClass), Phone: optional(r, colPhone), Status: optional(r, colStatus)}
+		rows[i] = PayerRow{Line: r.Line, PayerNo: r.Cell(cols[imports.ColPayerNo]), Name: r.Cell(cols[imports.ColName]),
+			Unit: optional(r, colUnit), Class: optional(r, colClass), Phone: optional(r, imports.ColPhone), Status: optional(r, colStatus)}
 	}
 	return rows, nil
 }
 
 // RosterImport returns a roster import job and its bad rows.
-func (s *Service) RosterImport(ctx context.Context, id int64) (*store.ImportJob, []RowError, error) {
-	job, rows, err := s.ImportJob(ctx, id, nil)
+func (s *Service) RosterImport(ctx context.Context, id int64) (*store.ImportJob, []imports.RowError, error) {
+	job, rows, err := s.imports().Job(ctx, id, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -155,7 +164,7 @@ func (s *Service) RosterImports(ctx context.Context, limit int) ([]store.ImportJ
 	err := s.DB.NewSelect().Model(&jobs).Where("kind = ?", store.ImportKindRoster).
 		OrderExpr("created_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("billing: roster imports: %w", err)
+		return nil, fmt.Errorf("roster: roster imports: %w", err)
 	}
 	return jobs, nil
 }
@@ -166,7 +175,7 @@ func (s *Service) RosterImports(ctx context.Context, limit int) ([]store.ImportJ
 // sign-on), existing ones are updated in the fields that differ, the rest are left alone
 // (their updated_at too). Every row is checked first — payer number 4–32 letters or
 // digits, name 1–50 characters, an 11-digit mobile number or none, a known status, no
-// payer number twice — and one bad row changes nothing: the error is *RowErrors.
+// payer number twice — and one bad row changes nothing: the error is *imports.RowErrors.
 func (s *Service) UpsertPayers(ctx context.Context, rows []PayerRow, actor, ip string) (RosterResult, error) {
 	return s.upsertPayers(ctx, rows, actor, ip, "api", nil)
 }
@@ -192,14 +201,14 @@ type payerUpdate struct {
 	detail  string
 }
 
-func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, source string, run *ImportRun) (RosterResult, error) {
+func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, source string, run *imports.Run) (RosterResult, error) {
 	var res RosterResult
 	if len(rows) == 0 {
 		return res, fault.New(fault.ErrInvalid, "roster_empty", "名册中没有数据行")
 	}
 	var existing []rosterUser
 	if err := s.DB.NewSelect().Model(&existing).Scan(ctx); err != nil {
-		return res, fmt.Errorf("billing: roster users: %w", err)
+		return res, fmt.Errorf("roster: roster users: %w", err)
 	}
 	byPayerNo := make(map[string]*rosterUser, len(existing))
 	loginOwner := make(map[string]*rosterUser, len(existing))
@@ -215,7 +224,7 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 		run.Stage(store.ImportValidating, len(rows))
 	}
 	now := s.now()
-	bad := &RowErrors{}
+	bad := &imports.RowErrors{}
 	seen := make(map[string]int, len(rows))
 	var created []store.User
 	var updates []payerUpdate
@@ -268,7 +277,7 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 				if store.IsDuplicate(err) {
 					return fault.New(fault.ErrConflict, "roster_conflict", "名册正被同时修改（有学号/工号刚被其他导入或接口创建），未做任何修改，请重新上传")
 				}
-				return fmt.Errorf("billing: insert payers: %w", err)
+				return fmt.Errorf("roster: insert payers: %w", err)
 			}
 			done += len(chunk)
 			if run != nil {
@@ -278,7 +287,7 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 		audits := make([]store.AuditLog, 0, len(updates)+1)
 		for _, up := range updates {
 			if _, err := tx.NewUpdate().Model(up.user).Column(append(up.columns, "updated_at")...).WherePK().Exec(ctx); err != nil {
-				return fmt.Errorf("billing: update payer: %w", err)
+				return fmt.Errorf("roster: update payer: %w", err)
 			}
 			audits = append(audits, store.AuditLog{At: now, Actor: actor, Action: "payer.updated", TargetType: "payer",
 				TargetID: up.user.PayerNumber(), Detail: store.Clip(up.detail, 2000), IP: ip})
@@ -292,7 +301,7 @@ func (s *Service) upsertPayers(ctx context.Context, rows []PayerRow, actor, ip, 
 		for start := 0; start < len(audits); start += 1000 {
 			chunk := audits[start:min(start+1000, len(audits))]
 			if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {
-				return fmt.Errorf("billing: roster audit: %w", err)
+				return fmt.Errorf("roster: roster audit: %w", err)
 			}
 		}
 		return nil
@@ -407,7 +416,7 @@ func (s *Service) Payers(ctx context.Context, f PayerFilter) ([]store.User, int,
 	}
 	n, err := store.ScanAndCount(ctx, q.OrderExpr("payer_no").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: payers: %w", err)
+		return nil, 0, fmt.Errorf("roster: payers: %w", err)
 	}
 	return users, int(n), nil
 }

@@ -1,4 +1,4 @@
-package billing_test
+package roster_test
 
 // The roster's figure: 50,000 payers created, then the same roster again (all unchanged),
 // then every phone changed. Was a 30-second bound in a test, which failed under -race.
@@ -12,14 +12,14 @@ import (
 	"os"
 	"testing"
 
-	"campuspay/app/billing"
+	"campuspay/app/roster"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
 
 func BenchmarkUpsertPayers50k(b *testing.B) {
 	const n = 50_000
-	run := func(b *testing.B, open func(b *testing.B) *billing.Service) {
+	run := func(b *testing.B, open func(b *testing.B) *roster.Service) {
 		for range b.N {
 			b.StopTimer()
 			svc := open(b)
@@ -41,13 +41,13 @@ func BenchmarkUpsertPayers50k(b *testing.B) {
 		}
 	}
 	b.Run("sqlite", func(b *testing.B) {
-		run(b, func(b *testing.B) *billing.Service { return &billing.Service{DB: storetest.SQLite(b)} })
+		run(b, func(b *testing.B) *roster.Service { return &roster.Service{DB: storetest.SQLite(b)} })
 	})
 	b.Run("mysql", func(b *testing.B) {
 		if os.Getenv(storetest.EnvMySQL) == "" {
 			b.Skip(storetest.EnvMySQL + " not set")
 		}
-		run(b, func(b *testing.B) *billing.Service {
+		run(b, func(b *testing.B) *roster.Service {
 			db, err := store.Open(storetest.MySQLDSN(b), "")
 			if err != nil {
 				b.Fatal(err)
@@ -56,7 +56,7 @@ func BenchmarkUpsertPayers50k(b *testing.B) {
 			if _, err := store.Migrate(context.Background(), db); err != nil {
 				b.Fatal(err)
 			}
-			return &billing.Service{DB: db}
+			return &roster.Service{DB: db}
 		})
 	})
 }

@@ -1,4 +1,4 @@
-package billing_test
+package roster_test
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
 	"campuspay/app/fault"
+	"campuspay/app/imports"
+	"campuspay/app/roster"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
@@ -20,10 +21,10 @@ import (
 func strp(s string) *string { return &s }
 
 // rosterRows makes n payers R0000001… with every column.
-func rosterRows(n int) []billing.PayerRow {
-	rows := make([]billing.PayerRow, n)
+func rosterRows(n int) []roster.PayerRow {
+	rows := make([]roster.PayerRow, n)
 	for i := range rows {
-		rows[i] = billing.PayerRow{Line: i + 2, PayerNo: fmt.Sprintf("R%07d", i+1), Name: fmt.Sprintf("学生%d", i+1),
+		rows[i] = roster.PayerRow{Line: i + 2, PayerNo: fmt.Sprintf("R%07d", i+1), Name: fmt.Sprintf("学生%d", i+1),
 			Unit: strp("计算机学院"), Class: strp("计算机2601班"), Phone: strp(fmt.Sprintf("139%08d", i+1)), Status: strp("在读")}
 	}
 	return rows
@@ -42,10 +43,10 @@ func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		clk := billingtest.NewClock(time.Date(2026, 8, 20, 1, 0, 0, 0, time.UTC))
-		svc := &billing.Service{DB: db, Now: clk.Now}
+		svc := &roster.Service{DB: db, Now: clk.Now}
 
 		res, err := svc.UpsertPayers(ctx, rosterRows(25), "finance", "10.0.0.1")
-		if err != nil || res != (billing.RosterResult{Created: 25}) {
+		if err != nil || res != (roster.RosterResult{Created: 25}) {
 			t.Fatalf("first upsert = %+v, %v; want 25 created", res, err)
 		}
 		first := payerByNo(t, db, "R0000007")
@@ -57,7 +58,7 @@ func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 		clk.Advance(time.Hour)
 		audits := billingtest.Count(t, db, "audit_logs")
 		res, err = svc.UpsertPayers(ctx, rosterRows(25), "finance", "10.0.0.1")
-		if err != nil || res != (billing.RosterResult{Unchanged: 25}) {
+		if err != nil || res != (roster.RosterResult{Unchanged: 25}) {
 			t.Fatalf("same roster again = %+v, %v; want 25 unchanged", res, err)
 		}
 		if again := payerByNo(t, db, "R0000007"); !again.UpdatedAt.Equal(first.UpdatedAt) {
@@ -75,7 +76,7 @@ func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 			rows[i].Class = nil
 		}
 		res, err = svc.UpsertPayers(ctx, rows, "finance", "10.0.0.1")
-		if err != nil || res != (billing.RosterResult{Created: 1, Updated: 2, Unchanged: 23}) {
+		if err != nil || res != (roster.RosterResult{Created: 1, Updated: 2, Unchanged: 23}) {
 			t.Fatalf("changed roster = %+v, %v; want 1 created, 2 updated, 23 unchanged", res, err)
 		}
 		if u := payerByNo(t, db, "R0000003"); u.Phone != "13700000000" || !u.UpdatedAt.After(first.UpdatedAt) || u.ClassName != "计算机2601班" {
@@ -98,7 +99,7 @@ func TestUpsertPayersChangesOnlyWhatChanged(t *testing.T) {
 func TestUpsertPayersAllOrNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		svc := &billing.Service{DB: db}
+		svc := &roster.Service{DB: db}
 		now := time.Now()
 		billingtest.Insert(t, db, &store.User{Login: "T0000001", Name: "占用登录名的职工", Roles: "finance", Status: "active", CreatedAt: now, UpdatedAt: now})
 
@@ -111,9 +112,9 @@ func TestUpsertPayersAllOrNothing(t *testing.T) {
 		rows[6].PayerNo = "T0000001"           // line 8
 		rows[7].Name = strings.Repeat("名", 51) // line 9
 		_, err := svc.UpsertPayers(ctx, rows, "finance", "10.0.0.1")
-		var bad *billing.RowErrors
+		var bad *imports.RowErrors
 		if !errors.As(err, &bad) || !errors.Is(err, fault.ErrInvalid) {
-			t.Fatalf("UpsertPayers(bad rows) = %v, want *RowErrors", err)
+			t.Fatalf("UpsertPayers(bad rows) = %v, want *imports.RowErrors", err)
 		}
 		want := map[int]string{3: "4 到 32 位", 4: "姓名", 5: "手机号", 6: "无法识别", 7: "与第 2 行重复", 8: "登录名", 9: "姓名"}
 		if bad.Total != len(want) {
@@ -133,7 +134,7 @@ func TestUpsertPayersAllOrNothing(t *testing.T) {
 func TestImportRosterFile(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		svc := &billing.Service{DB: db}
+		svc := &roster.Service{DB: db}
 		csv := "\ufeff学号/工号,姓名,学院/部门,班级/单位,手机号,状态\n" +
 			"2026100001,<script>alert(1)</script>,计算机学院,计算机2601班,13800000001,在读\n" +
 			"2022100002,王五,数学学院,数学2201班,,毕业\n" +
@@ -162,7 +163,7 @@ func TestImportRosterFile(t *testing.T) {
 	})
 }
 
-func waitRoster(t *testing.T, svc *billing.Service, id int64) (*store.ImportJob, []billing.RowError) {
+func waitRoster(t *testing.T, svc *roster.Service, id int64) (*store.ImportJob, []imports.RowError) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		job, rows, err := svc.RosterImport(context.Background(), id)
@@ -184,7 +185,7 @@ func TestUpsertPayersInChunks(t *testing.T) {
 	const n = 2_500
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		svc := &billing.Service{DB: db}
+		svc := &roster.Service{DB: db}
 		if res, err := svc.UpsertPayers(ctx, rosterRows(n), "finance", "10.0.0.1"); err != nil || res.Created != n {
 			t.Fatalf("UpsertPayers(%d) = %+v, %v; want %d created", n, res, err, n)
 		}

@@ -1,4 +1,4 @@
-package billing
+package roster
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/store"
 )
 
@@ -44,10 +45,10 @@ func (s *Service) SyncClientPayers(ctx context.Context, client *store.Client, ro
 		return nil, fault.New(fault.ErrForbidden, "forbidden", "本接入系统没有同步缴费人名册的权限（roster）")
 	}
 	if len(rows) == 0 {
-		return nil, badField("payers", "至少要有 1 名缴费人")
+		return nil, fault.BadField("payers", "至少要有 1 名缴费人")
 	}
 	if len(rows) > MaxPayerSync {
-		return nil, badField("payers", "一次最多 %d 名缴费人，本次 %d 名", MaxPayerSync, len(rows))
+		return nil, fault.BadField("payers", "一次最多 %d 名缴费人，本次 %d 名", MaxPayerSync, len(rows))
 	}
 	results := make([]PayerSyncResult, len(rows))
 	good := make([]PayerRow, 0, len(rows))
@@ -56,12 +57,12 @@ func (s *Service) SyncClientPayers(ctx context.Context, client *store.Client, ro
 		results[i].ID = r.ID
 		row := PayerRow{Line: i + 1, PayerNo: r.ID, Name: r.Name, Unit: r.Unit, Class: r.Class, Phone: r.Phone, Status: r.Status}
 		if msg := checkPayerRow(&row); msg != "" {
-			results[i].Err = badField(fmt.Sprintf("payers[%d]", i), "%s", msg)
+			results[i].Err = fault.BadField(fmt.Sprintf("payers[%d]", i), "%s", msg)
 			continue
 		}
 		key := strings.ToLower(row.PayerNo)
 		if at, dup := seen[key]; dup {
-			results[i].Err = badField(fmt.Sprintf("payers[%d].id", i), "学号/工号 %s 与 payers[%d] 重复", row.PayerNo, at)
+			results[i].Err = fault.BadField(fmt.Sprintf("payers[%d].id", i), "学号/工号 %s 与 payers[%d] 重复", row.PayerNo, at)
 			continue
 		}
 		seen[key] = i
@@ -77,7 +78,7 @@ func (s *Service) SyncClientPayers(ctx context.Context, client *store.Client, ro
 			return nil, err
 		}
 		_, err = s.upsertPayers(ctx, good, actor, ip, "api:"+client.AppID, nil)
-		var bad *RowErrors
+		var bad *imports.RowErrors
 		var be *fault.Error
 		switch {
 		case err == nil:
@@ -91,7 +92,7 @@ func (s *Service) SyncClientPayers(ctx context.Context, client *store.Client, ro
 			refused := map[int]bool{}
 			for _, re := range bad.Rows {
 				refused[re.Line] = true
-				results[re.Line-1].Err = badField(fmt.Sprintf("payers[%d]", re.Line-1), "%s", re.Message)
+				results[re.Line-1].Err = fault.BadField(fmt.Sprintf("payers[%d]", re.Line-1), "%s", re.Message)
 			}
 			rest := good[:0]
 			for _, r := range good {
@@ -118,7 +119,7 @@ func (s *Service) knownPayerNos(ctx context.Context, rows []PayerRow) (map[strin
 	known := make(map[string]bool, len(rows))
 	var found []string
 	if err := s.DB.NewSelect().Model((*store.User)(nil)).Column("payer_no").Where("payer_no IN (?)", bun.In(nos)).Scan(ctx, &found); err != nil {
-		return nil, fmt.Errorf("billing: known payers: %w", err)
+		return nil, fmt.Errorf("roster: known payers: %w", err)
 	}
 	for _, no := range found {
 		known[strings.ToLower(no)] = true
