@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 )
 
 // batchResult is one bill's line in a batch answer: its status, and the bill or the error.
@@ -34,14 +35,14 @@ func (h *Handler) billBatch(c *fiber.Ctx) error {
 	if len(body.Bills) == 0 {
 		return badRequest("bills: required, a list of 1 to 1000 bills")
 	}
-	if len(body.Bills) > billing.MaxBatchBills {
-		return badRequest(fmt.Sprintf("bills: at most %d bills in one batch, got %d", billing.MaxBatchBills, len(body.Bills)))
+	if len(body.Bills) > bills.MaxBatchBills {
+		return badRequest(fmt.Sprintf("bills: at most %d bills in one batch, got %d", bills.MaxBatchBills, len(body.Bills)))
 	}
 	out := make([]batchResult, len(body.Bills))
-	reqs := make([]billing.ClientBillRequest, 0, len(body.Bills))
+	reqs := make([]bills.ClientBillRequest, 0, len(body.Bills))
 	at := make([]int, 0, len(body.Bills)) // reqs[k] is bill at[k] of the batch
 	for i, raw := range body.Bills {
-		var req billing.ClientBillRequest
+		var req bills.ClientBillRequest
 		if err := unmarshal(raw, &req); err != nil {
 			var peek struct {
 				BillNo any `json:"bill_no"`
@@ -54,7 +55,7 @@ func (h *Handler) billBatch(c *fiber.Ctx) error {
 		reqs, at = append(reqs, req), append(at, i)
 	}
 	if len(reqs) > 0 {
-		res, err := h.Billing.CreateClientBills(c.UserContext(), CurrentClient(c), reqs, billing.SourceAPI)
+		res, err := h.Bills.CreateClientBills(c.UserContext(), CurrentClient(c), reqs, bills.SourceAPI)
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,7 @@ import "github.com/gofiber/fiber/v2"
 // bill_not_cancellable for a bill paid (in part) or being paid. The body, if any, is
 // ignored.
 func (h *Handler) billCancel(c *fiber.Ctx) error {
-	bill, err := h.Billing.CancelClientBill(c.UserContext(), CurrentClient(c), param(c, "bill_no"))
+	bill, err := h.Bills.CancelClientBill(c.UserContext(), CurrentClient(c), param(c, "bill_no"))
 	if err != nil {
 		return err
 	}

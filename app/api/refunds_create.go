@@ -1,19 +1,19 @@
 package api
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/bills"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // refundCreate is POST /api/v1/bills/{bill_no}/refunds: 201 with the refund, pending in
 // finance's approval queue; 200 with it as it stands for the same refund_no and content.
 func (h *Handler) refundCreate(c *fiber.Ctx) error {
-	var req billing.ClientRefundRequest
+	var req bills.ClientRefundRequest
 	if err := decodeJSON(c, limitOne, &req); err != nil {
 		return err
 	}
-	refund, created, err := h.Billing.RequestClientBillRefund(c.UserContext(), CurrentClient(c), param(c, "bill_no"), req)
+	refund, created, err := h.Bills.RequestClientBillRefund(c.UserContext(), CurrentClient(c), param(c, "bill_no"), req)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import "github.com/gofiber/fiber/v2"
 
 // refundShow is GET /api/v1/refunds/{refund_no}.
 func (h *Handler) refundShow(c *fiber.Ctx) error {
-	refund, err := h.Billing.ClientRefund(c.UserContext(), CurrentClient(c), param(c, "refund_no"))
+	refund, err := h.Bills.ClientRefund(c.UserContext(), CurrentClient(c), param(c, "refund_no"))
 	if err != nil {
 		return err
 	}

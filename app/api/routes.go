@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/clients"
 	"campuspay/app/roster"
 	"campuspay/app/web"
@@ -17,6 +18,7 @@ import (
 // Handler serves the integration API.
 type Handler struct {
 	Billing *billing.Service
+	Bills   *bills.Service
 	Clients *clients.Service
 	Roster  *roster.Service
 	Log     *slog.Logger

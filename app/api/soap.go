@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/store"
 )
 
@@ -61,7 +62,7 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 		if err != nil {
 			return nil, err
 		}
-		bill, created, err := h.Billing.CreateClientBill(ctx, client, req, billing.SourceSOAP)
+		bill, created, err := h.Bills.CreateClientBill(ctx, client, req, bills.SourceSOAP)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +72,7 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 		if err != nil {
 			return nil, err
 		}
-		bill, err := h.Billing.ClientBill(ctx, client, no)
+		bill, err := h.Bills.ClientBill(ctx, client, no)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +82,7 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 		if err != nil {
 			return nil, err
 		}
-		bill, err := h.Billing.CancelClientBill(ctx, client, no)
+		bill, err := h.Bills.CancelClientBill(ctx, client, no)
 		if err != nil {
 			return nil, err
 		}
@@ -92,8 +93,8 @@ func (h *Handler) soapRun(ctx context.Context, client *store.Client, call *soapC
 
 // request turns the CreateBill element into billing's request; billing validates it
 // exactly as it does a JSON one.
-func (in *soapCreateBill) request() (billing.ClientBillRequest, error) {
-	req := billing.ClientBillRequest{
+func (in *soapCreateBill) request() (bills.ClientBillRequest, error) {
+	req := bills.ClientBillRequest{
 		BillNo: strings.TrimSpace(in.BillNo), ItemCode: strings.TrimSpace(in.ItemCode),
 		Payer: billing.APIPayer{Type: strings.TrimSpace(in.Payer.Type), ID: strings.TrimSpace(in.Payer.ID),
 			Name: strings.TrimSpace(in.Payer.Name), Phone: strings.TrimSpace(in.Payer.Phone)},

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"campuspay/app/api/client"
-	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/server/servertest"
 	"campuspay/app/sign"
 	"campuspay/store"
@@ -161,7 +161,7 @@ func TestSOAPOperationsRoundTrip(t *testing.T) {
 		}
 		var src string
 		p.DB.NewSelect().Model((*store.Bill)(nil)).Column("source").Where("bill_no = ?", "CET-0001").Scan(ctx, &src)
-		if src != billing.SourceSOAP {
+		if src != bills.SourceSOAP {
 			t.Errorf("bill source %q, want soap", src)
 		}
 

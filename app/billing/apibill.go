@@ -57,7 +57,8 @@ type APIRefund struct {
 func APITime(t time.Time) string { return t.In(bizday.Shanghai).Format(time.RFC3339) }
 
 // apiBill builds the API view of a bill inside db (a transaction or the database).
-func (s *Service) apiBill(ctx context.Context, db bun.IDB, b *store.Bill) (*APIBill, error) {
+// APIBillOf is the API's view of a bill, with its pay link while it is still to be paid.
+func (s *Service) APIBillOf(ctx context.Context, db bun.IDB, b *store.Bill) (*APIBill, error) {
 	return buildAPIBill(ctx, db, b, s.BillLink)
 }
 

@@ -11,10 +11,10 @@ import (
 	"campuspay/store"
 )
 
-// queueBillEvent writes an outbox row telling the bill's business system what happened,
+// QueueBillEvent writes an outbox row telling the bill's business system what happened,
 // inside the transaction of the change itself: the callback exists exactly when the change
 // does. A delivery job sends it (at least once; event_id lets the receiver deduplicate).
-func queueBillEvent(ctx context.Context, tx bun.Tx, b *store.Bill, eventType string, now time.Time) error {
+func QueueBillEvent(ctx context.Context, tx bun.Tx, b *store.Bill, eventType string, now time.Time) error {
 	ev := &store.Event{EventID: "evt_" + randomToken(24), Client: b.SourceClient, Type: eventType, Status: "pending", NextAt: now, CreatedAt: now}
 	bill, err := buildAPIBill(ctx, tx, b, nil)
 	if err != nil {

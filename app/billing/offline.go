@@ -156,11 +156,11 @@ func readOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecor
 		return nil, imports.FileError(err)
 	}
 	cols, err := table.Columns([]string{colOfflineMethod, colOfflineAmount, colOfflineDate, colOfflineRef},
-		[]string{imports.ColPayerNo, colOfflineItem, colBillNo, colOfflineNote})
+		[]string{imports.ColPayerNo, colOfflineItem, imports.ColBillNo, colOfflineNote})
 	if err != nil {
 		return nil, imports.FileError(err)
 	}
-	_, hasBill := cols[colBillNo]
+	_, hasBill := cols[imports.ColBillNo]
 	_, hasPayer := cols[imports.ColPayerNo]
 	_, hasItem := cols[colOfflineItem]
 	if !hasBill && !(hasPayer && hasItem) {
@@ -176,7 +176,7 @@ func readOffline(fileName string, data []byte, today time.Time) ([]*OfflineRecor
 	seen := make(map[string]int, len(table.Rows)) // method:reference → line
 	for _, row := range table.Rows {
 		r := &OfflineRecord{Line: row.Line, PayerNo: cell(row, imports.ColPayerNo), ItemCode: cell(row, colOfflineItem),
-			BillNo: cell(row, colBillNo), Reference: cell(row, colOfflineRef), Note: cell(row, colOfflineNote)}
+			BillNo: cell(row, imports.ColBillNo), Reference: cell(row, colOfflineRef), Note: cell(row, colOfflineNote)}
 		method := cell(row, colOfflineMethod)
 		r.Method = offlineMethodWords[strings.ToLower(method)]
 		if r.Method == "" {
@@ -238,7 +238,7 @@ func offlineDate(r *OfflineRecord, raw string, today time.Time) time.Time {
 		r.bad("请填写收款日期")
 		return time.Time{}
 	}
-	day, ok := parseDueDate(raw)
+	day, ok := imports.ParseDate(raw)
 	switch {
 	case !ok || day.Year() < 2000:
 		r.bad("收款日期「%s」格式不正确，如 2026-11-20", store.Clip(raw, 30))

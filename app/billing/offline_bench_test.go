@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
 	"campuspay/app/bizday"
 	"campuspay/app/imports"
 	"campuspay/store"
@@ -44,16 +45,16 @@ func benchOfflineImport(b *testing.B, db *bun.DB) {
 	now := store.UTC(time.Now())
 	svc := &billing.Service{DB: db}
 	dept := &store.Department{Code: "BENCH", Name: "压测部门", CreatedAt: now}
-	importBenchInsert(b, db, dept)
+	billingtest.Insert(b, db, dept)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		item := &store.ChargeItem{Code: fmt.Sprintf("OFF-%d", i), Name: "压测项目", DepartmentID: dept.ID, Category: "tuition",
 			Audience: store.AudienceInternal, Pricing: store.PricingPerBill, PartialAllowed: true, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
-		importBenchInsert(b, db, item)
+		billingtest.Insert(b, db, item)
 		file := offlineBenchData(b, db, item, i, rows, now)
 		runtime.GC()
 		debug.FreeOSMemory()
-		resetPeakRSS()
+		billingtest.ResetPeakRSS()
 		b.StartTimer()
 
 		start := time.Now()
@@ -74,9 +75,9 @@ func benchOfflineImport(b *testing.B, db *bun.DB) {
 			b.Fatalf("%d bills paid and %d receipts, want %d", paid, receipts, rows)
 		}
 		b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
-		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-MB")
+		b.ReportMetric(float64(billingtest.PeakRSS())/(1<<20), "peak-MB")
 		b.Logf("%s: %d rows in %s (%.0f rows/s), peak RSS %d MB", store.DialectOf(db), rows, elapsed.Round(time.Millisecond),
-			float64(rows)/elapsed.Seconds(), peakRSS()>>20)
+			float64(rows)/elapsed.Seconds(), billingtest.PeakRSS()>>20)
 		b.StartTimer()
 	}
 }
@@ -92,7 +93,7 @@ func offlineBenchData(b *testing.B, db *bun.DB, item *store.ChargeItem, run, row
 			payers = append(payers, store.User{Login: no, Name: fmt.Sprintf("缴费人%d", i), Roles: "payer", PayerNo: &no,
 				Status: "active", CreatedAt: now, UpdatedAt: now})
 			if len(payers) == cap(payers) {
-				importBenchInsert(b, db, &payers)
+				billingtest.Insert(b, db, &payers)
 				payers = payers[:0]
 			}
 		}
@@ -108,7 +109,7 @@ func offlineBenchData(b *testing.B, db *bun.DB, item *store.ChargeItem, run, row
 			PayerType: "internal", PayerName: fmt.Sprintf("缴费人%d", i+1), AmountDueFen: 450000 + int64(i%5)*25000,
 			Status: store.BillUnpaid, CreatedAt: now, UpdatedAt: now})
 		if len(bills) == cap(bills) {
-			importBenchInsert(b, db, &bills)
+			billingtest.Insert(b, db, &bills)
 			bills = bills[:0]
 		}
 	}

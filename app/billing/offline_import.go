@@ -140,7 +140,7 @@ func (st *offlineState) find(ctx context.Context, db bun.IDB, recs []*OfflineRec
 	// Items by code (few), payers by number.
 	codeOf := map[int64]string{}
 	var itemIDs []int64
-	for chunk := range chunksOf(codes, offlineChunk) {
+	for chunk := range slices.Chunk(codes, offlineChunk) {
 		var items []*store.ChargeItem
 		if err := db.NewSelect().Model(&items).Where("code IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: offline items: %w", err)
@@ -151,7 +151,7 @@ func (st *offlineState) find(ctx context.Context, db bun.IDB, recs []*OfflineRec
 		}
 	}
 	payerNo := map[int64]string{}
-	for chunk := range chunksOf(payerNos, offlineChunk) {
+	for chunk := range slices.Chunk(payerNos, offlineChunk) {
 		var users []store.User
 		if err := db.NewSelect().Model(&users).Column("id", "payer_no").Where("payer_no IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: offline payers: %w", err)
@@ -174,7 +174,7 @@ func (st *offlineState) find(ctx context.Context, db bun.IDB, recs []*OfflineRec
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		for chunk := range chunksOf(ids, offlineChunk) {
+		for chunk := range slices.Chunk(ids, offlineChunk) {
 			var bills []*store.Bill
 			if err := db.NewSelect().Model(&bills).Where("payer_id IN (?)", bun.In(chunk)).Where("item_id IN (?)", bun.In(itemIDs)).
 				Where("status <> ?", store.BillCancelled).OrderExpr("id").Scan(ctx); err != nil {
@@ -194,7 +194,7 @@ func (st *offlineState) find(ctx context.Context, db bun.IDB, recs []*OfflineRec
 			return fmt.Errorf("billing: bill sources: %w", err)
 		}
 		var found []*offlineBill
-		for chunk := range chunksOf(billNos, offlineChunk) {
+		for chunk := range slices.Chunk(billNos, offlineChunk) {
 			var bills []*store.Bill
 			if err := db.NewSelect().Model(&bills).Where("source_client IN (?)", bun.In(clients)).
 				Where("bill_no IN (?)", bun.In(chunk)).OrderExpr("id").Scan(ctx); err != nil {
@@ -226,7 +226,7 @@ func (st *offlineState) nameBills(ctx context.Context, db bun.IDB, bills []*offl
 	}
 	slices.Sort(payers)
 	numbers := map[int64]string{}
-	for chunk := range chunksOf(slices.Compact(payers), offlineChunk) {
+	for chunk := range slices.Chunk(slices.Compact(payers), offlineChunk) {
 		var users []store.User
 		if err := db.NewSelect().Model(&users).Column("id", "payer_no").Where("id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: offline bill payers: %w", err)
@@ -256,7 +256,7 @@ func (st *offlineState) loadItems(ctx context.Context, db bun.IDB) error {
 			ids = append(ids, b.ItemID)
 		}
 	}
-	for chunk := range chunksOf(ids, offlineChunk) {
+	for chunk := range slices.Chunk(ids, offlineChunk) {
 		var items []*store.ChargeItem
 		if err := db.NewSelect().Model(&items).Where("id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: offline items: %w", err)
@@ -270,7 +270,7 @@ func (st *offlineState) loadItems(ctx context.Context, db bun.IDB) error {
 
 func (st *offlineState) loadUsed(ctx context.Context, db bun.IDB, refs []string) error {
 	st.used = map[string]time.Time{}
-	for chunk := range chunksOf(refs, offlineChunk) {
+	for chunk := range slices.Chunk(refs, offlineChunk) {
 		var rows []store.OfflineCollection
 		if err := db.NewSelect().Model(&rows).Column("method", "reference", "collected_on").
 			Where("reference IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
@@ -295,7 +295,7 @@ func (st *offlineState) lock(ctx context.Context, tx bun.Tx, recs []*OfflineReco
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	st.locked = make(map[int64]bool, len(ids))
-	for chunk := range chunksOf(ids, offlineChunk) {
+	for chunk := range slices.Chunk(ids, offlineChunk) {
 		var rows []*store.Bill
 		if err := store.ForUpdate(tx.NewSelect().Model(&rows).Where("id IN (?)", bun.In(chunk)).OrderExpr("id")).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: lock offline bills: %w", err)
@@ -461,7 +461,7 @@ func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *imports.Run,
 		res.Count++
 		res.TotalFen += r.AmountFen
 	}
-	for chunk := range chunksOf(applied, offlineChunk) {
+	for chunk := range slices.Chunk(applied, offlineChunk) {
 		if err := insertOfflineOrders(ctx, tx, chunk); err != nil {
 			return res, err
 		}
@@ -490,7 +490,7 @@ func (s *Service) applyOffline(ctx context.Context, tx bun.Tx, run *imports.Run,
 		return res, err
 	}
 	jobID := run.Job.ID
-	for chunk := range chunksOf(applied, offlineChunk) {
+	for chunk := range slices.Chunk(applied, offlineChunk) {
 		rows := make([]store.OfflineCollection, len(chunk))
 		audits := make([]store.AuditLog, len(chunk))
 		for i, a := range chunk {
@@ -636,7 +636,7 @@ func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineAppli
 		}
 		next[y] = first
 	}
-	for chunk := range chunksOf(applied, offlineChunk) {
+	for chunk := range slices.Chunk(applied, offlineChunk) {
 		rs := make([]*store.Receipt, len(chunk))
 		for i, a := range chunk {
 			b := st.bills[a.rec.billID]

@@ -316,7 +316,7 @@ func queuePaidEvents(ctx context.Context, tx bun.Tx, bills []*store.Bill, now ti
 		if b.SourceClient == "" {
 			continue
 		}
-		if err := queueBillEvent(ctx, tx, b, "bill."+string(b.Status), now); err != nil {
+		if err := QueueBillEvent(ctx, tx, b, "bill."+string(b.Status), now); err != nil {
 			return err
 		}
 	}

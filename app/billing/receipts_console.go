@@ -178,7 +178,7 @@ func (s *Service) CountPrints(ctx context.Context, receiptNos []string, actor st
 // VoidReceipt voids a receipt with a reason: it stays on file, stamped 作废, and its
 // verification page says so.
 func (s *Service) VoidReceipt(ctx context.Context, receiptNo, reason, actor string) (*store.ReceiptRow, error) {
-	reason, err := refundText(reason, "作废原因")
+	reason, err := RefundText(reason, "作废原因")
 	if err != nil {
 		return nil, err
 	}

@@ -194,7 +194,7 @@ func (q *RefundQuote) pick(amountFen int64) (PaymentRoom, error) {
 // refundable amount is worked out and the request written, so that two requests at once can
 // never together ask for more than was paid. The refund waits in pending for finance.
 func (s *Service) RequestRefund(ctx context.Context, req RefundRequest) (*store.Refund, error) {
-	reason, err := refundText(req.Reason, "退款原因")
+	reason, err := RefundText(req.Reason, "退款原因")
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (s *Service) RequestClientRefund(ctx context.Context, req RefundRequest) (r
 		if err != nil {
 			return nil, err
 		}
-		reason, _ := refundText(req.Reason, "退款原因")
+		reason, _ := RefundText(req.Reason, "退款原因")
 		if old.BillID == nil || *old.BillID != req.BillID || old.AmountFen != req.AmountFen || old.Reason != reason {
 			return nil, fault.New(fault.ErrConflict, "refund_conflict", "退款单号 %s 已用于另一笔退款", req.ClientRefundNo)
 		}
@@ -381,7 +381,7 @@ func (s *Service) ApproveRefund(ctx context.Context, id int64, actor, note strin
 
 // RejectRefund turns a pending refund down, with the reason the requester will read.
 func (s *Service) RejectRefund(ctx context.Context, id int64, actor, reason string) (*store.Refund, error) {
-	reason, err := refundText(reason, "驳回原因")
+	reason, err := RefundText(reason, "驳回原因")
 	if err != nil {
 		return nil, err
 	}
@@ -604,7 +604,7 @@ func (s *Service) creditRefund(ctx context.Context, tx bun.Tx, r *store.Refund, 
 	}
 	if bill.SourceClient != "" {
 		if bill.Status == store.BillRefunded && before != store.BillRefunded {
-			if err := queueBillEvent(ctx, tx, bill, "bill.refunded", now); err != nil {
+			if err := QueueBillEvent(ctx, tx, bill, "bill.refunded", now); err != nil {
 				return "", err
 			}
 		}
@@ -974,8 +974,8 @@ func (s *Service) refundEvent(ctx context.Context, tx bun.Tx, r *store.Refund, e
 	return queueRefundEvent(ctx, tx, bill, r, eventType, now)
 }
 
-// refundText checks a required text (a reason) of at most MaxRefundReason characters.
-func refundText(s, label string) (string, error) {
+// RefundText checks a required text (a reason) of at most MaxRefundReason characters.
+func RefundText(s, label string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", fault.New(fault.ErrInvalid, "reason_required", "请填写%s", label)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -103,7 +104,7 @@ func (imp *inboxImporter) importRow(ctx context.Context, row *store.InboxBill) (
 	if client.Disabled {
 		return inboxReason("unauthorized", fmt.Sprintf("接入系统 %s 已停用", row.AppID)), nil
 	}
-	_, _, err = imp.s.Billing.CreateClientBill(ctx, client, inboxRequest(row), billing.SourceInbox)
+	_, _, err = imp.s.Bills.CreateClientBill(ctx, client, inboxRequest(row), bills.SourceInbox)
 	if err != nil {
 		var be *fault.Error
 		if !errors.As(err, &be) {
@@ -128,8 +129,8 @@ func (imp *inboxImporter) client(ctx context.Context, appID string) (*store.Clie
 }
 
 // inboxRequest reads a row as the request the JSON API would have received.
-func inboxRequest(row *store.InboxBill) billing.ClientBillRequest {
-	req := billing.ClientBillRequest{
+func inboxRequest(row *store.InboxBill) bills.ClientBillRequest {
+	req := bills.ClientBillRequest{
 		BillNo: row.BillNo, ItemCode: row.ItemCode, Amount: row.Amount, Description: inboxText(row.Description),
 		Payer: billing.APIPayer{Type: row.PayerType, ID: inboxText(row.PayerID), Name: inboxText(row.PayerName), Phone: inboxText(row.PayerPhone)},
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/clients"
 	"campuspay/app/server/servertest"
 	"campuspay/store"
@@ -138,13 +139,13 @@ func TestInboxImport(t *testing.T) {
 				t.Errorf("row %s (%d): state %q error %q, want %s %q…", tt.row.BillNo, tt.row.ID, got.State, got.Error, tt.state, tt.code)
 			}
 		}
-		var bills []store.Bill
-		p.DB.NewSelect().Model(&bills).Where("source_client = ?", "academic").Order("bill_no").Scan(ctx)
-		if len(bills) != 3 || bills[0].Source != billing.SourceInbox || bills[0].AmountDueFen != 3000 || bills[0].DueDate == nil {
-			t.Fatalf("bills of academic: %+v, want IN-1, IN-2, IN-8 from the inbox, ¥30 each, with a due date", bills)
+		var made []store.Bill
+		p.DB.NewSelect().Model(&made).Where("source_client = ?", "academic").Order("bill_no").Scan(ctx)
+		if len(made) != 3 || made[0].Source != bills.SourceInbox || made[0].AmountDueFen != 3000 || made[0].DueDate == nil {
+			t.Fatalf("bills of academic: %+v, want IN-1, IN-2, IN-8 from the inbox, ¥30 each, with a due date", made)
 		}
-		if bills[1].Metadata == nil || !strings.Contains(*bills[1].Metadata, `"seat":12`) {
-			t.Errorf("IN-2 metadata %v, want the row's JSON", bills[1].Metadata)
+		if made[1].Metadata == nil || !strings.Contains(*made[1].Metadata, `"seat":12`) {
+			t.Errorf("IN-2 metadata %v, want the row's JSON", made[1].Metadata)
 		}
 
 		// Rerunning imports nothing new and changes nothing.
@@ -153,14 +154,14 @@ func TestInboxImport(t *testing.T) {
 		}
 		n, _ := p.DB.NewSelect().Model((*store.Bill)(nil)).Where("source_client = ?", "academic").Count(ctx)
 		if n != 3 {
-			t.Errorf("after the second run %d bills, want 3", n)
+			t.Errorf("after the second run %d made, want 3", n)
 		}
 
 		// Pay IN-1 by campus card: the view shows it paid.
 		payer := new(store.User)
 		p.DB.NewSelect().Model(payer).Where("payer_no = ?", "2026000001").Scan(ctx)
 		o, err := p.Billing.CreateOrder(ctx, billing.OrderRequest{PayerID: payer.ID, Channel: "campuscard",
-			Lines: []billing.LineRequest{{BillID: bills[0].ID}}})
+			Lines: []billing.LineRequest{{BillID: made[0].ID}}})
 		if err != nil {
 			t.Fatal(err)
 		}

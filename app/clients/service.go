@@ -1,7 +1,7 @@
 // Package clients keeps the business systems (接入系统) that hand bills to the platform:
 // their registration, sealed secrets and allowed items, the log of their API requests,
 // the callback outbox and its delivery, and the database inbox's import. It moves no
-// money: bills a business system sends become bills, and are paid, through billing.
+// money: bills a business system sends become bills in bills, and are paid through billing.
 package clients
 
 import (
@@ -12,7 +12,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/egress"
 	"campuspay/app/settings"
 	"campuspay/store"
@@ -21,7 +21,7 @@ import (
 // Service keeps the business systems and delivers their callbacks.
 type Service struct {
 	DB       *bun.DB
-	Billing  *billing.Service // bills a business system sends are made and paid there
+	Bills    *bills.Service // the inbox's rows become bills there, as the API's do
 	Settings *settings.Store
 	Now      func() time.Time
 	Log      *slog.Logger

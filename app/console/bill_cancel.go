@@ -16,7 +16,7 @@ func (h *Handler) billCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	bill, err := h.Billing.CancelBill(c.UserContext(), id, deptScope(auth.Current(c)), actor(c))
+	bill, err := h.Bills.CancelBill(c.UserContext(), id, deptScope(auth.Current(c)), actor(c))
 	if err != nil {
 		return err
 	}

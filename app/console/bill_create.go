@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
-	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/fault"
 	"campuspay/app/web"
 )
@@ -19,11 +19,11 @@ func (h *Handler) billCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := billing.BillInput{
+	in := bills.BillInput{
 		PayerNo: c.FormValue("payer_no"), Name: c.FormValue("name"), Phone: c.FormValue("phone"),
 		Amount: c.FormValue("amount"), Description: c.FormValue("description"), DueDate: c.FormValue("due_date"),
 	}
-	_, err = h.Billing.AddBill(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
+	_, err = h.Bills.AddBill(c.UserContext(), item.ID, in, deptScope(auth.Current(c)), actor(c))
 	var errs fault.FormErrors
 	if errors.As(err, &errs) {
 		if c.Get(web.HeaderHXRequest) != "true" {

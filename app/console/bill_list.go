@@ -3,7 +3,7 @@ package console
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/fault"
 	"campuspay/app/web"
 	"campuspay/store"
@@ -16,17 +16,17 @@ func (h *Handler) billList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.billPage(c, item, billing.BillInput{}, nil)
+	return h.billPage(c, item, bills.BillInput{}, nil)
 }
 
 // billPage renders the bill list of item, with the add-one form holding in and errs.
-func (h *Handler) billPage(c *fiber.Ctx, item *store.ChargeItem, in billing.BillInput, errs fault.FormErrors) error {
+func (h *Handler) billPage(c *fiber.Ctx, item *store.ChargeItem, in bills.BillInput, errs fault.FormErrors) error {
 	pager := web.NewPager(c, 20)
-	f := billing.BillFilter{ItemID: item.ID, Offset: pager.Offset(), Limit: pager.Size}
+	f := bills.BillFilter{ItemID: item.ID, Offset: pager.Offset(), Limit: pager.Size}
 	if s := c.Query("status"); s != "" {
 		f.Status = []store.BillStatus{store.BillStatus(s)}
 	}
-	bills, total, err := h.Billing.ItemBills(c.UserContext(), f)
+	bills, total, err := h.Bills.ItemBills(c.UserContext(), f)
 	if err != nil {
 		return err
 	}

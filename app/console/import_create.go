@@ -34,7 +34,7 @@ func (h *Handler) billImport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, err := h.Billing.ImportBills(c.UserContext(), item.ID, fh.Filename, data, deptScope(auth.Current(c)), actor(c))
+	job, err := h.Bills.ImportBills(c.UserContext(), item.ID, fh.Filename, data, deptScope(auth.Current(c)), actor(c))
 	if err != nil {
 		return err
 	}

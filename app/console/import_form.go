@@ -1,9 +1,9 @@
 package console
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"campuspay/app/bills"
 
-	"campuspay/app/billing"
+	"github.com/gofiber/fiber/v2"
 )
 
 // billImportForm is the upload form of an item's bill import, with the template link.
@@ -13,6 +13,6 @@ func (h *Handler) billImportForm(c *fiber.Ctx) error {
 		return err
 	}
 	return h.page(c, "console/items_import", item.Name+" - 导入账单", fiber.Map{
-		"Item": viewItem(item), "Header": billing.BillTemplateHeader, "MaxRows": maxImportRows,
+		"Item": viewItem(item), "Header": bills.BillTemplateHeader, "MaxRows": maxImportRows,
 	})
 }

@@ -1,11 +1,10 @@
 package console
 
 import (
+	"campuspay/app/bills"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
-
-	"campuspay/app/billing"
 )
 
 // billTemplate sends the item's import template: the columns, and example rows.
@@ -14,7 +13,7 @@ func (h *Handler) billTemplate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendTemplate(c, item.Code+"-账单导入模板.xlsx", "账单", billing.BillTemplateHeader, billing.BillTemplateExample(item))
+	return sendTemplate(c, item.Code+"-账单导入模板.xlsx", "账单", bills.BillTemplateHeader, bills.BillTemplateExample(item))
 }
 
 // itemsAttachment makes the answer an .xlsx download named name (UTF-8 names per RFC 6266).

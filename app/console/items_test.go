@@ -17,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/bizday"
 	"campuspay/app/money"
 	"campuspay/app/server/servertest"
@@ -295,7 +296,7 @@ func TestImportBillsThroughConsole(t *testing.T) {
 			t.Fatalf("template is not a workbook: %v", err)
 		}
 		head, _ := x.GetRows(x.GetSheetList()[0])
-		if len(head) < 2 || strings.Join(head[0], ",") != strings.Join(billing.BillTemplateHeader, ",") {
+		if len(head) < 2 || strings.Join(head[0], ",") != strings.Join(bills.BillTemplateHeader, ",") {
 			t.Errorf("template rows = %v, want the header and an example", head)
 		}
 

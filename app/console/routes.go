@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/catalog"
 	"campuspay/app/clients"
 	"campuspay/app/imports"
@@ -27,6 +28,7 @@ import (
 // Handler serves the console.
 type Handler struct {
 	Billing  *billing.Service
+	Bills    *bills.Service
 	Catalog  *catalog.Service
 	Clients  *clients.Service
 	Roster   *roster.Service

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -283,6 +284,7 @@ const (
 	ColPayerNo = "学号/工号|学号|工号|学工号|payer_no"
 	ColName    = "姓名|name"
 	ColPhone   = "手机号|手机|手机号码|phone"
+	ColBillNo  = "账单号|bill_no"
 )
 
 // FileError turns a sheet's complaint about the file into an error people read.
@@ -292,4 +294,19 @@ func FileError(err error) error {
 		return fault.New(fault.ErrInvalid, "file_invalid", "%s", msg)
 	}
 	return err
+}
+
+// ParseDate reads a date as people write it or as Excel shows it: 2026-09-30,
+// 2026/9/30, 2026.9.30, 2026年9月30日, Excel's default mm-dd-yy, or a date serial number.
+func ParseDate(raw string) (time.Time, bool) {
+	raw = strings.TrimSuffix(strings.TrimSpace(raw), " 00:00:00")
+	for _, layout := range []string{"2006-01-02", "2006-1-2", "2006/1/2", "2006.1.2", "2006年1月2日", "01-02-06", "1/2/06"} {
+		if t, err := time.Parse(layout, raw); err == nil {
+			return t, true
+		}
+	}
+	if serial, err := strconv.Atoi(raw); err == nil && serial > 20000 && serial < 80000 {
+		return time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).AddDate(0, 0, serial), true
+	}
+	return time.Time{}, false
 }

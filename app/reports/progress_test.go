@@ -60,7 +60,7 @@ func TestProgressEqualsTheRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.Clock.Advance(24 * time.Hour)
-		if _, err := f.Svc.CancelBill(ctx, f.Bills[1].ID, nil, "finance"); err != nil {
+		if _, err := f.BillSvc.CancelBill(ctx, f.Bills[1].ID, nil, "finance"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := f.Reports.ItemProgress(ctx, f.Item.ID)

@@ -28,6 +28,7 @@ import (
 	"campuspay/app/api"
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/cashier"
 	"campuspay/app/catalog"
 	"campuspay/app/channel"
@@ -91,6 +92,7 @@ type Server struct {
 	Billing    *billing.Service
 	Reports    *reports.Service
 	Catalog    *catalog.Service
+	Bills      *bills.Service
 	Clients    *clients.Service
 	Roster     *roster.Service
 	Imports    *imports.Runner
@@ -179,7 +181,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		NotifyURL: func(ch string) string { return cfg.BaseURL + "/notify/" + ch },
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
 	}
-	s.Clients = &clients.Service{DB: db, Billing: s.Billing, Settings: s.Settings, Log: cfg.Log, Egress: s.Egress,
+	s.Bills = &bills.Service{DB: db, Billing: s.Billing, Log: cfg.Log}
+	s.Clients = &clients.Service{DB: db, Bills: s.Bills, Settings: s.Settings, Log: cfg.Log, Egress: s.Egress,
 		Secrets: auth.Box{Key: []byte(derive(master, "secrets"))}}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
 	s.Catalog = &catalog.Service{DB: db}
@@ -314,12 +317,12 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	}
 	ch.Routes(app)
 	con := &console.Handler{
-		Billing: s.Billing, Catalog: s.Catalog, Clients: s.Clients, Roster: s.Roster, Imports: s.Imports, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
+		Billing: s.Billing, Catalog: s.Catalog, Bills: s.Bills, Clients: s.Clients, Roster: s.Roster, Imports: s.Imports, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
 		Sessions: sessions.Middleware(),
 	}
 	con.Routes(app)
-	ah := &api.Handler{Billing: s.Billing, Clients: s.Clients, Roster: s.Roster, Log: s.Config.Log, Render: renderer}
+	ah := &api.Handler{Billing: s.Billing, Bills: s.Bills, Clients: s.Clients, Roster: s.Roster, Log: s.Config.Log, Render: renderer}
 	ah.Routes(app)
 	ah.SOAPRoutes(app)
 	return app

@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bills"
 	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	"campuspay/app/clients"
@@ -126,6 +127,7 @@ type Fixture struct {
 	Svc     *billing.Service
 	Reports *reports.Service // the read models on the same database and clock
 	Catalog *catalog.Service // the charge items, likewise
+	BillSvc *bills.Service   // the bills before money touches them, likewise
 	Clients *clients.Service // the business systems and their callbacks, likewise
 	Roster  *roster.Service  // the payer roster, likewise
 	Imports *imports.Runner  // the import jobs, likewise
@@ -152,7 +154,8 @@ func NewFixture(t *testing.T, db *bun.DB) *Fixture {
 		ReturnURL: func(string) string { return "http://127.0.0.1/return" },
 		Now:       f.Clock.Now,
 	}
-	f.Clients = &clients.Service{DB: db, Billing: f.Svc, Now: f.Clock.Now}
+	f.BillSvc = &bills.Service{DB: db, Billing: f.Svc, Now: f.Clock.Now}
+	f.Clients = &clients.Service{DB: db, Bills: f.BillSvc, Now: f.Clock.Now}
 	f.Roster = &roster.Service{DB: db, Now: f.Clock.Now}
 	f.Imports = &imports.Runner{DB: db, Now: f.Clock.Now}
 	f.Catalog = &catalog.Service{DB: db, Now: f.Clock.Now}

@@ -1,6 +1,7 @@
 package billingtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/xuri/excelize/v2"
 
 	"campuspay/app/catalog"
 	"campuspay/app/imports"
@@ -77,7 +79,7 @@ func (f *ItemFixture) ImportCSV(t *testing.T, itemID int64, lines ...string) (*s
 func (f *ItemFixture) ImportFile(t *testing.T, itemID int64, name string, data []byte) (*store.ImportJob, []imports.RowError) {
 	t.Helper()
 	ctx := context.Background()
-	job, err := f.Svc.ImportBills(ctx, itemID, name, data, nil, "finance")
+	job, err := f.BillSvc.ImportBills(ctx, itemID, name, data, nil, "finance")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,4 +112,27 @@ func ItemBillCount(t *testing.T, db *bun.DB, itemID int64) int {
 		t.Fatal(err)
 	}
 	return int(n)
+}
+
+// NumericWorkbook is an import file whose amounts are real NUMERIC cells, each with a
+// number format (excelize built-ins: 1 "0", 2 "0.00", 4 "#,##0.00").
+func NumericWorkbook(t testing.TB, header []any, rows [][]any, amountCol int, formats []int) []byte {
+	t.Helper()
+	x := excelize.NewFile()
+	x.SetSheetRow("Sheet1", "A1", &header)
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		x.SetSheetRow("Sheet1", cell, &r)
+		style, err := x.NewStyle(&excelize.Style{NumFmt: formats[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		amount, _ := excelize.CoordinatesToCellName(amountCol, i+2)
+		x.SetCellStyle("Sheet1", amount, amount, style)
+	}
+	var buf bytes.Buffer
+	if err := x.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -1,8 +1,11 @@
-package billing
+package imports_test
 
-import "testing"
+import (
+	"campuspay/app/imports"
+	"testing"
+)
 
-func TestParseDueDate(t *testing.T) {
+func TestParseDate(t *testing.T) {
 	tests := []struct {
 		in   string
 		want string
@@ -18,9 +21,9 @@ func TestParseDueDate(t *testing.T) {
 		{"明天", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := parseDueDate(tt.in)
+		got, ok := imports.ParseDate(tt.in)
 		if ok != tt.ok || (ok && got.Format("2006-01-02") != tt.want) {
-			t.Errorf("parseDueDate(%q) = %s, %v; want %s, %v", tt.in, got.Format("2006-01-02"), ok, tt.want, tt.ok)
+			t.Errorf("ParseDate(%q) = %s, %v; want %s, %v", tt.in, got.Format("2006-01-02"), ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package billing
+package bills
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,9 +15,11 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/billing"
 	"campuspay/app/bizday"
 	"campuspay/app/catalog"
 	"campuspay/app/fault"
+	"campuspay/app/imports"
 	"campuspay/app/money"
 	"campuspay/app/roster"
 	"campuspay/store"
@@ -105,7 +108,7 @@ func (c *billChecker) check(line int, in BillInput, now time.Time) (*store.Bill,
 		b.Description = d
 	}
 	if raw := strings.TrimSpace(in.DueDate); raw != "" {
-		if day, ok := parseDueDate(raw); ok {
+		if day, ok := imports.ParseDate(raw); ok {
 			b.DueDate = &day
 		} else {
 			errs["due_date"] = fmt.Sprintf("截止日期「%s」格式不正确，如 2026-09-30", store.Clip(raw, 30))
@@ -165,26 +168,11 @@ func (c *billChecker) amount(errs fault.FormErrors, raw string) int64 {
 	return fen
 }
 
-// parseDueDate reads a due date as people write it or as Excel shows it: 2026-09-30,
-// 2026/9/30, 2026.9.30, 2026年9月30日, Excel's default mm-dd-yy, or a date serial number.
-func parseDueDate(raw string) (time.Time, bool) {
-	raw = strings.TrimSuffix(strings.TrimSpace(raw), " 00:00:00")
-	for _, layout := range []string{"2006-01-02", "2006-1-2", "2006/1/2", "2006.1.2", "2006年1月2日", "01-02-06", "1/2/06"} {
-		if t, err := time.Parse(layout, raw); err == nil {
-			return t, true
-		}
-	}
-	if serial, err := strconv.Atoi(raw); err == nil && serial > 20000 && serial < 80000 {
-		return time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).AddDate(0, 0, serial), true
-	}
-	return time.Time{}, false
-}
-
 // newBillChecker prepares a checker for item: the payers whose numbers are asked about,
 // and the payers and bill numbers already taken in the database.
 func (s *Service) newBillChecker(ctx context.Context, db bun.IDB, item *store.ChargeItem, payerNos, billNos []string) (*billChecker, error) {
 	c := &billChecker{item: item, payers: make(map[string]payerRef, len(payerNos)), taken: map[string]int{}, billNos: map[string]int{}}
-	for chunk := range chunksOf(payerNos, 1000) {
+	for chunk := range slices.Chunk(payerNos, 1000) {
 		var rows []struct {
 			ID      int64  `bun:"id"`
 			PayerNo string `bun:"payer_no"`
@@ -193,7 +181,7 @@ func (s *Service) newBillChecker(ctx context.Context, db bun.IDB, item *store.Ch
 		}
 		if err := db.NewSelect().Model((*store.User)(nil)).Column("id", "payer_no", "name", "phone").
 			Where("payer_no IN (?)", bun.In(chunk)).Scan(ctx, &rows); err != nil {
-			return nil, fmt.Errorf("billing: roster: %w", err)
+			return nil, fmt.Errorf("bills: roster: %w", err)
 		}
 		for _, r := range rows {
 			c.payers[r.PayerNo] = payerRef{ID: r.ID, Name: r.Name, Phone: r.Phone}
@@ -202,11 +190,11 @@ func (s *Service) newBillChecker(ctx context.Context, db bun.IDB, item *store.Ch
 	if err := c.loadTaken(ctx, db); err != nil {
 		return nil, err
 	}
-	for chunk := range chunksOf(billNos, 1000) {
+	for chunk := range slices.Chunk(billNos, 1000) {
 		var nos []string
 		if err := db.NewSelect().Model((*store.Bill)(nil)).Column("bill_no").
 			Where("source_client = ''").Where("bill_no IN (?)", bun.In(chunk)).Scan(ctx, &nos); err != nil {
-			return nil, fmt.Errorf("billing: bill numbers: %w", err)
+			return nil, fmt.Errorf("bills: bill numbers: %w", err)
 		}
 		for _, no := range nos {
 			c.billNos[no] = 0
@@ -220,14 +208,14 @@ func (c *billChecker) loadTaken(ctx context.Context, db bun.IDB) error {
 	rows, err := db.NewSelect().Model((*store.Bill)(nil)).Column("payer_id", "payer_phone").
 		Where("item_id = ?", c.item.ID).Where("status <> ?", store.BillCancelled).Rows(ctx)
 	if err != nil {
-		return fmt.Errorf("billing: item payers: %w", err)
+		return fmt.Errorf("bills: item payers: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id *int64
 		var phone string
 		if err := rows.Scan(&id, &phone); err != nil {
-			return fmt.Errorf("billing: item payers: %w", err)
+			return fmt.Errorf("bills: item payers: %w", err)
 		}
 		if id != nil {
 			c.taken["u"+strconv.FormatInt(*id, 10)] = 0
@@ -236,17 +224,6 @@ func (c *billChecker) loadTaken(ctx context.Context, db bun.IDB) error {
 		}
 	}
 	return rows.Err()
-}
-
-// chunksOf yields xs in slices of at most n.
-func chunksOf[T any](xs []T, n int) func(yield func([]T) bool) {
-	return func(yield func([]T) bool) {
-		for i := 0; i < len(xs); i += n {
-			if !yield(xs[i:min(i+n, len(xs))]) {
-				return
-			}
-		}
-	}
 }
 
 // itemTakesBills reports why bills can't be loaded under an item now, or "".
@@ -272,7 +249,7 @@ func (s *Service) AddBill(ctx context.Context, itemID int64, in BillInput, scope
 	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the item: two departments' clerks adding the same payer at once queue here.
 		if err := store.ForUpdate(tx.NewSelect().Model((*store.ChargeItem)(nil)).Column("id").Where("id = ?", item.ID)).Scan(ctx, new(int64)); err != nil {
-			return fmt.Errorf("billing: lock item: %w", err)
+			return fmt.Errorf("bills: lock item: %w", err)
 		}
 		c, err := s.newBillChecker(ctx, tx, item, nonEmpty(strings.TrimSpace(in.PayerNo)), nonEmpty(strings.TrimSpace(in.BillNo)))
 		if err != nil {
@@ -290,7 +267,7 @@ func (s *Service) AddBill(ctx context.Context, itemID int64, in BillInput, scope
 			if store.IsDuplicate(err) {
 				return fault.FormErrors{"bill_no": "账单号已存在"}
 			}
-			return fmt.Errorf("billing: insert bill: %w", err)
+			return fmt.Errorf("bills: insert bill: %w", err)
 		}
 		bill = b
 		detail := fmt.Sprintf("item=%s payer=%s amount=%d", item.Code, b.PayerName, b.AmountDueFen)
@@ -314,7 +291,7 @@ func nonEmpty(s string) []string {
 func consoleBillNo(code string, now time.Time) string {
 	n, err := rand.Int(rand.Reader, big.NewInt(10_000))
 	if err != nil {
-		panic(fmt.Sprintf("billing: crypto/rand: %v", err))
+		panic(fmt.Sprintf("bills: crypto/rand: %v", err))
 	}
 	return fmt.Sprintf("%s-C%s%04d", code, now.In(bizday.Shanghai).Format("060102150405"), n.Int64())
 }
@@ -349,7 +326,7 @@ func (s *Service) ItemBills(ctx context.Context, f BillFilter) ([]*BillRow, int,
 	}
 	n, err := store.ScanAndCount(ctx, q.OrderExpr("bill.id").Offset(int64(f.Offset)).Limit(int64(f.Limit)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("billing: item bills: %w", err)
+		return nil, 0, fmt.Errorf("bills: item bills: %w", err)
 	}
 	now := s.now()
 	for _, r := range rows {
@@ -376,7 +353,7 @@ func (s *Service) CancelBill(ctx context.Context, billID int64, scope *int64, ac
 	}
 	now := s.now()
 	if !billCancellable(bill, now) {
-		return nil, fault.New(fault.ErrConflict, "bill_not_cancellable", "账单%s或正在支付中，不能取消", BillStatusLabel(bill.Status))
+		return nil, fault.New(fault.ErrConflict, "bill_not_cancellable", "账单%s或正在支付中，不能取消", billing.BillStatusLabel(bill.Status))
 	}
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*store.Bill)(nil)).
@@ -386,14 +363,14 @@ func (s *Service) CancelBill(ctx context.Context, billID int64, scope *int64, ac
 			Where("NOT EXISTS (SELECT 1 FROM order_lines AS ol JOIN orders AS o ON o.id = ol.order_id WHERE ol.bill_id = ? AND o.status = ?)", bill.ID, store.OrderOpen).
 			Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: cancel bill: %w", err)
+			return fmt.Errorf("bills: cancel bill: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fault.New(fault.ErrConflict, "bill_not_cancellable", "账单已缴费或正在支付中，不能取消")
 		}
 		bill.Status = store.BillCancelled
 		if bill.SourceClient != "" {
-			if err := queueBillEvent(ctx, tx, bill, "bill.cancelled", now); err != nil {
+			if err := billing.QueueBillEvent(ctx, tx, bill, "bill.cancelled", now); err != nil {
 				return err
 			}
 		}

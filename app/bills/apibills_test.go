@@ -1,4 +1,4 @@
-package billing_test
+package bills_test
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/bills"
 	"campuspay/app/fault"
 	"campuspay/store"
 	"campuspay/store/storetest"
 )
 
-func clientBill(no, payerNo, name string, amount int64) billing.ClientBillRequest {
-	return billing.ClientBillRequest{BillNo: no, ItemCode: "TUITION-2026", Amount: &amount,
+func clientBill(no, payerNo, name string, amount int64) bills.ClientBillRequest {
+	return bills.ClientBillRequest{BillNo: no, ItemCode: "TUITION-2026", Amount: &amount,
 		Payer: billing.APIPayer{Type: "internal", ID: payerNo, Name: name}}
 }
 
@@ -28,10 +29,10 @@ func TestClientBillsBatchAndIdempotency(t *testing.T) {
 		cl := &store.Client{AppID: "admissions", AllowedItems: f.Item.Code}
 
 		// Two bills of one new payer in a batch: one payer made, both bills on it.
-		res, err := f.Svc.CreateClientBills(ctx, cl, []billing.ClientBillRequest{
+		res, err := f.BillSvc.CreateClientBills(ctx, cl, []bills.ClientBillRequest{
 			clientBill("A-1", "2099000001", "新生", 100), clientBill("A-2", "2099000001", "新生", 200),
 			clientBill("A-3", "2099000001", "别名", 300), clientBill("A-1", "2099000001", "新生", 100),
-		}, billing.SourceAPI)
+		}, bills.SourceAPI)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,15 +51,15 @@ func TestClientBillsBatchAndIdempotency(t *testing.T) {
 		// Metadata is compared as an object: keys in another order are the same bill.
 		m1 := clientBill("M-1", "20260001", "", 500)
 		m1.Metadata = json.RawMessage(`{"b": 1, "a": "<x>", "n": 1.50}`)
-		if _, created, err := f.Svc.CreateClientBill(ctx, cl, m1, billing.SourceInbox); err != nil || !created {
+		if _, created, err := f.BillSvc.CreateClientBill(ctx, cl, m1, bills.SourceInbox); err != nil || !created {
 			t.Fatalf("metadata bill: %v %v", created, err)
 		}
 		m1.Metadata = json.RawMessage(`{"a":"<x>","n":1.50,"b":1}`)
-		if _, created, err := f.Svc.CreateClientBill(ctx, cl, m1, billing.SourceAPI); err != nil || created {
+		if _, created, err := f.BillSvc.CreateClientBill(ctx, cl, m1, bills.SourceAPI); err != nil || created {
 			t.Errorf("same metadata reordered: created %v, %v; want the bill as it stands", created, err)
 		}
 		m1.Metadata = json.RawMessage(`{"a":"<x>","n":1.5,"b":1}`)
-		if _, _, err := f.Svc.CreateClientBill(ctx, cl, m1, billing.SourceAPI); !isCode(err, "bill_conflict") {
+		if _, _, err := f.BillSvc.CreateClientBill(ctx, cl, m1, bills.SourceAPI); !isCode(err, "bill_conflict") {
 			t.Errorf("other metadata: %v, want bill_conflict", err)
 		}
 		var stored store.Bill
@@ -66,7 +67,7 @@ func TestClientBillsBatchAndIdempotency(t *testing.T) {
 		if stored.Metadata == nil || *stored.Metadata != `{"a":"<x>","b":1,"n":1.50}` || stored.Source != "inbox" {
 			t.Errorf("stored metadata %v, source %s", stored.Metadata, stored.Source)
 		}
-		if _, _, err := f.Svc.CreateClientBill(ctx, cl, clientBill("X-1", "20260001", "", 1), "fax"); err == nil {
+		if _, _, err := f.BillSvc.CreateClientBill(ctx, cl, clientBill("X-1", "20260001", "", 1), "fax"); err == nil {
 			t.Error("an unknown source was accepted")
 		}
 	})
@@ -83,7 +84,7 @@ func TestClientBatchesRacing(t *testing.T) {
 		f := billingtest.NewFixture(t, db)
 		ctx := context.Background()
 		cl := &store.Client{AppID: "admissions", AllowedItems: f.Item.Code}
-		batch := make([]billing.ClientBillRequest, 50)
+		batch := make([]bills.ClientBillRequest, 50)
 		for i := range batch {
 			batch[i] = clientBill(fmt.Sprintf("R-%02d", i), fmt.Sprintf("20990%05d", i), "新生", int64(100+i))
 		}
@@ -94,7 +95,7 @@ func TestClientBatchesRacing(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := f.Svc.CreateClientBills(ctx, cl, batch, billing.SourceAPI)
+				res, err := f.BillSvc.CreateClientBills(ctx, cl, batch, bills.SourceAPI)
 				if err != nil {
 					t.Error(err)
 					return
@@ -127,8 +128,8 @@ func TestBillOrderForAnOffCampusPayer(t *testing.T) {
 			CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
 		billingtest.Insert(t, db, conf)
 		cl := &store.Client{AppID: "conf", AllowedItems: "CONF-2026"}
-		if _, _, err := f.Svc.CreateClientBill(ctx, cl, billing.ClientBillRequest{BillNo: "C-1", ItemCode: "CONF-2026",
-			Payer: billing.APIPayer{Type: "external", Name: "校外专家", Phone: "13900000001"}}, billing.SourceAPI); err != nil {
+		if _, _, err := f.BillSvc.CreateClientBill(ctx, cl, bills.ClientBillRequest{BillNo: "C-1", ItemCode: "CONF-2026",
+			Payer: billing.APIPayer{Type: "external", Name: "校外专家", Phone: "13900000001"}}, bills.SourceAPI); err != nil {
 			t.Fatal(err)
 		}
 		var b store.Bill

@@ -1,21 +1,22 @@
-package billing
+package bills
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
-	"campuspay/app/bizday"
+	"campuspay/app/billing"
 	"campuspay/app/catalog"
 	"campuspay/app/fault"
 	"campuspay/app/money"
@@ -48,9 +49,6 @@ const MaxBatchBills = 1000
 // MaxMetadataBytes is how large a bill's metadata may be, as stored (compact JSON).
 const MaxMetadataBytes = 4096
 
-// PayLinkDays is how long a pay_url is valid at most, counted from the bill's creation.
-const PayLinkDays = 30
-
 // Bill sources a business system's bill may come by.
 const (
 	SourceAPI   = "api"
@@ -60,20 +58,20 @@ const (
 
 // ClientBillRequest is one bill as a business system posts it (API.md, "Objects").
 type ClientBillRequest struct {
-	BillNo      string          `json:"bill_no"`
-	ItemCode    string          `json:"item_code"`
-	Payer       APIPayer        `json:"payer"`
-	Amount      *int64          `json:"amount"` // fen; nil: absent (allowed for a fixed-price item)
-	Description string          `json:"description"`
-	DueDate     string          `json:"due_date"` // YYYY-MM-DD or ""
-	Metadata    json.RawMessage `json:"metadata"` // a JSON object, or absent/null
+	BillNo      string           `json:"bill_no"`
+	ItemCode    string           `json:"item_code"`
+	Payer       billing.APIPayer `json:"payer"`
+	Amount      *int64           `json:"amount"` // fen; nil: absent (allowed for a fixed-price item)
+	Description string           `json:"description"`
+	DueDate     string           `json:"due_date"` // YYYY-MM-DD or ""
+	Metadata    json.RawMessage  `json:"metadata"` // a JSON object, or absent/null
 }
 
 // ClientBillResult is what became of one bill of a batch: the bill (created, or as it
 // stands when the same content was posted before), or the error.
 type ClientBillResult struct {
 	BillNo  string
-	Bill    *APIBill
+	Bill    *billing.APIBill
 	Created bool
 	Err     error
 }
@@ -107,7 +105,7 @@ type existingBill struct {
 // same content before: the bill comes back as it stands. Under any number of identical
 // requests at once exactly one bill is created: the unique key (source_client, bill_no)
 // decides, and the losers read the winner's bill.
-func (s *Service) CreateClientBill(ctx context.Context, client *store.Client, req ClientBillRequest, source string) (*APIBill, bool, error) {
+func (s *Service) CreateClientBill(ctx context.Context, client *store.Client, req ClientBillRequest, source string) (*billing.APIBill, bool, error) {
 	res, err := s.createClientBills(ctx, client, []ClientBillRequest{req}, source, 0)
 	if err != nil {
 		return nil, false, err
@@ -135,7 +133,7 @@ func (s *Service) createClientBills(ctx context.Context, client *store.Client, r
 		return nil, fault.New(fault.ErrForbidden, "forbidden", "接入系统不存在或已停用")
 	}
 	if source != SourceAPI && source != SourceSOAP && source != SourceInbox {
-		return nil, fmt.Errorf("billing: unknown bill source %q", source)
+		return nil, fmt.Errorf("bills: unknown bill source %q", source)
 	}
 	results := make([]ClientBillResult, len(reqs))
 	plans := make([]*billPlan, 0, len(reqs))
@@ -168,7 +166,7 @@ func (s *Service) createClientBills(ctx context.Context, client *store.Client, r
 				p.result.Err = fault.New(fault.ErrConflict, "bill_conflict", "账单号 %s 已用于内容不同的另一张账单", p.req.BillNo)
 				continue
 			}
-			if p.result.Bill, err = s.apiBill(ctx, s.DB, &e.Bill); err != nil {
+			if p.result.Bill, err = s.Billing.APIBillOf(ctx, s.DB, &e.Bill); err != nil {
 				return nil, err
 			}
 			continue
@@ -318,7 +316,7 @@ func (s *Service) existingClientBills(ctx context.Context, appID string, plans [
 	for _, p := range plans {
 		nos = append(nos, p.req.BillNo)
 	}
-	for chunk := range chunksOf(nos, 1000) {
+	for chunk := range slices.Chunk(nos, 1000) {
 		var rows []*existingBill
 		err := s.DB.NewSelect().Model(&rows).ColumnExpr("bill.*").
 			ColumnExpr("ci.code AS item_code, ci.pricing AS item_pricing, COALESCE(u.payer_no, '') AS payer_no").
@@ -326,7 +324,7 @@ func (s *Service) existingClientBills(ctx context.Context, appID string, plans [
 			Join("LEFT JOIN users AS u ON u.id = bill.payer_id").
 			Where("bill.source_client = ?", appID).Where("bill.bill_no IN (?)", bun.In(chunk)).Scan(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("billing: client bills: %w", err)
+			return nil, fmt.Errorf("bills: client bills: %w", err)
 		}
 		for _, r := range rows {
 			out[r.BillNo] = r
@@ -377,18 +375,18 @@ func (s *Service) prepareClientBills(ctx context.Context, client *store.Client, 
 	}
 	var items []*store.ChargeItem
 	if err := s.DB.NewSelect().Model(&items).Where("code IN (?)", bun.In(keys(codes))).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: client bill items: %w", err)
+		return nil, fmt.Errorf("bills: client bill items: %w", err)
 	}
 	byCode := make(map[string]*store.ChargeItem, len(items))
 	for _, it := range items {
 		byCode[it.Code] = it
 	}
 	byPayerNo, byLogin := map[string]*store.User{}, map[string]*store.User{}
-	for chunk := range chunksOf(keys(payerNos), 1000) {
+	for chunk := range slices.Chunk(keys(payerNos), 1000) {
 		var users []*store.User
 		if err := s.DB.NewSelect().Model(&users).Column("id", "login", "name", "payer_no", "phone").
 			Where("payer_no IN (?)", bun.In(chunk)).WhereOr("login IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
-			return nil, fmt.Errorf("billing: client bill payers: %w", err)
+			return nil, fmt.Errorf("bills: client bill payers: %w", err)
 		}
 		for _, u := range users {
 			if u.PayerNo != nil {
@@ -428,7 +426,7 @@ func (s *Service) planClientBill(p *billPlan, client *store.Client, items map[st
 	if !client.Allows(item.Code) {
 		return fault.New(fault.ErrForbidden, "forbidden", "item_code：本接入系统无权向收费项目 %s 提交账单", item.Code)
 	}
-	if why := Payable(item, now); why != "" {
+	if why := billing.Payable(item, now); why != "" {
 		return fault.New(fault.ErrInvalid, "item_not_payable", "item_code：%s", why)
 	}
 	if r.Payer.Type == "internal" && item.Audience == store.AudienceExternal {
@@ -499,14 +497,14 @@ func clientBillAmount(item *store.ChargeItem, amount *int64) (int64, error) {
 	case fen > catalog.MaxBillAmountFen:
 		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额不能超过 %d 分（%s）", int64(catalog.MaxBillAmountFen), money.Format(catalog.MaxBillAmountFen))
 	case item.Pricing == store.PricingPayerEntered && (fen < item.MinFen || item.MaxFen > 0 && fen > item.MaxFen):
-		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须在 %s 到 %s 之间", money.Format(item.MinFen), money.Format(maxOr(item.MaxFen, catalog.MaxBillAmountFen)))
+		return 0, fault.New(fault.ErrInvalid, "amount_invalid", "amount：金额须在 %s 到 %s 之间", money.Format(item.MinFen), money.Format(cmp.Or(item.MaxFen, catalog.MaxBillAmountFen)))
 	}
 	return fen, nil
 }
 
 // errBillRace: a unique key refused a row of the batch, because another request wrote the
 // same bill or payer a moment ago.
-var errBillRace = errors.New("billing: client bill written concurrently")
+var errBillRace = errors.New("bills: client bill written concurrently")
 
 // insertClientBills writes the new payers, bills and audit rows in one transaction.
 func (s *Service) insertClientBills(ctx context.Context, client *store.Client, plans []*billPlan, source string, now time.Time) error {
@@ -534,10 +532,10 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 			for i, u := range payers {
 				nos[i] = *u.PayerNo
 			}
-			for chunk := range chunksOf(nos, 1000) {
+			for chunk := range slices.Chunk(nos, 1000) {
 				var rows []store.User
 				if err := tx.NewSelect().Model(&rows).Column("id", "payer_no").Where("payer_no IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
-					return fmt.Errorf("billing: new payer ids: %w", err)
+					return fmt.Errorf("bills: new payer ids: %w", err)
 				}
 				for _, u := range rows {
 					ids[strings.ToLower(u.PayerNumber())] = u.ID
@@ -562,7 +560,7 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 			return err
 		}
 		ids := map[string]int64{}
-		for chunk := range chunksOf(bills, 1000) {
+		for chunk := range slices.Chunk(bills, 1000) {
 			nos := make([]string, len(chunk))
 			for i, b := range chunk {
 				nos[i] = b.BillNo
@@ -570,7 +568,7 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 			var rows []store.Bill
 			if err := tx.NewSelect().Model(&rows).Column("id", "bill_no").Where("source_client = ?", client.AppID).
 				Where("bill_no IN (?)", bun.In(nos)).Scan(ctx); err != nil {
-				return fmt.Errorf("billing: new bill ids: %w", err)
+				return fmt.Errorf("bills: new bill ids: %w", err)
 			}
 			for _, b := range rows {
 				ids[b.BillNo] = b.ID
@@ -587,12 +585,12 @@ func (s *Service) insertClientBills(ctx context.Context, client *store.Client, p
 
 // insertChunks inserts rows 500 at a time; a unique-key refusal is errBillRace.
 func insertChunks[T any](ctx context.Context, tx bun.Tx, rows []T) error {
-	for chunk := range chunksOf(rows, 500) {
+	for chunk := range slices.Chunk(rows, 500) {
 		if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {
 				return errBillRace
 			}
-			return fmt.Errorf("billing: insert %T: %w", chunk, err)
+			return fmt.Errorf("bills: insert %T: %w", chunk, err)
 		}
 	}
 	return nil
@@ -600,13 +598,13 @@ func insertChunks[T any](ctx context.Context, tx bun.Tx, rows []T) error {
 
 // freshAPIBill is the API view of a bill just inserted: nothing paid or refunded yet, so
 // no query is needed (buildAPIBill gives the same for it).
-func (s *Service) freshAPIBill(p *billPlan) *APIBill {
+func (s *Service) freshAPIBill(p *billPlan) *billing.APIBill {
 	b := p.bill
-	out := &APIBill{
+	out := &billing.APIBill{
 		BillNo: b.BillNo, ItemCode: p.item.Code, Amount: b.AmountDueFen, Status: string(b.Status),
-		Description: b.Description, CreatedAt: APITime(b.CreatedAt),
-		Payer:    APIPayer{Type: b.PayerType, Name: b.PayerName, Phone: b.PayerPhone},
-		Payments: []APIPayment{}, Refunds: []APIRefund{},
+		Description: b.Description, CreatedAt: billing.APITime(b.CreatedAt),
+		Payer:    billing.APIPayer{Type: b.PayerType, Name: b.PayerName, Phone: b.PayerPhone},
+		Payments: []billing.APIPayment{}, Refunds: []billing.APIRefund{},
 	}
 	if b.PayerType == "internal" {
 		out.Payer.ID = p.req.Payer.ID
@@ -618,8 +616,8 @@ func (s *Service) freshAPIBill(p *billPlan) *APIBill {
 		d := b.DueDate.Format("2006-01-02")
 		out.DueDate = &d
 	}
-	if s.BillLink != nil {
-		out.PayURL = s.BillLink(b)
+	if s.Billing.BillLink != nil {
+		out.PayURL = s.Billing.BillLink(b)
 	}
 	return out
 }
@@ -634,25 +632,25 @@ func (s *Service) clientBillRow(ctx context.Context, appID, billNo string) (*sto
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fault.New(fault.ErrNotFound, "not_found", "账单 %s 不存在", billNo)
 		}
-		return nil, fmt.Errorf("billing: client bill: %w", err)
+		return nil, fmt.Errorf("bills: client bill: %w", err)
 	}
 	return b, nil
 }
 
 // ClientBill returns a client's bill as the API shows it.
-func (s *Service) ClientBill(ctx context.Context, client *store.Client, billNo string) (*APIBill, error) {
+func (s *Service) ClientBill(ctx context.Context, client *store.Client, billNo string) (*billing.APIBill, error) {
 	b, err := s.clientBillRow(ctx, client.AppID, billNo)
 	if err != nil {
 		return nil, err
 	}
-	return s.apiBill(ctx, s.DB, b)
+	return s.Billing.APIBillOf(ctx, s.DB, b)
 }
 
 // CancelClientBill cancels a client's unpaid bill that no open order holds (CancelBill:
 // the bill.cancelled callback is queued with it); a bill paid in part or in full, or being
 // paid, is 409 bill_not_cancellable. A bill cancelled already is answered as it stands, so
 // that a business system may safely retry a cancel whose answer it lost.
-func (s *Service) CancelClientBill(ctx context.Context, client *store.Client, billNo string) (*APIBill, error) {
+func (s *Service) CancelClientBill(ctx context.Context, client *store.Client, billNo string) (*billing.APIBill, error) {
 	b, err := s.clientBillRow(ctx, client.AppID, billNo)
 	if err != nil {
 		return nil, err
@@ -665,87 +663,7 @@ func (s *Service) CancelClientBill(ctx context.Context, client *store.Client, bi
 			return nil, err
 		}
 	}
-	return s.apiBill(ctx, s.DB, b)
-}
-
-// PayLinkExpiry is when a bill's pay_url stops working: the end of its due date in
-// bizday.Shanghai, but never later than PayLinkDays after the bill was made.
-func PayLinkExpiry(b *store.Bill) time.Time {
-	exp := b.CreatedAt.Add(PayLinkDays * 24 * time.Hour)
-	if b.DueDate != nil {
-		y, m, d := b.DueDate.Date()
-		if end := time.Date(y, m, d+1, 0, 0, 0, 0, bizday.Shanghai); end.Before(exp) {
-			exp = end
-		}
-	}
-	return exp
-}
-
-// PayLinkBill returns the bill a pay_url names, with its item and department.
-func (s *Service) PayLinkBill(ctx context.Context, billID string) (*store.Bill, error) {
-	id, err := strconv.ParseInt(billID, 10, 64)
-	if err != nil || id <= 0 {
-		return nil, fault.New(fault.ErrNotFound, "not_found", "账单不存在")
-	}
-	b := new(store.Bill)
-	if err := s.DB.NewSelect().Model(b).Relation("Item").Relation("Item.Department").Where("bill.id = ?", id).Scan(ctx); err != nil {
-		return nil, fault.NotFound(err, "账单不存在")
-	}
-	return b, nil
-}
-
-// CreateBillOrder makes the order an off-campus payer pays a business system's bill with
-// (opened from its pay_url: there is no account to sign in to). When an open order already
-// holds the bill — the payer opened the link twice — that order is handed back (created
-// false) instead.
-func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName string) (*store.Order, bool, error) {
-	if _, err := s.ChannelForNewPayment(ctx, channelName); err != nil {
-		return nil, false, err
-	}
-	if channelName == "campuscard" {
-		return nil, false, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
-	}
-	now := s.now()
-	var order *store.Order
-	created := false
-	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
-		b := new(store.Bill)
-		if err := store.ForUpdate(tx.NewSelect().Model(b).Where("id = ?", billID)).Scan(ctx); err != nil {
-			return fault.NotFound(err, "账单不存在")
-		}
-		if b.PayerID != nil {
-			return fault.New(fault.ErrForbidden, "bill_not_yours", "校内缴费人的账单请登录后支付")
-		}
-		if b.HeldByOrderID != nil && b.HeldUntil != nil && b.HeldUntil.After(now) {
-			open := new(store.Order)
-			err := tx.NewSelect().Model(open).Where("id = ?", *b.HeldByOrderID).Where("status = ?", store.OrderOpen).Scan(ctx)
-			if err == nil {
-				order, created = open, false
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("billing: holding order: %w", err)
-			}
-		}
-		b.Item = new(store.ChargeItem)
-		if err := tx.NewSelect().Model(b.Item).Where("id = ?", b.ItemID).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: bill item: %w", err)
-		}
-		amount, err := lineAmount(b, 0, now)
-		if err != nil {
-			return err
-		}
-		order = &store.Order{
-			PayerName: b.PayerName, PayerPhone: b.PayerPhone, Channel: channelName, TotalFen: amount,
-			Status: store.OrderOpen, ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
-		}
-		created = true
-		return s.insertOrder(ctx, tx, order, []*store.OrderLine{{BillID: b.ID, AmountFen: amount}}, map[int64]int64{b.ID: b.Version})
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return order, created, nil
+	return s.Billing.APIBillOf(ctx, s.DB, b)
 }
 
 func deref(p *string) string {

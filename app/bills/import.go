@@ -1,4 +1,4 @@
-package billing
+package bills
 
 import (
 	"bytes"
@@ -21,7 +21,6 @@ const (
 	colAmount      = "金额|金额（元）|金额(元)|应缴金额|amount"
 	colDescription = "说明|备注|description"
 	colDueDate     = "截止日期|due_date"
-	colBillNo      = "账单号|bill_no"
 )
 
 // BillTemplateHeader is the header row of the bill import template.
@@ -82,7 +81,7 @@ func (s *Service) importBills(ctx context.Context, run *imports.Run, item *store
 	if item.Pricing != store.PricingFixed {
 		required = append(required, colAmount)
 	}
-	cols, err := table.Columns(required, []string{imports.ColPayerNo, imports.ColName, imports.ColPhone, colAmount, colDescription, colDueDate, colBillNo})
+	cols, err := table.Columns(required, []string{imports.ColPayerNo, imports.ColName, imports.ColPhone, colAmount, colDescription, colDueDate, imports.ColBillNo})
 	if err != nil {
 		return imports.FileError(err)
 	}
@@ -105,7 +104,7 @@ func (s *Service) importBills(ctx context.Context, run *imports.Run, item *store
 		if no := cell(r, imports.ColPayerNo); no != "" {
 			payerNos = append(payerNos, no)
 		}
-		if no := cell(r, colBillNo); no != "" {
+		if no := cell(r, imports.ColBillNo); no != "" {
 			billNos = append(billNos, no)
 		}
 	}
@@ -120,7 +119,7 @@ func (s *Service) importBills(ctx context.Context, run *imports.Run, item *store
 	var totalFen int64
 	for i, r := range table.Rows {
 		in := BillInput{PayerNo: cell(r, imports.ColPayerNo), Name: cell(r, imports.ColName), Phone: cell(r, imports.ColPhone),
-			Amount: cell(r, colAmount), Description: cell(r, colDescription), DueDate: cell(r, colDueDate), BillNo: cell(r, colBillNo)}
+			Amount: cell(r, colAmount), Description: cell(r, colDescription), DueDate: cell(r, colDueDate), BillNo: cell(r, imports.ColBillNo)}
 		b, errs := checker.check(r.Line, in, now)
 		if len(errs) > 0 {
 			bad.Add(r.Line, joinFormErrors(errs))
@@ -145,7 +144,7 @@ func (s *Service) importBills(ctx context.Context, run *imports.Run, item *store
 		// Lock the item and look again at its payers: a bill added since the check
 		// (another import, the form) makes its row a duplicate after all.
 		if err := store.ForUpdate(tx.NewSelect().Model((*store.ChargeItem)(nil)).Column("status").Where("id = ?", item.ID)).Scan(ctx, &item.Status); err != nil {
-			return fmt.Errorf("billing: lock item: %w", err)
+			return fmt.Errorf("bills: lock item: %w", err)
 		}
 		if why := itemTakesBills(item); why != "" {
 			return fault.New(fault.ErrConflict, "item_closed", "%s", why)
@@ -171,7 +170,7 @@ func (s *Service) importBills(ctx context.Context, run *imports.Run, item *store
 				if store.IsDuplicate(err) {
 					return fault.New(fault.ErrConflict, "bill_duplicate", "有账单号已被其他账单使用，未导入任何数据，请重新上传")
 				}
-				return fmt.Errorf("billing: insert bills: %w", err)
+				return fmt.Errorf("bills: insert bills: %w", err)
 			}
 			run.Progress(start + len(chunk))
 		}

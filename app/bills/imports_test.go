@@ -1,4 +1,4 @@
-package billing_test
+package bills_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/bills"
 	"campuspay/app/fault"
 	"campuspay/app/imports"
 	"campuspay/store"
@@ -152,7 +153,7 @@ func TestAddAndCancelBill(t *testing.T) {
 		f := billingtest.NewItemFixture(t, db, 3)
 		ctx := context.Background()
 		item := f.ApprovedItem(t, billingtest.ItemForm("TRAIN-2026"))
-		b, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "1,200.50", DueDate: "2026-12-31"}, nil, "finance")
+		b, err := f.BillSvc.AddBill(ctx, item.ID, bills.BillInput{PayerNo: "S0000001", Amount: "1,200.50", DueDate: "2026-12-31"}, nil, "finance")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,44 +161,44 @@ func TestAddAndCancelBill(t *testing.T) {
 			t.Errorf("bill = %d %s %s, want ¥1,200.50 for 学生1 with a console number", b.AmountDueFen, b.PayerName, b.BillNo)
 		}
 		tests := []struct {
-			in    billing.BillInput
+			in    bills.BillInput
 			field string
 		}{
-			{billing.BillInput{PayerNo: "S0000001", Amount: "10"}, "payer_no"},
-			{billing.BillInput{PayerNo: "S0000002", Amount: "12.345"}, "amount"},
-			{billing.BillInput{PayerNo: "S0000002"}, "amount"},
-			{billing.BillInput{Name: "张三", Phone: "12", Amount: "10"}, "phone"},
-			{billing.BillInput{PayerNo: "NOPE", Amount: "10"}, "payer_no"},
+			{bills.BillInput{PayerNo: "S0000001", Amount: "10"}, "payer_no"},
+			{bills.BillInput{PayerNo: "S0000002", Amount: "12.345"}, "amount"},
+			{bills.BillInput{PayerNo: "S0000002"}, "amount"},
+			{bills.BillInput{Name: "张三", Phone: "12", Amount: "10"}, "phone"},
+			{bills.BillInput{PayerNo: "NOPE", Amount: "10"}, "payer_no"},
 		}
 		for _, tt := range tests {
-			_, err := f.Svc.AddBill(ctx, item.ID, tt.in, nil, "finance")
+			_, err := f.BillSvc.AddBill(ctx, item.ID, tt.in, nil, "finance")
 			var fe fault.FormErrors
 			if !errors.As(err, &fe) || fe[tt.field] == "" {
 				t.Errorf("AddBill(%+v) = %v, want an error on %s", tt.in, err, tt.field)
 			}
 		}
-		if _, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000002", Amount: "10"}, &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.BillSvc.AddBill(ctx, item.ID, bills.BillInput{PayerNo: "S0000002", Amount: "10"}, &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("AddBill from another department = %v, want not found", err)
 		}
-		if _, err := f.Svc.CancelBill(ctx, b.ID, &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.BillSvc.CancelBill(ctx, b.ID, &f.Other, "dept_jwc"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("CancelBill from another department = %v, want not found", err)
 		}
-		if _, err := f.Svc.CancelBill(ctx, b.ID, nil, "finance"); err != nil {
+		if _, err := f.BillSvc.CancelBill(ctx, b.ID, nil, "finance"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Svc.CancelBill(ctx, b.ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.BillSvc.CancelBill(ctx, b.ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("cancel twice = %v, want conflict", err)
 		}
 		// A bill in an open order can't be cancelled.
-		if _, err := f.Svc.CancelBill(ctx, f.Bills[0].ID, nil, "finance"); err != nil {
+		if _, err := f.BillSvc.CancelBill(ctx, f.Bills[0].ID, nil, "finance"); err != nil {
 			t.Fatalf("cancel a free fixture bill: %v", err)
 		}
 		f.Order(t, billing.LineRequest{BillID: f.Bills[1].ID})
-		if _, err := f.Svc.CancelBill(ctx, f.Bills[1].ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.BillSvc.CancelBill(ctx, f.Bills[1].ID, nil, "finance"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("cancel a bill in an open order = %v, want conflict", err)
 		}
 		// The payer's bill was cancelled, so they may be billed again.
-		if _, err := f.Svc.AddBill(ctx, item.ID, billing.BillInput{PayerNo: "S0000001", Amount: "10"}, nil, "finance"); err != nil {
+		if _, err := f.BillSvc.AddBill(ctx, item.ID, bills.BillInput{PayerNo: "S0000001", Amount: "10"}, nil, "finance"); err != nil {
 			t.Errorf("bill again after cancelling: %v", err)
 		}
 	})

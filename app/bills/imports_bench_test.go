@@ -1,4 +1,4 @@
-package billing_test
+package bills_test
 
 import (
 	"bytes"
@@ -8,15 +8,14 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/xuri/excelize/v2"
 
-	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
+	"campuspay/app/bills"
 	"campuspay/app/imports"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -42,16 +41,16 @@ func BenchmarkImport100kRows(b *testing.B) {
 	}
 	ctx := context.Background()
 	now := store.UTC(time.Now())
-	svc := &billing.Service{DB: db}
+	svc := &bills.Service{DB: db}
 	dept := &store.Department{Code: "BENCH", Name: "压测部门", CreatedAt: now}
-	importBenchInsert(b, db, dept)
+	billingtest.Insert(b, db, dept)
 	payers := make([]store.User, 0, 1000)
 	for i := 1; i <= rows; i++ {
 		no := fmt.Sprintf("B%09d", i)
 		payers = append(payers, store.User{Login: no, Name: "缴费人" + strconv.Itoa(i), Roles: "payer", PayerNo: &no,
 			Phone: fmt.Sprintf("139%08d", i), Status: "active", CreatedAt: now, UpdatedAt: now})
 		if len(payers) == cap(payers) {
-			importBenchInsert(b, db, &payers)
+			billingtest.Insert(b, db, &payers)
 			payers = payers[:0]
 		}
 	}
@@ -63,10 +62,10 @@ func BenchmarkImport100kRows(b *testing.B) {
 		b.StopTimer()
 		item := &store.ChargeItem{Code: fmt.Sprintf("BENCH-%d", i), Name: "压测项目", DepartmentID: dept.ID, Category: "other",
 			Audience: store.AudienceInternal, Pricing: store.PricingPerBill, Status: store.ItemApproved, CreatedAt: now, UpdatedAt: now}
-		importBenchInsert(b, db, item)
+		billingtest.Insert(b, db, item)
 		runtime.GC()
 		debug.FreeOSMemory()
-		resetPeakRSS()
+		billingtest.ResetPeakRSS()
 		b.StartTimer()
 
 		start := time.Now()
@@ -86,9 +85,9 @@ func BenchmarkImport100kRows(b *testing.B) {
 			b.Fatalf("%d bills, want %d", n, rows)
 		}
 		b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
-		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-MB")
+		b.ReportMetric(float64(billingtest.PeakRSS())/(1<<20), "peak-MB")
 		b.Logf("%s: %d rows in %s (%.0f rows/s), peak RSS %d MB", store.DialectOf(db), rows, elapsed.Round(time.Millisecond),
-			float64(rows)/elapsed.Seconds(), peakRSS()>>20)
+			float64(rows)/elapsed.Seconds(), billingtest.PeakRSS()>>20)
 		b.StartTimer()
 	}
 }
@@ -119,29 +118,4 @@ func benchWorkbook(b *testing.B, rows int) []byte {
 		b.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// resetPeakRSS resets the kernel's high-water mark of resident memory (VmHWM) to now.
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS reads VmHWM, the process's peak resident memory, in bytes.
-func peakRSS() int64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-func importBenchInsert(b *testing.B, db bun.IDB, model any) {
-	b.Helper()
-	if _, err := db.NewInsert().Model(model).Exec(context.Background()); err != nil {
-		b.Fatal(err)
-	}
 }

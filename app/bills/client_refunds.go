@@ -1,4 +1,4 @@
-package billing
+package bills
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/billing"
 	"campuspay/app/fault"
 	"campuspay/store"
 )
@@ -48,7 +49,7 @@ func (s *Service) RequestClientBillRefund(ctx context.Context, client *store.Cli
 	if req.Amount == nil {
 		return nil, false, fault.BadField("amount", "必填（整数，单位：分）")
 	}
-	reason, err := refundText(req.Reason, "退款原因")
+	reason, err := billing.RefundText(req.Reason, "退款原因")
 	if err != nil {
 		return nil, false, fault.BadField("reason", "%s", fault.Message(err, "无效"))
 	}
@@ -56,7 +57,7 @@ func (s *Service) RequestClientBillRefund(ctx context.Context, client *store.Cli
 	if err != nil {
 		return nil, false, err
 	}
-	r, created, err := s.RequestClientRefund(ctx, RefundRequest{
+	r, created, err := s.Billing.RequestClientRefund(ctx, billing.RefundRequest{
 		BillID: bill.ID, AmountFen: *req.Amount, Reason: reason,
 		SourceClient: client.AppID, ClientRefundNo: req.RefundNo, Actor: "client:" + client.AppID,
 	})
@@ -72,9 +73,9 @@ func (s *Service) RequestClientBillRefund(ctx context.Context, client *store.Cli
 
 func apiRefundDetail(r *store.Refund, billNo, refundNo string) *APIRefundDetail {
 	out := &APIRefundDetail{RefundNo: refundNo, BillNo: billNo, Amount: r.AmountFen, Reason: r.Reason, Status: string(r.Status),
-		CreatedAt: APITime(r.CreatedAt), UpdatedAt: APITime(r.UpdatedAt)}
+		CreatedAt: billing.APITime(r.CreatedAt), UpdatedAt: billing.APITime(r.UpdatedAt)}
 	if r.FinishedAt != nil {
-		f := APITime(*r.FinishedAt)
+		f := billing.APITime(*r.FinishedAt)
 		out.FinishedAt = &f
 	}
 	return out
@@ -96,7 +97,7 @@ func (s *Service) ClientRefund(ctx context.Context, client *store.Client, refund
 		return nil, fault.New(fault.ErrNotFound, "not_found", "退款 %s 不存在", refundNo)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: client refund: %w", err)
+		return nil, fmt.Errorf("bills: client refund: %w", err)
 	}
 	return apiRefundDetail(r, r.Bill.BillNo, refundNo), nil
 }
