@@ -87,3 +87,21 @@ type APIRequest struct {
 	RemoteAddr string    `bun:"remote_addr"`
 	At         time.Time `bun:"at"`
 }
+
+// Event is an outbox row: a callback to deliver to a business system.
+type Event struct {
+	bun.BaseModel `bun:"table:events"`
+
+	ID          int64      `bun:"id,pk,autoincrement"`
+	EventID     string     `bun:"event_id"`
+	Client      string     `bun:"client"`
+	Type        string     `bun:"type"`
+	Payload     string     `bun:"payload"`
+	Status      string     `bun:"status"`
+	Attempts    int        `bun:"attempts"`
+	NextAt      time.Time  `bun:"next_at"`
+	LastStatus  int        `bun:"last_status"`
+	LastError   string     `bun:"last_error"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	DeliveredAt *time.Time `bun:"delivered_at"`
+}

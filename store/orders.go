@@ -62,16 +62,24 @@ type Payment struct {
 	CreatedAt   time.Time `bun:"created_at"`
 }
 
+// OverpaymentStatus is where money paid beyond a bill stands: open until a refund returns it.
+type OverpaymentStatus string
+
+const (
+	OverpaymentOpen     OverpaymentStatus = "open"
+	OverpaymentRefunded OverpaymentStatus = "refunded"
+)
+
 type Overpayment struct {
 	bun.BaseModel `bun:"table:overpayments"`
 
-	ID        int64     `bun:"id,pk,autoincrement"`
-	PaymentID int64     `bun:"payment_id"`
-	OrderID   int64     `bun:"order_id"`
-	BillID    *int64    `bun:"bill_id"`
-	AmountFen int64     `bun:"amount_fen"`
-	Status    string    `bun:"status"`
-	CreatedAt time.Time `bun:"created_at"`
+	ID        int64             `bun:"id,pk,autoincrement"`
+	PaymentID int64             `bun:"payment_id"`
+	OrderID   int64             `bun:"order_id"`
+	BillID    *int64            `bun:"bill_id"`
+	AmountFen int64             `bun:"amount_fen"`
+	Status    OverpaymentStatus `bun:"status"`
+	CreatedAt time.Time         `bun:"created_at"`
 }
 
 type Notification struct {

@@ -231,7 +231,7 @@ func (s *Service) creditBill(ctx context.Context, tx bun.Tx, order *store.Order,
 }
 
 func addOverpayment(ctx context.Context, tx bun.Tx, p *store.Payment, billID *int64, fen int64) error {
-	row := &store.Overpayment{PaymentID: p.ID, OrderID: p.OrderID, BillID: billID, AmountFen: fen, Status: "open", CreatedAt: p.CreatedAt}
+	row := &store.Overpayment{PaymentID: p.ID, OrderID: p.OrderID, BillID: billID, AmountFen: fen, Status: store.OverpaymentOpen, CreatedAt: p.CreatedAt}
 	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: overpayment: %w", err)
 	}

@@ -293,7 +293,7 @@ func (s *Service) RequestOverpaymentRefund(ctx context.Context, overpaymentID in
 		if err := store.ForUpdate(tx.NewSelect().Model(op).Where("id = ?", overpaymentID)).Scan(ctx); err != nil {
 			return fault.NotFound(err, "溢缴款记录不存在")
 		}
-		if op.Status != "open" {
+		if op.Status != store.OverpaymentOpen {
 			return fault.New(fault.ErrConflict, "overpayment_refunded", "该溢缴款已退款")
 		}
 		var live store.Refund
@@ -558,8 +558,8 @@ func (s *Service) refundSucceeded(ctx context.Context, id int64, res channel.Ref
 		r.FinishedAt = &now
 		detail := fmt.Sprintf("amount=%d channel_refund_no=%s", r.AmountFen, res.ChannelRefundNo)
 		if r.OverpaymentID != nil {
-			if _, err := tx.NewUpdate().Model((*store.Overpayment)(nil)).Set("status = 'refunded'").
-				Where("id = ?", *r.OverpaymentID).Where("status = 'open'").Exec(ctx); err != nil {
+			if _, err := tx.NewUpdate().Model((*store.Overpayment)(nil)).Set("status = ?", store.OverpaymentRefunded).
+				Where("id = ?", *r.OverpaymentID).Where("status = ?", store.OverpaymentOpen).Exec(ctx); err != nil {
 				return fmt.Errorf("billing: settle overpayment: %w", err)
 			}
 		}
@@ -852,24 +852,24 @@ type OverpaymentRow struct {
 
 // Refundable reports whether a refund may be asked for the overpayment now.
 func (o *OverpaymentRow) Refundable() bool {
-	return o.Status == "open" && (o.Refund == nil || o.Refund.Status == store.RefundFailed || o.Refund.Status == store.RefundRejected)
+	return o.Status == store.OverpaymentOpen && (o.Refund == nil || o.Refund.Status == store.RefundFailed || o.Refund.Status == store.RefundRejected)
 }
 
 // StateBadge and StateLabel tell where the overpayment stands: refunded, its latest refund's
 // status, or waiting for a refund ("open").
 func (o *OverpaymentRow) StateBadge() string {
 	switch {
-	case o.Status == "refunded":
+	case o.Status == store.OverpaymentRefunded:
 		return string(store.BillRefunded)
 	case o.Refund != nil:
 		return string(o.Refund.Status)
 	}
-	return "open"
+	return string(store.OverpaymentOpen)
 }
 
 func (o *OverpaymentRow) StateLabel() string {
 	switch {
-	case o.Status == "refunded":
+	case o.Status == store.OverpaymentRefunded:
 		return "已退款"
 	case o.Refund != nil:
 		return "退款" + strings.TrimPrefix(RefundStatusLabel(o.Refund.Status), "退款")

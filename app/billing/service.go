@@ -1,3 +1,10 @@
+// Package billing is the money of CampusPay and nothing else: orders and their payment
+// attempts, crediting bills from payments (online or collected offline), receipts and
+// their gap-free numbering, refunds and their state machine, overpayments, and the
+// callbacks money movements queue. Every change that moves money is a method here, in one
+// database transaction, guarded by unique keys and UPDATE … WHERE status checks, and
+// nowhere else. Items, bills, the roster, business systems and read models live in
+// packages of their own and call in; billing knows no HTTP.
 package billing
 
 import (
