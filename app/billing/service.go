@@ -19,7 +19,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"campuspay/app/bizday"
-	"campuspay/app/catalog"
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/app/imports"
@@ -157,9 +156,6 @@ func randomToken(n int) string {
 	}
 	return string(b)
 }
-
-// catalog reads the charge items bills are made under.
-func (s *Service) catalog() *catalog.Service { return &catalog.Service{DB: s.DB, Now: s.Now} }
 
 // imports runs the spreadsheet imports (bills, offline collections) in the background.
 func (s *Service) imports() *imports.Runner {

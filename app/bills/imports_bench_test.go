@@ -27,7 +27,7 @@ import (
 // before it). On MariaDB when CAMPUSPAY_TEST_MYSQL is set, else on SQLite. Run with
 //
 //	CAMPUSPAY_BENCH_IMPORT=1 CAMPUSPAY_TEST_MYSQL='root@tcp(127.0.0.1:3306)/test' \
-//	  go test ./app/billing/ -run '^$' -bench BenchmarkImport100kRows -benchtime 1x
+//	  go test ./app/bills/ -run '^$' -bench BenchmarkImport100kRows -benchtime 1x
 func BenchmarkImport100kRows(b *testing.B) {
 	if os.Getenv("CAMPUSPAY_BENCH_IMPORT") != "1" {
 		b.Skip("set CAMPUSPAY_BENCH_IMPORT=1 to run the 100,000-row import benchmark")

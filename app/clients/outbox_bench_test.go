@@ -33,7 +33,7 @@ import (
 // when CAMPUSPAY_TEST_MYSQL is set. Run with
 //
 //	CAMPUSPAY_BENCH_CALLBACKS=1 CAMPUSPAY_TEST_MYSQL='root@tcp(127.0.0.1:3306)/test' \
-//	  go test ./app/billing/ -run '^$' -bench BenchmarkCallbackDelivery -benchtime 1x
+//	  go test ./app/clients/ -run '^$' -bench BenchmarkCallbackDelivery -benchtime 1x
 //
 // CAMPUSPAY_BENCH_CALLBACKS_N changes the number of callbacks.
 func BenchmarkCallbackDelivery(b *testing.B) {

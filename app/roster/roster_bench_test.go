@@ -4,7 +4,7 @@ package roster_test
 // then every phone changed. Was a 30-second bound in a test, which failed under -race.
 //
 //	CAMPUSPAY_TEST_MYSQL='root@tcp(127.0.0.1:3306)/' \
-//	  go test ./app/billing -run '^$' -bench UpsertPayers50k -benchtime 1x
+//	  go test ./app/roster -run '^$' -bench UpsertPayers50k -benchtime 1x
 
 import (
 	"context"
