@@ -147,3 +147,12 @@ func Clip(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s[:n], "")
 }
+
+// Now is the time of a service whose clock is clock (a test's) or, when nil, the system's,
+// as every timestamp is written: UTC, in microseconds.
+func Now(clock func() time.Time) time.Time {
+	if clock != nil {
+		return UTC(clock())
+	}
+	return UTC(time.Now())
+}

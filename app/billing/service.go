@@ -8,6 +8,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -45,19 +46,9 @@ type Service struct {
 	afterBillsRead func(ctx context.Context, tx bun.Tx)
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return store.UTC(s.Now())
-	}
-	return store.UTC(time.Now())
-}
+func (s *Service) now() time.Time { return store.Now(s.Now) }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // ChannelForNewPayment returns the named channel for taking a new payment (a new order,
 // or starting payment on an open one): it must be configured, enabled in the settings and

@@ -25,12 +25,7 @@ type Service struct {
 	Log     *slog.Logger
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return store.UTC(s.Now())
-	}
-	return store.UTC(time.Now())
-}
+func (s *Service) now() time.Time { return store.Now(s.Now) }
 
 // catalog reads the charge items bills are made under.
 func (s *Service) catalog() *catalog.Service { return &catalog.Service{DB: s.DB, Now: s.Now} }

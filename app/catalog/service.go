@@ -18,9 +18,4 @@ type Service struct {
 	Now func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return store.UTC(s.Now())
-	}
-	return store.UTC(time.Now())
-}
+func (s *Service) now() time.Time { return store.Now(s.Now) }

@@ -5,6 +5,7 @@
 package clients
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -34,16 +35,6 @@ type Service struct {
 	callbackHTTP *http.Client
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return store.UTC(s.Now())
-	}
-	return store.UTC(time.Now())
-}
+func (s *Service) now() time.Time { return store.Now(s.Now) }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }

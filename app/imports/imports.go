@@ -8,6 +8,7 @@ import (
 	"campuspay/app/fault"
 	"campuspay/app/sheet"
 	"campuspay/store"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,19 +29,9 @@ type Runner struct {
 	Log *slog.Logger
 }
 
-func (s *Runner) now() time.Time {
-	if s.Now != nil {
-		return store.UTC(s.Now())
-	}
-	return store.UTC(time.Now())
-}
+func (s *Runner) now() time.Time { return store.Now(s.Now) }
 
-func (s *Runner) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Runner) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // RowError is one bad row of an imported file: its line as Excel shows it, and why.
 type RowError struct {

@@ -23,9 +23,4 @@ type Service struct {
 	Log      *slog.Logger
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return store.UTC(s.Now())
-	}
-	return store.UTC(time.Now())
-}
+func (s *Service) now() time.Time { return store.Now(s.Now) }
