@@ -1,5 +1,7 @@
 // Package store opens the database (MySQL/MariaDB, or the embedded SQLite), applies the
-// schema, and holds the bun models and the queries the rest of the platform shares.
+// schema, and holds the bun models and the queries the rest of the platform shares. It is
+// the only code that knows the database drivers (duplicate keys, deadlocks, busy
+// databases: tx.go's InTx retries what may run again) and it knows nothing of HTTP.
 package store
 
 import (

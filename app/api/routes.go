@@ -1,3 +1,7 @@
+// Package api is the integration API business systems call: the signed HTTP JSON API under
+// /api/v1 (API.md), the SOAP service, and the /docs/api page. It authenticates and logs each
+// request, decodes it and answers in the contract's format; what a request does is done by
+// bills, roster, clients and billing. It imports no other web feature.
 package api
 
 import (
