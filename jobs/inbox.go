@@ -1,9 +1,10 @@
 package jobs
 
 import (
-	"campuspay/app/clients"
 	"context"
 	"log/slog"
+
+	"campuspay/app/clients"
 )
 
 // ImportInbox imports the bills business systems wrote into the database inbox.

@@ -1,9 +1,10 @@
 package jobs
 
 import (
-	"campuspay/app/reports"
 	"context"
 	"log/slog"
+
+	"campuspay/app/reports"
 )
 
 // StatsBackfill is how many days back the daily report snapshot looks for days to write.

@@ -1,12 +1,13 @@
 package api
 
 import (
-	"campuspay/app/fault"
 	"errors"
 	"log/slog"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/fault"
 )
 
 // apiError is an error with the status and code API.md gives it.

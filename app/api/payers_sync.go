@@ -1,11 +1,12 @@
 package api
 
 import (
-	"campuspay/app/roster"
 	"encoding/json"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/roster"
 )
 
 // syncResult is one payer's line in a roster sync answer.

@@ -1,8 +1,9 @@
 package billing
 
 import (
-	"campuspay/store"
 	"fmt"
+
+	"campuspay/store"
 )
 
 // RejectedBodyKept is how much of a rejected notification's body is stored: enough to see

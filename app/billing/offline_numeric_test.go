@@ -1,14 +1,15 @@
 package billing_test
 
 import (
-	"campuspay/app/billing/billingtest"
-	"campuspay/store"
-	"campuspay/store/storetest"
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
+
+	"campuspay/app/billing/billingtest"
+	"campuspay/store"
+	"campuspay/store/storetest"
 )
 
 // TestOfflineImportRefusesAmountHiddenByFormat: a collection of 1200.505 formatted "0.00"

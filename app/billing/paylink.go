@@ -1,9 +1,6 @@
 package billing
 
 import (
-	"campuspay/app/bizday"
-	"campuspay/app/fault"
-	"campuspay/store"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,6 +9,10 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"campuspay/app/bizday"
+	"campuspay/app/fault"
+	"campuspay/store"
 )
 
 // PayLinkDays is how long a pay_url is valid at most, counted from the bill's creation.

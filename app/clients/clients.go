@@ -19,12 +19,6 @@ import (
 	"campuspay/store"
 )
 
-// Sealer keeps secrets at rest (auth.Box is the one the platform uses).
-type Sealer interface {
-	Seal(plain string) (string, error)
-	Open(sealed string) (string, error)
-}
-
 // ClientInput is what finance enters for a business system.
 type ClientInput struct {
 	AppID        string

@@ -27,7 +27,7 @@ type Service struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	// Secrets seals what is kept secret at rest (business systems' keys).
-	Secrets Sealer
+	Secrets settings.Sealer
 	// Egress guards the connections callbacks open; nil refuses every internal address.
 	Egress *egress.Guard
 

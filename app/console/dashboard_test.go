@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"campuspay/static"
 	"context"
 	"encoding/json"
 	"html"
@@ -13,6 +12,7 @@ import (
 
 	"campuspay/app/money"
 	"campuspay/app/server/servertest"
+	"campuspay/static"
 )
 
 var stChartRE = regexp.MustCompile(`data-echarts="([^"]*)"`)

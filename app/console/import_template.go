@@ -1,10 +1,11 @@
 package console
 
 import (
-	"campuspay/app/bills"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/bills"
 )
 
 // billTemplate sends the item's import template: the columns, and example rows.

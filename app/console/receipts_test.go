@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"campuspay/static"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"campuspay/app/bizday"
 	"campuspay/app/server/servertest"
+	"campuspay/static"
 	"campuspay/store"
 )
 

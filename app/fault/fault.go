@@ -28,7 +28,7 @@ type Error struct {
 	Message string // Simplified Chinese, safe to show
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("billing: %s: %s", e.Code, e.Message) }
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
 func (e *Error) Unwrap() error { return e.Kind }
 
 // New returns an *Error of the kind with the code and the formatted message.

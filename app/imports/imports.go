@@ -5,9 +5,6 @@
 package imports
 
 import (
-	"campuspay/app/fault"
-	"campuspay/app/sheet"
-	"campuspay/store"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -20,6 +17,10 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"campuspay/app/fault"
+	"campuspay/app/sheet"
+	"campuspay/store"
 )
 
 // Runner starts and reads import jobs.

@@ -1,8 +1,9 @@
 package imports_test
 
 import (
-	"campuspay/app/imports"
 	"testing"
+
+	"campuspay/app/imports"
 )
 
 func TestParseDate(t *testing.T) {

@@ -2,9 +2,6 @@ package recon
 
 import (
 	"bytes"
-	"campuspay/app/bizday"
-	"campuspay/app/fault"
-	"campuspay/app/sign"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -23,7 +20,10 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/bizday"
+	"campuspay/app/fault"
 	"campuspay/app/sheet"
+	"campuspay/app/sign"
 	"campuspay/store"
 )
 

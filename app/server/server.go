@@ -182,8 +182,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ReturnURL: func(no string) string { return cfg.BaseURL + "/pay/return/" + no },
 	}
 	s.Bills = &bills.Service{DB: db, Billing: s.Billing, Log: cfg.Log}
-	s.Clients = &clients.Service{DB: db, Bills: s.Bills, Settings: s.Settings, Log: cfg.Log, Egress: s.Egress,
-		Secrets: auth.Box{Key: []byte(derive(master, "secrets"))}}
+	s.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
+	s.Clients = &clients.Service{DB: db, Bills: s.Bills, Settings: s.Settings, Log: cfg.Log, Egress: s.Egress, Secrets: s.Secrets}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
 	s.Catalog = &catalog.Service{DB: db}
 	s.Roster = &roster.Service{DB: db, Log: cfg.Log}
@@ -194,9 +194,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Bank = &banksim.Sim{DB: db, Account: "6222000000000001", Key: bankKey, SandboxMerchant: "campuspay"}
 	s.Recon = &recon.Service{Billing: s.Billing, Log: cfg.Log}
 
-	// The simulators' tables are not in the schema: made here, before demo data fills
-	// the card system's accounts, and below for a demo database opened without -demo.
-	if cfg.Demo || cfg.Simulators {
+	// A database the demo loaded is marked: its simulators run whatever the flags say.
+	isDemo, err := demo.Marked(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The simulators' tables are not in the schema: made only where the simulators run,
+	// before demo data fills the card system's accounts.
+	if cfg.Demo || cfg.Simulators || isDemo {
 		if err := simdb.Migrate(ctx, db); err != nil {
 			db.Close()
 			return nil, err
@@ -218,22 +224,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				return nil, err
 			}
 			s.DemoLoaded = true
+			isDemo = true // Load wrote the marker
 		}
-	}
-	isDemo, err := demo.Marked(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
 	}
 	s.Simulators = cfg.Simulators || isDemo
-	if isDemo && !cfg.Demo && !cfg.Simulators {
-		if err := simdb.Migrate(ctx, db); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
 	s.Settings.Simulators = s.Simulators
-	s.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
 	// The card system's configured endpoint goes through the same guard: an internal
 	// address needs the allow-list; the platform's own address (the simulator) is trusted.
 	card := cardchannel.Config{Endpoint: s.cardEndpoint(s.Secrets), Client: simClient(15 * time.Second)}

@@ -1,12 +1,13 @@
 package web
 
 import (
-	"campuspay/app/fault"
 	"errors"
 	"log/slog"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"campuspay/app/fault"
 )
 
 // StatusOf maps an error to its HTTP status and the message a person may see: a domain
