@@ -40,6 +40,7 @@ type ChargeItem struct {
 	Code            string     `bun:"code"`
 	Name            string     `bun:"name"`
 	DepartmentID    int64      `bun:"department_id"`
+	MerchantID      int64      `bun:"merchant_id"` // 收款商户; 1 is the school's
 	Category        string     `bun:"category"`
 	Audience        Audience   `bun:"audience"`
 	Pricing         Pricing    `bun:"pricing"`

@@ -22,7 +22,8 @@ type Order struct {
 	PayerID       *int64      `bun:"payer_id"`
 	PayerName     string      `bun:"payer_name"`
 	PayerPhone    string      `bun:"payer_phone"`
-	Channel       string      `bun:"channel"`
+	Channel       string      `bun:"channel"` // the channel of the latest attempt
+	MerchantID    int64       `bun:"merchant_id"`
 	TotalFen      int64       `bun:"total_fen"`
 	Status        OrderStatus `bun:"status"`
 	PayURL        string      `bun:"pay_url"`
@@ -52,6 +53,7 @@ type Payment struct {
 
 	ID          int64     `bun:"id,pk,autoincrement"`
 	OrderID     int64     `bun:"order_id"`
+	AttemptNo   string    `bun:"attempt_no"` // the attempt it paid; "" before attempts existed
 	Channel     string    `bun:"channel"`
 	TradeNo     string    `bun:"trade_no"`
 	AmountFen   int64     `bun:"amount_fen"`
@@ -87,6 +89,7 @@ type Notification struct {
 
 	ID         int64     `bun:"id,pk,autoincrement"`
 	Channel    string    `bun:"channel"`
+	MerchantID *int64    `bun:"merchant_id"` // the door it came through; nil: the channel's old door
 	OrderNo    string    `bun:"order_no"`
 	Headers    string    `bun:"headers"`
 	Body       string    `bun:"body"`

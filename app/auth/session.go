@@ -40,6 +40,7 @@ func (p *Principal) Has(roles ...string) bool {
 const (
 	localsSession   = "campuspay.session"
 	localsPrincipal = "campuspay.principal"
+	localsCSRF      = "campuspay.csrf" // the token of a session saved during the request
 	// CSRFHeader carries the token on HTMX requests (set once on <body hx-headers>);
 	// CSRFField carries it in ordinary forms.
 	CSRFHeader = "X-CSRF-Token"
@@ -87,9 +88,14 @@ func (s *Sessions) Middleware() fiber.Handler {
 				return c.Next()
 			}
 			c.Locals(localsPrincipal, principalOf(u))
-			if err := keepAlive(sess); err != nil {
+			// Stored again after the handler, unless the handler stored it itself.
+			if err := c.Next(); err != nil {
 				return err
 			}
+			if Session(c) == sess {
+				return keepAlive(c, sess)
+			}
+			return nil
 		}
 		return c.Next()
 	}
@@ -114,7 +120,7 @@ func (s *Sessions) user(c *fiber.Ctx, id int64) (*store.User, error) {
 // keepAlive makes the session's timeout count from the last use rather than from sign-in:
 // once a quarter of it has passed since the session was last stored, it is stored again
 // (so an active user writes the session a few times per timeout, not on every request).
-func keepAlive(sess *session.Session) error {
+func keepAlive(c *fiber.Ctx, sess *session.Session) error {
 	ttl, _ := sess.Get("ttl").(int64)
 	seen, _ := sess.Get("seen").(int64)
 	now := time.Now().Unix()
@@ -123,7 +129,7 @@ func keepAlive(sess *session.Session) error {
 	}
 	sess.SetExpiry(time.Duration(ttl) * time.Second)
 	sess.Set("seen", now)
-	return sess.Save()
+	return SaveSession(c, sess)
 }
 
 func principalOf(u *store.User) *Principal {
@@ -134,7 +140,19 @@ func principalOf(u *store.User) *Principal {
 	return p
 }
 
-// Session returns the request's session.
+// SaveSession stores the request's session and lets go of it: fiber hands a saved session
+// back to its pool, where another request may take it, so the request must not read it
+// again (Session returns nil afterwards; CSRFToken still has the token). Every save goes
+// through here.
+func SaveSession(c *fiber.Ctx, sess *session.Session) error {
+	tok, _ := sess.Get("csrf").(string)
+	err := sess.Save()
+	c.Locals(localsSession, nil)
+	c.Locals(localsCSRF, tok)
+	return err
+}
+
+// Session returns the request's session (nil once it was saved).
 func Session(c *fiber.Ctx) *session.Session {
 	sess, _ := c.Locals(localsSession).(*session.Session)
 	return sess
@@ -172,15 +190,22 @@ const sessionNotice = "signin_notice"
 
 // Notice returns the sign-in notice the session holds, or "".
 func Notice(c *fiber.Ctx) string {
-	s, _ := Session(c).Get(sessionNotice).(string)
+	sess := Session(c)
+	if sess == nil {
+		return ""
+	}
+	s, _ := sess.Get(sessionNotice).(string)
 	return s
 }
 
 // DropNotice removes the sign-in notice once shown, saving the session: call it last.
 func DropNotice(c *fiber.Ctx) error {
 	sess := Session(c)
+	if sess == nil {
+		return nil
+	}
 	sess.Delete(sessionNotice)
-	return sess.Save()
+	return SaveSession(c, sess)
 }
 
 // signIn is SignIn that also keeps extra values in the new session (single sign-on notes
@@ -210,7 +235,7 @@ func signIn(c *fiber.Ctx, u *store.User, timeout time.Duration, extra map[string
 	}
 	c.Locals(localsPrincipal, principalOf(u))
 	id := sess.ID()
-	return id, sess.Save()
+	return id, SaveSession(c, sess)
 }
 
 // SignOut ends the session.
@@ -223,14 +248,15 @@ func SignOut(c *fiber.Ctx) error {
 func CSRFToken(c *fiber.Ctx) string {
 	sess := Session(c)
 	if sess == nil {
-		return ""
+		tok, _ := c.Locals(localsCSRF).(string)
+		return tok
 	}
 	if tok, ok := sess.Get("csrf").(string); ok && tok != "" {
 		return tok
 	}
 	tok := newToken()
 	sess.Set("csrf", tok)
-	sess.Save()
+	SaveSession(c, sess)
 	return tok
 }
 
@@ -259,7 +285,11 @@ func CSRF() fiber.Handler {
 // GuestOrders returns the order numbers an off-campus visitor made in this session: they
 // may see those orders without an account.
 func GuestOrders(c *fiber.Ctx) []string {
-	s, _ := Session(c).Get("guest_orders").(string)
+	sess := Session(c)
+	if sess == nil {
+		return nil
+	}
+	s, _ := sess.Get("guest_orders").(string)
 	if s == "" {
 		return nil
 	}
@@ -273,8 +303,11 @@ func AddGuestOrder(c *fiber.Ctx, orderNo string) error {
 		list = list[len(list)-10:]
 	}
 	sess := Session(c)
+	if sess == nil {
+		return errors.New("auth: session already saved in this request")
+	}
 	sess.Set("guest_orders", strings.Join(list, ","))
-	return sess.Save()
+	return SaveSession(c, sess)
 }
 
 func newToken() string {

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -238,58 +239,12 @@ func (s *Service) orderTimeout(ctx context.Context) time.Duration {
 	return time.Duration(s.Settings.Int(ctx, "order.timeout_minutes")) * time.Minute
 }
 
-// StartPayment asks the order's channel to collect it. For a QR or hosted-page channel it
-// stores and returns what the payer opens; for the campus card, which takes the money at
-// once, it applies the payment and returns the paid order. A declined card changes nothing:
-// the order stays open and the payer may try again.
+// StartPayment asks the order's channel to collect it, the channel's first way (see Pay).
+// For a QR or hosted-page channel it returns what the payer opens; for the campus card,
+// which takes the money at once, the paid order.
 func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password string) (*store.Order, channel.CreateResult, error) {
-	order, err := s.Order(ctx, orderNo)
-	if err != nil {
-		return nil, channel.CreateResult{}, err
-	}
-	if order.Status != store.OrderOpen {
-		return order, channel.CreateResult{}, fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(order.Status))
-	}
-	if !s.now().Before(order.ExpiresAt) {
-		return order, channel.CreateResult{}, fault.New(fault.ErrConflict, "order_expired", "订单已超时，请重新下单")
-	}
-	ch, err := s.ChannelForNewPayment(ctx, order.Channel)
-	if err != nil {
-		return nil, channel.CreateResult{}, err
-	}
-	if err := s.checkStillDue(ctx, order); err != nil {
-		return order, channel.CreateResult{}, err
-	}
-	res, err := ch.Create(ctx, channel.CreateRequest{
-		OrderNo: order.OrderNo, AmountFen: order.TotalFen, Subject: s.subject(ctx, order),
-		ExpiresAt: order.ExpiresAt, NotifyURL: s.NotifyURL(ch.Name()), ReturnURL: s.ReturnURL(order.OrderNo),
-		PayerNo: payerNo, Password: password,
-	})
-	if err != nil {
-		var d *channel.Declined
-		if errors.As(err, &d) {
-			return order, res, fault.New(fault.ErrInvalid, d.Code, "%s", d.Message)
-		}
-		s.log().Warn("channel create failed", "order", order.OrderNo, "channel", order.Channel, "err", err)
-		return order, res, fault.New(fault.ErrConflict, "channel_unavailable", "支付渠道暂时无法受理，请稍后再试或换一种支付方式")
-	}
-	if res.Paid != nil {
-		if _, err := s.ApplyTrade(WithPayWay(ctx, "direct"), order.Channel, *res.Paid); err != nil {
-			return order, res, err
-		}
-		order, err = s.Order(ctx, orderNo)
-		return order, res, err
-	}
-	payURL := res.QRContent
-	if payURL == "" {
-		payURL = res.RedirectURL
-	}
-	if _, err := s.DB.NewUpdate().Model((*store.Order)(nil)).Set("pay_url = ?", payURL).
-		Where("id = ?", order.ID).Exec(ctx); err != nil {
-		return order, res, fmt.Errorf("billing: save pay url: %w", err)
-	}
-	order.PayURL = payURL
-	return order, res, nil
+	order, _, res, err := s.Pay(ctx, orderNo, PayArgs{PayerNo: payerNo, Password: password})
+	return order, channel.CreateResult{QRContent: res.QRContent, RedirectURL: res.RedirectURL, Paid: res.Paid}, err
 }
 
 // checkStillDue makes sure, under the order's lock, that every bill of an open order still
@@ -387,31 +342,56 @@ var numberRE = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
 
 func validNumber(s string) bool { return numberRE.MatchString(s) }
 
-// SyncOrder asks the channel about an open (or closed) order and applies a payment the
+// SyncOrder asks the channels about an order's open attempts and applies a payment a
 // channel has but the platform has not heard of. It is what runs when a payer returns from
-// a channel, while the cashier polls, and in the job that watches open orders.
+// a channel, while the cashier polls, and in the job that watches open orders. A channel
+// that cannot be reached is reported (wrapping channel.ErrUnavailable) after the others
+// were asked.
 func (s *Service) SyncOrder(ctx context.Context, orderNo string) (*store.Order, error) {
 	order, err := s.Order(ctx, orderNo)
 	if err != nil || order.Status == store.OrderPaid {
 		return order, err
 	}
-	ch, err := s.ChannelForExisting(ctx, order.Channel)
-	if err != nil {
-		return order, err
-	}
 	now := s.now()
 	s.DB.NewUpdate().Model((*store.Order)(nil)).Set("last_queried_at = ?", now).Where("id = ?", order.ID).Exec(ctx)
-	trade, err := ch.Query(ctx, order.OrderNo)
+	refs, err := s.openRefs(ctx, order)
 	if err != nil {
-		return order, fmt.Errorf("billing: query %s: %w", order.OrderNo, err)
-	}
-	if trade.Status != channel.TradeSuccess {
-		return order, nil
-	}
-	if _, err := s.ApplyTrade(ctx, order.Channel, trade); err != nil {
 		return order, err
 	}
-	return s.Order(ctx, orderNo)
+	var firstErr error
+	paid := false
+	for _, r := range refs {
+		gw, err := s.gateway(ctx, r.channel, r.merchantID)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("billing: %s: %v: %w", r.channel, err, channel.ErrUnavailable))
+			continue
+		}
+		trade, err := gw.Provider.Query(ctx, r.ref)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("billing: query %s: %w", r.ref.AttemptNo, err))
+			continue
+		}
+		if trade.Status != channel.TradeSuccess {
+			continue
+		}
+		if trade.OrderNo == "" {
+			trade.OrderNo = r.ref.AttemptNo
+		}
+		if _, err := s.ApplyTrade(ctx, r.channel, trade); err != nil {
+			return order, err
+		}
+		paid = true
+	}
+	if paid {
+		order, err = s.Order(ctx, orderNo)
+		if err != nil {
+			return order, err
+		}
+	}
+	if order.Status == store.OrderPaid {
+		return order, nil
+	}
+	return order, firstErr
 }
 
 // CloseOrder closes an open order and releases its bills. It tells the channel first, so
@@ -435,9 +415,15 @@ func (s *Service) closeOrder(ctx context.Context, orderNo, actor, action string,
 	if order == nil || order.Status != store.OrderOpen {
 		return order, nil
 	}
-	ch, err := s.ChannelForExisting(ctx, order.Channel)
+	refs, err := s.openRefs(ctx, order)
 	if err == nil {
-		err = ch.Close(ctx, order.OrderNo)
+		for _, r := range refs {
+			gw, gerr := s.gateway(ctx, r.channel, r.merchantID)
+			if gerr == nil {
+				gerr = gw.Provider.Close(ctx, r.ref)
+			}
+			err = cmp.Or(err, gerr)
+		}
 	}
 	if err != nil {
 		if strict {
@@ -461,6 +447,11 @@ func (s *Service) closeOrder(ctx context.Context, orderNo, actor, action string,
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return nil // paid or closed meanwhile
+		}
+		if _, err := tx.NewUpdate().Model((*store.PaymentAttempt)(nil)).
+			Set("status = ?", store.AttemptClosed).Set("closed_at = ?", now).Set("updated_at = ?", now).
+			Where("order_id = ?", order.ID).Where("status = ?", store.AttemptOpen).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: close attempts: %w", err)
 		}
 		if _, err := tx.NewUpdate().Model((*store.Bill)(nil)).
 			Set("held_by_order_id = NULL").Set("held_until = NULL").Set("version = version + 1").Set("updated_at = ?", now).

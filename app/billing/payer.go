@@ -104,11 +104,12 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 	if why := Payable(item, now); why != "" {
 		return nil, fault.New(fault.ErrConflict, "item_not_payable", "%s", why)
 	}
-	if _, err := s.ChannelForNewPayment(ctx, req.Channel); err != nil {
+	gw, err := s.ChannelForNewPayment(ctx, req.Channel)
+	if err != nil {
 		return nil, err
 	}
-	if req.Channel == "campuscard" {
-		return nil, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
+	if !gw.Caps.Guests {
+		return nil, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持%s", gw.Caps.Label)
 	}
 	req.Name, req.Phone = strings.TrimSpace(req.Name), strings.TrimSpace(req.Phone)
 	if n := utf8.RuneCountInString(req.Name); n < 2 || n > 50 {

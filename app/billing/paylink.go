@@ -49,16 +49,17 @@ func (s *Service) PayLinkBill(ctx context.Context, billID string) (*store.Bill, 
 // holds the bill — the payer opened the link twice — that order is handed back (created
 // false) instead.
 func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName string) (*store.Order, bool, error) {
-	if _, err := s.ChannelForNewPayment(ctx, channelName); err != nil {
+	gw, err := s.ChannelForNewPayment(ctx, channelName)
+	if err != nil {
 		return nil, false, err
 	}
-	if channelName == "campuscard" {
-		return nil, false, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持校园卡")
+	if !gw.Caps.Guests {
+		return nil, false, fault.New(fault.ErrInvalid, "channel_invalid", "校外缴费不支持%s", gw.Caps.Label)
 	}
 	now := s.now()
 	var order *store.Order
 	created := false
-	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		b := new(store.Bill)
 		if err := store.ForUpdate(tx.NewSelect().Model(b).Where("id = ?", billID)).Scan(ctx); err != nil {
 			return fault.NotFound(err, "账单不存在")

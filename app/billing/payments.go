@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,12 +36,16 @@ type Outcome struct {
 // The caller has verified the channel's signature. ApplyTrade checks the rest: the order
 // exists, belongs to that channel, and the amount equals the order's total.
 func (s *Service) ApplyTrade(ctx context.Context, channelName string, t channel.Trade) (Outcome, error) {
-	return s.applyTrade(ctx, channelName, t, nil)
+	return s.applyTrade(ctx, channelName, t, nil, 0)
 }
 
 // applyTrade is ApplyTrade; rec, when set, is the notification that brought the trade: it
 // is written in the same transaction when the trade applies (one commit, not two).
-func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.Trade, rec *store.Notification) (Outcome, error) {
+//
+// merchantID, when not 0, is the merchant whose door the notification came through: the
+// attempt must be that merchant's.
+func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.Trade, rec *store.Notification, merchantID int64) (Outcome, error) {
+	var paidOrderID int64
 	out := Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
 	if t.Status != channel.TradeSuccess {
 		return out, fault.New(fault.ErrInvalid, "trade_not_paid", "渠道报告的交易未成功：%s", t.Status)
@@ -55,18 +60,13 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 	}
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		out = Outcome{OrderNo: t.OrderNo, PaymentTradeNo: t.TradeNo}
-		order := new(store.Order)
-		if err := store.ForUpdate(tx.NewSelect().Model(order).Where("order_no = ?", t.OrderNo)).Scan(ctx); err != nil {
-			return fault.NotFound(err, "订单不存在")
+		order, attempt, err := s.tradeOrder(ctx, tx, channelName, t, merchantID)
+		if err != nil {
+			return err
 		}
-		if order.Channel != channelName {
-			return fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", order.OrderNo, channelName)
-		}
-		if t.AmountFen != order.TotalFen {
-			return fault.New(fault.ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
-		}
+		out.OrderNo = order.OrderNo
 		payment := &store.Payment{
-			OrderID: order.ID, Channel: channelName, TradeNo: t.TradeNo, AmountFen: t.AmountFen,
+			OrderID: order.ID, AttemptNo: attempt.AttemptNo, Channel: channelName, TradeNo: t.TradeNo, AmountFen: t.AmountFen,
 			Late: order.Status != store.OrderOpen, PaidAt: paidAt, Raw: t.Raw, CreatedAt: now,
 		}
 		if _, err := tx.NewInsert().Model(payment).Exec(ctx); err != nil {
@@ -138,6 +138,14 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 				}
 			}
 		}
+		if attempt.ID != 0 {
+			if _, err := tx.NewUpdate().Model((*store.PaymentAttempt)(nil)).
+				Set("status = ?", store.AttemptPaid).Set("trade_no = ?", t.TradeNo).Set("paid_at = ?", paidAt).Set("updated_at = ?", now).
+				Where("id = ?", attempt.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("billing: attempt paid: %w", err)
+			}
+		}
+		paidOrderID = order.ID
 		if _, err := tx.NewUpdate().Model(payment).Column("credited_fen").Set("credited_fen = ?", out.CreditedFen).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("billing: payment credited: %w", err)
 		}
@@ -177,9 +185,51 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 		return out, err
 	}
 	if out.OverpaidFen > 0 {
-		s.log().Warn("overpayment flagged for refund", "order", t.OrderNo, "trade", t.TradeNo, "fen", out.OverpaidFen)
+		s.log().Warn("overpayment flagged for refund", "order", out.OrderNo, "trade", t.TradeNo, "fen", out.OverpaidFen)
+	}
+	if !out.Late && out.OverpaidFen < t.AmountFen {
+		// The order is paid: its other attempts must take no more money.
+		s.closeOtherAttempts(ctx, paidOrderID, t.OrderNo)
 	}
 	return out, nil
+}
+
+// tradeOrder finds, locked, the order a verified trade pays and checks the trade against
+// our own rows: the attempt (or, from before attempts, the order) it names was made on
+// that channel, at that merchant when the door said which, for that amount.
+func (s *Service) tradeOrder(ctx context.Context, tx bun.Tx, channelName string, t channel.Trade, merchantID int64) (*store.Order, *store.PaymentAttempt, error) {
+	attempt := new(store.PaymentAttempt)
+	err := tx.NewSelect().Model(attempt).Where("attempt_no = ?", t.OrderNo).Scan(ctx)
+	found := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("billing: attempt: %w", err)
+	}
+	order := new(store.Order)
+	q := tx.NewSelect().Model(order)
+	if found {
+		q = q.Where("id = ?", attempt.OrderID)
+	} else {
+		q = q.Where("order_no = ?", t.OrderNo)
+	}
+	if err := store.ForUpdate(q).Scan(ctx); err != nil {
+		return nil, nil, fault.NotFound(err, "订单不存在")
+	}
+	want, amount, merchant := order.Channel, order.TotalFen, order.MerchantID
+	if found {
+		want, amount, merchant = attempt.Channel, attempt.AmountFen, attempt.MerchantID
+	} else {
+		attempt = &store.PaymentAttempt{}
+	}
+	if want != channelName {
+		return nil, nil, fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", t.OrderNo, channelName)
+	}
+	if merchantID != 0 && merchant != merchantID {
+		return nil, nil, fault.New(fault.ErrInvalid, "merchant_mismatch", "订单 %s 不属于该收款商户", t.OrderNo)
+	}
+	if t.AmountFen != amount {
+		return nil, nil, fault.New(fault.ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, amount)
+	}
+	return order, attempt, nil
 }
 
 // errDuplicate rolls back the transaction of a trade that was applied before.
@@ -238,34 +288,78 @@ func addOverpayment(ctx context.Context, tx bun.Tx, p *store.Payment, billID *in
 	return nil
 }
 
-// HandleNotification is the whole path of a channel's asynchronous notification: keep it
-// raw, verify its signature, apply it. It returns the acknowledgement the channel expects
-// when the notification was applied now or before; an error means "not believed" and the
-// channel will retry (or give up, and the order will be queried).
+// HandleNotification is the old door of a one-merchant channel (/notify/<channel>): see
+// Notify. It returns the acknowledgement the channel expects when the notification was
+// handled now or before; an error means "not believed" and the channel will retry (or give
+// up, and the order will be queried).
 func (s *Service) HandleNotification(ctx context.Context, channelName string, header http.Header, body []byte, remoteAddr string) (contentType string, ack []byte, err error) {
-	ch, ok := s.Channels[channelName]
-	if !ok {
-		return "", nil, fault.New(fault.ErrNotFound, "not_found", "unknown channel")
+	a, err := s.Notify(ctx, channelName, 0, header, body, remoteAddr)
+	if err != nil {
+		return "", nil, err
+	}
+	return a.ContentType, a.Body, nil
+}
+
+// Notify is the whole path of a company's asynchronous notification, of a payment or a
+// refund, through the door of a channel and merchant (merchantID 0: a one-merchant
+// channel's door): keep it raw, have the provider verify and decode it, check what it
+// claims against our own rows (the app id and merchant number against the account, the
+// attempt, the merchant, the amount), then apply it at most once. It returns the
+// company's acknowledgement: positive when handled now or before, negative (with the
+// error) when it must not be believed or could not be handled, so that the company sends
+// it again. A signed message whose claims are wrong changes nothing and is kept.
+func (s *Service) Notify(ctx context.Context, channelName string, merchantID int64, header http.Header, body []byte, remoteAddr string) (channel.Ack, error) {
+	var gw *Gateway
+	var err error
+	if _, legacy := s.Channels[channelName]; legacy && merchantID == 0 {
+		gw, err = s.gateway(ctx, channelName, store.DefaultMerchantID)
+	} else if !legacy && merchantID != 0 && s.Merchants.Driver(channelName) != nil {
+		gw, err = s.gateway(ctx, channelName, merchantID)
+	} else {
+		return channel.Ack{}, fault.New(fault.ErrNotFound, "not_found", "unknown channel")
+	}
+	if err != nil {
+		return channel.Ack{}, err
 	}
 	rec := &store.Notification{Channel: channelName, Headers: headerText(header), Body: string(body), RemoteAddr: remoteAddr, ReceivedAt: s.now()}
-	trade, err := ch.VerifyNotification(header, body)
-	if err == nil && trade.Status != channel.TradeSuccess {
-		// A signed word that a trade is waiting or closed needs no action: it is recorded
-		// and acknowledged (else the channel repeats it for a day), once it is checked
-		// against our own order.
-		rec.OrderNo = trade.OrderNo
-		if err = s.checkNotifiedOrder(ctx, channelName, trade); err == nil {
-			rec.Outcome, rec.Error = "ignored", store.Clip("trade "+string(trade.Status)+": nothing to do", 500)
+	if merchantID != 0 {
+		rec.MerchantID = &merchantID
+	}
+	n, err := gw.Provider.Notification(ctx, header, body)
+	if err == nil {
+		rec.OrderNo = store.Clip(cmpOr(n.Trade.OrderNo, n.Refund.RefundNo), 32)
+		if n.Raw != "" {
+			rec.Body = n.Raw // the decrypted form where the company encrypts
 		}
-	} else if err == nil {
-		rec.OrderNo = trade.OrderNo
-		if trade.Raw == "" {
-			trade.Raw = string(body)
-		}
-		var out Outcome
-		out, err = s.applyTrade(ctx, channelName, trade, rec)
-		if err == nil && out.Duplicate {
-			rec.Outcome = "duplicate"
+		err = checkIdentity(gw.Provider, n)
+	}
+	if err == nil {
+		switch n.Kind {
+		case channel.NoticePaid:
+			t := n.Trade
+			if t.Raw == "" {
+				t.Raw = cmpOr(n.Raw, string(body))
+			}
+			var out Outcome
+			out, err = s.applyTrade(ctx, channelName, t, rec, merchantID)
+			if err == nil && out.Duplicate {
+				rec.Outcome = "duplicate"
+			}
+		case channel.NoticeRefund:
+			err = s.noticeRefund(ctx, channelName, merchantID, n.Refund)
+			if err == nil {
+				rec.Outcome = "refund"
+			}
+		default:
+			// A signed word that a trade is waiting or closed needs no action: it is recorded
+			// and acknowledged (else the company repeats it for a day), once it is checked
+			// against our own rows.
+			if n.Trade.OrderNo != "" {
+				err = s.checkNotifiedOrder(ctx, channelName, merchantID, n.Trade)
+			}
+			if err == nil {
+				rec.Outcome, rec.Error = "ignored", store.Clip(cmpOr(n.Reason, "nothing to do"), 500)
+			}
 		}
 	}
 	if err != nil {
@@ -279,29 +373,83 @@ func (s *Service) HandleNotification(ctx context.Context, channelName string, he
 		}
 	}
 	if err != nil {
+		nack := gw.Provider.Ack(false, "rejected")
 		if errors.Is(err, channel.ErrBadSignature) || errors.Is(err, channel.ErrMalformed) {
-			return "", nil, fault.New(fault.ErrInvalid, "notification_rejected", "%v", err)
+			return nack, fault.New(fault.ErrInvalid, "notification_rejected", "%v", err)
 		}
-		return "", nil, err
+		return nack, err
 	}
-	contentType, ack = ch.NotificationAck()
-	return contentType, ack, nil
+	return gw.Provider.Ack(true, ""), nil
+}
+
+// checkIdentity compares what a verified notification claims (app id, merchant number)
+// with the account it came to: a message signed by the company for another merchant or
+// app is not ours to apply.
+func checkIdentity(p channel.Provider, n channel.Notice) error {
+	id, ok := p.(channel.Identifier)
+	if !ok || n.Kind == channel.NoticeRefund {
+		return nil
+	}
+	appID, merchantNo := id.Identity()
+	if appID != "" && n.Trade.AppID != "" && n.Trade.AppID != appID {
+		return fault.New(fault.ErrInvalid, "app_mismatch", "通知的应用号 %s 不是本商户的", n.Trade.AppID)
+	}
+	if merchantNo != "" && n.Trade.MerchantNo != merchantNo {
+		return fault.New(fault.ErrInvalid, "merchant_mismatch", "通知的商户号 %s 不是本商户的", n.Trade.MerchantNo)
+	}
+	return nil
+}
+
+// noticeRefund settles a refund from the company's notification, through the same
+// settle as the answer to the request and the follow-up query: at most once.
+func (s *Service) noticeRefund(ctx context.Context, channelName string, merchantID int64, res channel.RefundResult) error {
+	r := new(store.Refund)
+	if err := s.DB.NewSelect().Model(r).Where("refund_no = ?", res.RefundNo).Scan(ctx); err != nil {
+		return fault.NotFound(err, "退款单不存在")
+	}
+	if r.Channel != channelName {
+		return fault.New(fault.ErrInvalid, "channel_mismatch", "退款 %s 不是通过 %s 办理的", r.RefundNo, channelName)
+	}
+	if merchantID != 0 {
+		var order store.Order
+		if err := s.DB.NewSelect().Model(&order).Column("merchant_id").Where("id = ?", r.OrderID).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: refund order: %w", err)
+		}
+		if order.MerchantID != merchantID {
+			return fault.New(fault.ErrInvalid, "merchant_mismatch", "退款 %s 不属于该收款商户", r.RefundNo)
+		}
+	}
+	switch r.Status {
+	case store.RefundProcessing:
+	case store.RefundSucceeded, store.RefundFailed:
+		return nil // settled before: the company repeats itself
+	default:
+		return fault.New(fault.ErrConflict, "refund_state", "退款 %s 尚未发往渠道", r.RefundNo)
+	}
+	_, err := s.settleRefund(ctx, r, res, nil, "channel:"+channelName)
+	return err
 }
 
 // checkNotifiedOrder checks a verified notification that needs no action against the order
 // it names: it exists, was sent to that channel, and (when the channel says) for that amount.
-func (s *Service) checkNotifiedOrder(ctx context.Context, channelName string, t channel.Trade) error {
-	order := new(store.Order)
-	if err := s.DB.NewSelect().Model(order).Column("id", "channel", "total_fen").Where("order_no = ?", t.OrderNo).Scan(ctx); err != nil {
-		return fault.NotFound(err, "订单不存在")
-	}
-	if order.Channel != channelName {
-		return fault.New(fault.ErrInvalid, "channel_mismatch", "订单 %s 不是通过 %s 支付的", t.OrderNo, channelName)
-	}
-	if t.AmountFen != 0 && t.AmountFen != order.TotalFen {
-		return fault.New(fault.ErrInvalid, "amount_mismatch", "渠道金额 %d 分与订单金额 %d 分不符", t.AmountFen, order.TotalFen)
-	}
-	return nil
+func (s *Service) checkNotifiedOrder(ctx context.Context, channelName string, merchantID int64, t channel.Trade) error {
+	return store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
+		if t.AmountFen == 0 {
+			// The message does not say: check the rest with the amount our row has.
+			a := new(store.PaymentAttempt)
+			if err := tx.NewSelect().Model(a).Where("attempt_no = ?", t.OrderNo).Scan(ctx); err == nil {
+				t.AmountFen = a.AmountFen
+			} else {
+				o := new(store.Order)
+				if err := tx.NewSelect().Model(o).Column("total_fen").Where("order_no = ?", t.OrderNo).Scan(ctx); err != nil {
+					return fault.NotFound(err, "订单不存在")
+				}
+				t.AmountFen = o.TotalFen
+			}
+		}
+		_, _, err := s.tradeOrder(ctx, tx, channelName, t, merchantID)
+		return err
+	})
 }
 
 func headerText(h http.Header) string {

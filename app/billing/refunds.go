@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -414,23 +415,23 @@ func (s *Service) executeRefund(ctx context.Context, id int64, actor string) (*s
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.ChannelForExisting(ctx, r.Channel)
+	var order store.Order
+	var p store.Payment
+	if err := s.DB.NewSelect().Model(&order).Where("id = ?", r.OrderID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: refund order: %w", err)
+	}
+	if err := s.DB.NewSelect().Model(&p).Where("id = ?", r.PaymentID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: refund payment: %w", err)
+	}
+	gw, call, err := s.refundCall(ctx, r, &order, &p)
 	if err != nil {
 		return r, err // stays approved; SyncRefund sends it once the channel is back
 	}
 	now := s.now()
-	var order store.Order
-	var p store.Payment
 	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if r, err = lockRefund(ctx, tx, id); err != nil {
 			return err
-		}
-		if err := tx.NewSelect().Model(&order).Where("id = ?", r.OrderID).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: refund order: %w", err)
-		}
-		if err := tx.NewSelect().Model(&p).Where("id = ?", r.PaymentID).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: refund payment: %w", err)
 		}
 		if err := moveRefund(ctx, tx, r, store.RefundProcessing, now, "执行", nil); err != nil {
 			return err
@@ -440,13 +441,36 @@ func (s *Service) executeRefund(ctx context.Context, id int64, actor string) (*s
 	if err != nil {
 		return nil, err
 	}
-	res, err := ch.Refund(ctx, refundCall(r, &order, &p))
+	res, err := gw.Provider.Refund(ctx, call)
 	return s.settleRefund(ctx, r, res, err, actor)
 }
 
-func refundCall(r *store.Refund, order *store.Order, p *store.Payment) channel.RefundRequest {
-	return channel.RefundRequest{OrderNo: order.OrderNo, TradeNo: p.TradeNo, RefundNo: r.RefundNo,
-		AmountFen: r.AmountFen, TotalFen: order.TotalFen, Reason: r.Reason}
+// refundCall is the channel and the request for a refund of a payment: the attempt it
+// paid (the order itself before attempts existed) at that attempt's merchant.
+func (s *Service) refundCall(ctx context.Context, r *store.Refund, order *store.Order, p *store.Payment) (*Gateway, channel.RefundCall, error) {
+	ref := channel.TradeRef{AttemptNo: order.OrderNo, TradeNo: p.TradeNo, CreatedAt: order.CreatedAt}
+	merchantID, total := order.MerchantID, order.TotalFen
+	if p.AttemptNo != "" {
+		a := new(store.PaymentAttempt)
+		if err := s.DB.NewSelect().Model(a).Where("attempt_no = ?", p.AttemptNo).Scan(ctx); err != nil {
+			return nil, channel.RefundCall{}, fmt.Errorf("billing: refund attempt: %w", err)
+		}
+		ref = channel.TradeRef{AttemptNo: a.AttemptNo, TradeNo: p.TradeNo, CreatedAt: a.CreatedAt}
+		merchantID, total = a.MerchantID, a.AmountFen
+	}
+	gw, err := s.gateway(ctx, r.Channel, merchantID)
+	if err != nil {
+		return nil, channel.RefundCall{}, err
+	}
+	call := channel.RefundCall{Trade: ref, RefundNo: r.RefundNo, AmountFen: r.AmountFen, TotalFen: total, Reason: r.Reason,
+		CreatedAt: r.CreatedAt}
+	if r.DecidedAt != nil {
+		call.CreatedAt = *r.DecidedAt
+	}
+	if gw.Account != nil {
+		call.NotifyURL = s.notifyURL(r.Channel, gw.Account)
+	}
+	return gw, call, nil
 }
 
 // settleRefund applies a channel's answer about a processing refund: success, failure, or
@@ -469,8 +493,12 @@ func (s *Service) settleRefund(ctx context.Context, r *store.Refund, res channel
 		return unknown(fmt.Sprintf("渠道退款金额 %s 与申请金额不符，请人工核对", money.Format(res.AmountFen)))
 	case res.Status == channel.RefundSucceeded:
 		return s.refundSucceeded(ctx, r.ID, res, actor)
-	case res.Status == channel.RefundFailed:
+	case res.Status == channel.RefundFailed || res.Status == channel.RefundClosed:
 		return s.refundFailed(ctx, r.ID, res, actor)
+	case res.Status == channel.RefundAbnormal:
+		// The company cannot return the money by itself (WeChat ABNORMAL: the payer's card
+		// was closed): finance acts now, with the company's words.
+		return s.refundAbnormal(ctx, r.ID, cmp.Or(strings.TrimSpace(res.Message), "渠道退款异常，需人工处理"), actor, now)
 	}
 	if m := strings.TrimSpace(res.Message); m != "" {
 		return unknown("渠道正在处理退款：" + m)
@@ -529,6 +557,39 @@ func (s *Service) refundUnknown(ctx context.Context, id int64, message, actor st
 			return s.auditRefund(ctx, tx, r, actor, "refund.escalated", detail, now)
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.loadRefund(ctx, id)
+}
+
+// refundAbnormal puts a processing refund before finance at once: the company reported
+// that a person must act. It is still followed up, and settles whenever the company says.
+func (s *Service) refundAbnormal(ctx context.Context, id int64, message, actor string, now time.Time) (*store.Refund, error) {
+	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
+		r, err := lockRefund(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != store.RefundProcessing {
+			return nil
+		}
+		q := tx.NewUpdate().Model((*store.Refund)(nil)).
+			Set("channel_message = ?", store.Clip(message, 500)).Set("updated_at = ?", now).
+			Set("sync_attempts = sync_attempts + 1").Set("next_sync_at = ?", now.Add(time.Hour)).
+			Where("id = ?", r.ID).Where("status = ?", store.RefundProcessing)
+		if r.EscalatedAt == nil {
+			q = q.Set("escalated_at = ?", now)
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("billing: refund abnormal: %w", err)
+		}
+		if r.EscalatedAt != nil {
+			return nil
+		}
+		s.log().Warn("refund abnormal, put before finance", "refund", r.RefundNo, "channel", r.Channel)
+		return s.auditRefund(ctx, tx, r, actor, "refund.escalated", "abnormal: "+message, now)
 	})
 	if err != nil {
 		return nil, err
@@ -704,10 +765,6 @@ func (s *Service) SyncRefund(ctx context.Context, id int64, actor string) (*stor
 	default:
 		return r, nil
 	}
-	ch, err := s.ChannelForExisting(ctx, r.Channel)
-	if err != nil {
-		return r, err
-	}
 	var order store.Order
 	var p store.Payment
 	if err := s.DB.NewSelect().Model(&order).Where("id = ?", r.OrderID).Scan(ctx); err != nil {
@@ -716,9 +773,13 @@ func (s *Service) SyncRefund(ctx context.Context, id int64, actor string) (*stor
 	if err := s.DB.NewSelect().Model(&p).Where("id = ?", r.PaymentID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: refund payment: %w", err)
 	}
-	res, err := ch.QueryRefund(ctx, order.OrderNo, r.RefundNo)
+	gw, call, err := s.refundCall(ctx, r, &order, &p)
+	if err != nil {
+		return r, err
+	}
+	res, err := gw.Provider.QueryRefund(ctx, call)
 	if err != nil || res.Status == channel.RefundFailed {
-		res, err = ch.Refund(ctx, refundCall(r, &order, &p))
+		res, err = gw.Provider.Refund(ctx, call)
 	}
 	return s.settleRefund(ctx, r, res, err, actor)
 }

@@ -23,6 +23,7 @@ import (
 	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/app/imports"
+	"campuspay/app/merchants"
 	"campuspay/app/settings"
 	"campuspay/store"
 )
@@ -31,7 +32,10 @@ import (
 type Service struct {
 	DB       *bun.DB
 	Settings *settings.Store
-	Channels map[string]channel.Channel
+	// Channels are the one-merchant adapters (the sandbox, the campus card, a test's fake
+	// company); Merchants holds the payment companies' drivers and each merchant's account.
+	Channels  map[string]channel.Channel
+	Merchants *merchants.Service
 	// NotifyURL and ReturnURL build the addresses a channel is given for an order.
 	NotifyURL func(channelName string) string
 	ReturnURL func(orderNo string) string
@@ -50,29 +54,30 @@ func (s *Service) now() time.Time { return store.Now(s.Now) }
 
 func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
-// ChannelForNewPayment returns the named channel for taking a new payment (a new order,
-// or starting payment on an open one): it must be configured, enabled in the settings and
-// ready (an adapter that needs an address has one).
-func (s *Service) ChannelForNewPayment(ctx context.Context, name string) (channel.Channel, error) {
-	ch, err := s.ChannelForExisting(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if !s.live(ctx, name, ch) {
-		return nil, fault.New(fault.ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", ChannelLabel(name))
-	}
-	return ch, nil
+// ChannelForNewPayment returns the named channel, for the school's merchant, for taking a
+// new payment (a new order, or starting payment on an open one): it must be configured,
+// enabled in the settings and ready (an adapter that needs an address has one; a
+// company's merchant account exists, is switched on and its keys open).
+func (s *Service) ChannelForNewPayment(ctx context.Context, name string) (*Gateway, error) {
+	return s.gatewayForNew(ctx, name, store.DefaultMerchantID)
 }
 
-// ChannelForExisting returns the named channel for what is already under way: querying
-// and closing its open orders, running and following its approved refunds. Disabling a
-// channel stops new payments only, so this does not look at the settings.
-func (s *Service) ChannelForExisting(_ context.Context, name string) (channel.Channel, error) {
-	ch, ok := s.Channels[name]
-	if !ok {
+func (s *Service) gatewayForNew(ctx context.Context, name string, merchantID int64) (*Gateway, error) {
+	if !s.known(name) {
 		return nil, fault.New(fault.ErrInvalid, "channel_invalid", "不支持的支付方式：%s", name)
 	}
-	return ch, nil
+	if !s.liveAt(ctx, name, merchantID) {
+		return nil, fault.New(fault.ErrInvalid, "channel_disabled", "支付方式「%s」暂未开放", s.Label(name))
+	}
+	return s.gateway(ctx, name, merchantID)
+}
+
+// ChannelForExisting returns the named channel, for the school's merchant, for what is
+// already under way: querying and closing its open attempts, running and following its
+// approved refunds. Disabling a channel stops new payments only, so this does not look at
+// the settings.
+func (s *Service) ChannelForExisting(ctx context.Context, name string) (*Gateway, error) {
+	return s.gateway(ctx, name, store.DefaultMerchantID)
 }
 
 // Readier is implemented by an adapter that can be unready, e.g. the campus card adapter
@@ -81,31 +86,50 @@ type Readier interface {
 	Ready(ctx context.Context) bool
 }
 
-// LiveChannels are the channels that take new payments now, in the settings' order.
+// LiveChannels are the channels that take new payments now for the school's merchant, in
+// the settings' order.
 func (s *Service) LiveChannels(ctx context.Context) []string {
+	return s.LiveChannelsFor(ctx, store.DefaultMerchantID)
+}
+
+// LiveChannelsFor are the channels that take new payments now for a merchant, in the
+// settings' order.
+func (s *Service) LiveChannelsFor(ctx context.Context, merchantID int64) []string {
 	var names []string
 	if s.Settings == nil {
 		for name := range s.Channels {
 			names = append(names, name)
 		}
+		names = append(names, s.Merchants.DriverNames()...)
 		slices.Sort(names)
 	} else {
 		names = s.Settings.List(ctx, settings.ChannelsEnabled)
 	}
 	var out []string
 	for _, name := range names {
-		if ch, ok := s.Channels[name]; ok && s.live(ctx, name, ch) {
+		if s.known(name) && s.liveAt(ctx, name, merchantID) {
 			out = append(out, name)
 		}
 	}
 	return out
 }
 
-func (s *Service) live(ctx context.Context, name string, ch channel.Channel) bool {
-	if r, ok := ch.(Readier); ok && !r.Ready(ctx) {
+func (s *Service) known(name string) bool {
+	_, ok := s.Channels[name]
+	return ok || s.Merchants.Driver(name) != nil
+}
+
+// liveAt: enabled in the settings, and ready — a one-merchant adapter that says so, or a
+// merchant's account at the company that is switched on and opens.
+func (s *Service) liveAt(ctx context.Context, name string, merchantID int64) bool {
+	if s.Settings != nil && !slices.Contains(s.Settings.List(ctx, settings.ChannelsEnabled), name) {
 		return false
 	}
-	return s.Settings == nil || slices.Contains(s.Settings.List(ctx, settings.ChannelsEnabled), name)
+	if ch, ok := s.Channels[name]; ok {
+		r, ok := ch.(Readier)
+		return !ok || r.Ready(ctx)
+	}
+	return s.Merchants.Live(ctx, merchantID, name)
 }
 
 // ChannelLabel is a channel's name as payers know it.
@@ -119,6 +143,8 @@ func ChannelLabel(name string) string {
 		return "支付宝"
 	case "wechatpay":
 		return "微信支付"
+	case "unionpay":
+		return "云闪付（银联）"
 	case "offline":
 		return "线下收款"
 	}

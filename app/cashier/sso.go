@@ -223,7 +223,7 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 	sess.Set(oidcVerifier, a.Verifier)
 	sess.Set(oidcNext, next)
 	sess.Set(oidcAt, time.Now().Unix())
-	if err := sess.Save(); err != nil {
+	if err := auth.SaveSession(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect(to, fiber.StatusSeeOther)

@@ -237,3 +237,10 @@ type StatementError struct {
 
 func (e *StatementError) Error() string { return fmt.Sprintf("第 %d 行：%s", e.Line, e.Reason) }
 func (e *StatementError) Unwrap() error { return ErrMalformed }
+
+// Identifier is a Provider that says whose messages it expects: the app id and merchant
+// number a company's message about this merchant's trades must carry ("" where there is
+// nothing of that kind to check). The core compares them with what a Trade claims.
+type Identifier interface {
+	Identity() (appID, merchantNo string)
+}

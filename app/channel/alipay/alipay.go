@@ -115,3 +115,6 @@ func baseClient(cfg channel.MerchantConfig) *http.Client {
 	}
 	return &http.Client{Timeout: defaultTimeout}
 }
+
+// Identity is the app id and seller PID this merchant's notifications must carry.
+func (p *provider) Identity() (appID, merchantNo string) { return p.set.appID, p.set.sellerID }

@@ -306,3 +306,7 @@ func BusinessDay(t time.Time) time.Time {
 	b := t.In(beijing).Add(time.Hour)
 	return time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, beijing)
 }
+
+// Identity is the merchant code this merchant's notifications must carry (UnionPay has no
+// app id).
+func (p *provider) Identity() (appID, merchantNo string) { return "", p.merID }

@@ -326,3 +326,12 @@ var _ channel.Driver = Driver{}
 
 // defaultHTTPClient is used when MerchantConfig.HTTPClient is nil.
 var defaultHTTPClient = &http.Client{Timeout: 20 * time.Second}
+
+// Identity is the app id and merchant number this merchant's messages must carry: in
+// partner mode the sub-merchant's (a message names the sub app id only when there is one).
+func (p *provider) Identity() (appID, merchantNo string) {
+	if p.c.partner {
+		return p.c.subAppID, p.c.subMchID
+	}
+	return p.c.appID, p.c.mchID
+}
