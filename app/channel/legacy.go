@@ -40,7 +40,9 @@ func (l *legacy) Query(ctx context.Context, ref TradeRef) (Trade, error) {
 	return l.ch.Query(ctx, ref.AttemptNo)
 }
 
-func (l *legacy) Close(ctx context.Context, ref TradeRef) error { return l.ch.Close(ctx, ref.AttemptNo) }
+func (l *legacy) Close(ctx context.Context, ref TradeRef) error {
+	return l.ch.Close(ctx, ref.AttemptNo)
+}
 
 func (l *legacy) Refund(ctx context.Context, call RefundCall) (RefundResult, error) {
 	return l.ch.Refund(ctx, RefundRequest{OrderNo: call.Trade.AttemptNo, TradeNo: call.Trade.TradeNo,
