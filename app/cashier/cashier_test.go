@@ -299,7 +299,7 @@ func TestGuestPaysOpenItemAndLooksItUp(t *testing.T) {
 			{"200000", "13900000000", "金额须在"},
 			{"100", "12345", "手机"},
 		} {
-			code, body, _ := guest.Post("/i/DONATE-2026", url.Values{"name": {"赵校友"}, "phone": {bad.phone}, "amount": {bad.amount}})
+			code, body, _ := guest.Post("/i/DONATE-2026", url.Values{"name": {"赵校友"}, "phone": {bad.phone}, "amount": {bad.amount}, "channel": {"sandbox"}})
 			if code != http.StatusUnprocessableEntity || !strings.Contains(body, "alert-error") || !strings.Contains(body, bad.want) {
 				t.Errorf("amount %q phone %q: status %d, want 422 with an error mentioning %q", bad.amount, bad.phone, code, bad.want)
 			}
@@ -307,7 +307,9 @@ func TestGuestPaysOpenItemAndLooksItUp(t *testing.T) {
 		if n, _ := p.DB.NewSelect().Table("orders").Count(context.Background()); n != 0 {
 			t.Fatalf("bad input made %d orders, want 0", n)
 		}
-		code, body, resp := guest.Post("/i/DONATE-2026", url.Values{"name": {"赵校友"}, "phone": {"13900000000"}, "amount": {"500"}})
+		// The demo offers several channels (the sandbox and the companies' fakes): the
+		// guest picks one.
+		code, body, resp := guest.Post("/i/DONATE-2026", url.Values{"name": {"赵校友"}, "phone": {"13900000000"}, "amount": {"500"}, "channel": {"sandbox"}})
 		if code != http.StatusSeeOther {
 			t.Fatalf("guest pay: status %d\n%s", code, body)
 		}

@@ -60,14 +60,14 @@ func TestSettingsPageValidatesSavesAndAudits(t *testing.T) {
 		form = sysSettingsForm()
 		form.Set(settings.OrderTimeoutMinutes, "30")
 		form.Set(settings.ReceiptIssuer, "<script>alert(1)</script>财务处")
-		form.Set(settings.WechatAPIv3Key, key)
+		form.Set(settings.CampusCardKey, key)
 		if code, body, _ := b.Post("/console/settings", form); code != http.StatusSeeOther {
 			t.Fatalf("save secret: status %d\n%.1000s", code, body)
 		}
 		var row store.Setting
-		p.DB.NewSelect().Model(&row).Where("k = ?", settings.WechatAPIv3Key).Scan(ctx)
+		p.DB.NewSelect().Model(&row).Where("k = ?", settings.CampusCardKey).Scan(ctx)
 		if !strings.HasPrefix(row.Value, "v1:") || strings.Contains(row.Value, key) {
-			t.Errorf("stored API v3 key = %q, want sealed text starting v1:", row.Value)
+			t.Errorf("stored card key = %q, want sealed text starting v1:", row.Value)
 		}
 		_, page = b.Get("/console/settings?saved=1")
 		if strings.Contains(page, key) || strings.Contains(page, key[:12]) || !strings.Contains(page, "••••••••"+key[len(key)-4:]) {
@@ -77,7 +77,7 @@ func TestSettingsPageValidatesSavesAndAudits(t *testing.T) {
 			t.Errorf("no note after saving")
 		}
 		var detail string
-		p.DB.NewSelect().Model((*store.AuditLog)(nil)).Column("detail").Where("target_id = ?", settings.WechatAPIv3Key).Scan(ctx, &detail)
+		p.DB.NewSelect().Model((*store.AuditLog)(nil)).Column("detail").Where("target_id = ?", settings.CampusCardKey).Scan(ctx, &detail)
 		if strings.Contains(detail, key) || !strings.Contains(detail, "已修改") {
 			t.Errorf("audit of the secret = %q, want 已修改 without the value", detail)
 		}

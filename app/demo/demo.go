@@ -45,9 +45,10 @@ func Loaded(ctx context.Context, db *bun.DB) (bool, error) {
 // settings page never shows or writes it.
 const MarkerKey = "platform.demo_loaded_at"
 
-// DemoChannels are the channels Load enables: the simulated payment company and the
-// simulated campus card.
-const DemoChannels = "sandbox,campuscard"
+// DemoChannels are the channels Load enables: the simulated payment company, the
+// simulated campus card, and Alipay, WeChat Pay and UnionPay, whose demo accounts the
+// server points at its in-process fakes of those companies.
+const DemoChannels = "sandbox,campuscard,alipay,wechatpay,unionpay"
 
 // Marked reports whether the demo was loaded into the database.
 func Marked(ctx context.Context, db bun.IDB) (bool, error) {

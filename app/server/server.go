@@ -39,6 +39,7 @@ import (
 	"campuspay/app/demo"
 	"campuspay/app/egress"
 	"campuspay/app/imports"
+	"campuspay/app/merchants"
 	"campuspay/app/notify"
 	"campuspay/app/recon"
 	"campuspay/app/reports"
@@ -103,6 +104,7 @@ type Server struct {
 	Card       *cardsim.Sim
 	Bank       *banksim.Sim
 	Recon      *recon.Service
+	Merchants  *merchants.Service // the payment companies' drivers, the merchants' accounts
 	Scheduler  *jobs.Scheduler
 	Config     Config
 	DemoLoaded bool
@@ -112,6 +114,7 @@ type Server struct {
 	// Secrets seals the settings' secrets (what the console's settings page uses).
 	Secrets auth.Box
 	ops     ops
+	sims    companySims
 }
 
 // PublicBase checks the platform's public address (-base-url), from which QR codes, pay
@@ -183,6 +186,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Bills = &bills.Service{DB: db, Billing: s.Billing, Log: cfg.Log}
 	s.Secrets = auth.Box{Key: []byte(derive(master, "secrets"))}
+	s.Merchants = s.newMerchants(simClient(20 * time.Second))
+	s.Billing.Merchants = s.Merchants
 	s.Clients = &clients.Service{DB: db, Bills: s.Bills, Settings: s.Settings, Log: cfg.Log, Egress: s.Egress, Secrets: s.Secrets}
 	s.Billing.BillLink = cashier.BillLink(cfg.BaseURL, auth.Signer{Key: []byte(derive(master, "links"))})
 	s.Catalog = &catalog.Service{DB: db}
@@ -238,6 +243,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Recon.Bank = &recon.BankClient{BaseURL: cfg.BaseURL + "/sim/bank", Account: "6222000000000001", Key: bankKey, HTTP: simClient(60 * time.Second)}
 	}
 	s.Billing.Channels["campuscard"] = cardchannel.New(card)
+	if s.Simulators {
+		if err := s.startCompanySims(ctx, simClient(10*time.Second)); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	for name, ch := range cfg.Channels {
 		s.Billing.Channels[name] = ch
 	}
@@ -301,6 +312,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 		s.Sandbox.Routes(app.Group("/sim/sandbox"))
 		s.Card.Routes(app.Group("/sim/card"))
 		s.Bank.Routes(app.Group("/sim/bank"))
+		s.companySimRoutes(app)
 	}
 
 	(&notify.Handler{Billing: s.Billing}).Routes(app) // the payment companies' door: before any page's middleware
@@ -457,6 +469,7 @@ func (s *Server) Close() {
 		s.Scheduler.Stop()
 	}
 	s.Sandbox.Close()
+	s.sims.close()
 	s.stopOps()
 	s.DB.Close()
 }

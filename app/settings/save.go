@@ -180,10 +180,6 @@ func crossCheck(errs Errors, simulators bool, value func(key string) string) {
 			CampusCardEndpoint, CampusCardKey)
 	}
 	need(value(CampusCardEndpoint) != "", CampusCardEndpoint, "填写一卡通接口地址须同时填写接口密钥", CampusCardKey)
-	need(contains(enabled, "alipay"), ChannelsEnabled, "启用支付宝须先填写支付宝的应用 ID、应用私钥和支付宝公钥",
-		AlipayAppID, AlipayPrivateKey, AlipayPublicKey)
-	need(contains(enabled, "wechatpay"), ChannelsEnabled, "启用微信支付须先填写商户号、APIv3 密钥、商户证书序列号和商户 API 私钥",
-		WechatMchID, WechatAPIv3Key, WechatSerialNo, WechatPrivateKey)
 	need(value(CASEnabled) == "true", CASURL, "启用 CAS 单点登录须填写 CAS 服务地址", CASURL)
 	need(value(OIDCEnabled) == "true", OIDCIssuer, "启用 OIDC 单点登录须填写 Issuer 地址和 Client ID", OIDCIssuer, OIDCClientID)
 }

@@ -62,15 +62,6 @@ const (
 	OrderTimeoutMinutes = "order.timeout_minutes"
 	ChannelsEnabled     = "channels.enabled"
 
-	AlipayAppID      = "alipay.app_id"
-	AlipayPrivateKey = "alipay.private_key"
-	AlipayPublicKey  = "alipay.public_key"
-
-	WechatMchID      = "wechatpay.mch_id"
-	WechatAPIv3Key   = "wechatpay.api_v3_key"
-	WechatSerialNo   = "wechatpay.serial_no"
-	WechatPrivateKey = "wechatpay.private_key"
-
 	CampusCardEndpoint = "campuscard.endpoint"
 	CampusCardKey      = "campuscard.key"
 
@@ -121,8 +112,6 @@ const (
 const (
 	sectionBasic    = "基本信息"
 	sectionPayment  = "收款与支付渠道"
-	sectionAlipay   = "支付宝"
-	sectionWechat   = "微信支付"
 	sectionCard     = "校园一卡通"
 	sectionRecon    = "对账"
 	sectionSecurity = "账号安全"
@@ -149,22 +138,9 @@ var Defs = []Def{
 	// No channel by default: a new database takes no payment until finance enables a real
 	// one (the demo loader enables the simulated ones in a demo database).
 	{Key: ChannelsEnabled, Kind: List, Section: sectionPayment, Default: "", Optional: true,
-		Choices: []string{"sandbox", "campuscard", "alipay", "wechatpay"},
-		Names:   []string{"在线支付（模拟）", "校园卡", "支付宝", "微信支付"},
-		Label:   "启用的支付渠道", Help: "收银台向缴费人提供的渠道。停用某渠道只停止新的支付，已发起的订单和已审批的退款照常处理。校园卡须先填写一卡通接口地址和密钥；支付宝、微信支付须先填写下方凭据，并在接口上线后才会出现在收银台。「在线支付（模拟）」只在演示模式下可用。"},
-
-	{Key: AlipayAppID, Kind: String, Section: sectionAlipay, Optional: true, Label: "应用 ID（APPID）", Help: "支付宝开放平台分配的 16 位数字。",
-		Pattern: regexp.MustCompile(`^[0-9]{16}$`), Format: "16 位数字"},
-	{Key: AlipayPrivateKey, Kind: Secret, Section: sectionAlipay, Optional: true, Label: "应用私钥", Help: privateKeyHelp},
-	{Key: AlipayPublicKey, Kind: Text, Section: sectionAlipay, Optional: true, Label: "支付宝公钥", Help: "用于验证支付宝通知的签名；" + publicKeyHelp},
-
-	{Key: WechatMchID, Kind: String, Section: sectionWechat, Optional: true, Label: "商户号", Help: "微信支付分配的商户号。",
-		Pattern: regexp.MustCompile(`^[0-9]{8,12}$`), Format: "8 到 12 位数字"},
-	{Key: WechatAPIv3Key, Kind: Secret, Section: sectionWechat, Optional: true, Label: "APIv3 密钥", Help: "商户平台设置的 32 位密钥，" + secretHelpSuffix,
-		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{32}$`), Format: "32 位字母或数字"},
-	{Key: WechatSerialNo, Kind: String, Section: sectionWechat, Optional: true, Label: "商户证书序列号", Help: "商户 API 证书的序列号（十六进制）。",
-		Pattern: regexp.MustCompile(`^[0-9A-Fa-f]{8,64}$`), Format: "十六进制字符"},
-	{Key: WechatPrivateKey, Kind: Secret, Section: sectionWechat, Optional: true, Label: "商户 API 私钥", Help: "apiclient_key.pem 的内容，" + secretHelpSuffix},
+		Choices: []string{"sandbox", "campuscard", "alipay", "wechatpay", "unionpay"},
+		Names:   []string{"在线支付（模拟）", "校园卡", "支付宝", "微信支付", "云闪付（银联）"},
+		Label:   "启用的支付渠道", Help: "收银台向缴费人提供的渠道。停用某渠道只停止新的支付，已发起的订单和已审批的退款照常处理。校园卡须先填写一卡通接口地址和密钥；支付宝、微信支付、云闪付的密钥和证书在「收款商户」页按商户填写，某商户的账户启用后才会出现在该商户收费项目的收银台。「在线支付（模拟）」只在演示模式下可用。"},
 
 	{Key: CampusCardEndpoint, Kind: URL, Section: sectionCard, Optional: true, Label: "接口地址", Help: "一卡通系统的接口地址，填写后校园卡支付即发往此地址（须同时填写接口密钥）；留空时只在演示模式下使用内置的模拟一卡通。"},
 	{Key: CampusCardKey, Kind: Secret, Section: sectionCard, Optional: true, Label: "接口密钥", Help: "与一卡通系统约定的签名密钥，" + secretHelpSuffix},
