@@ -22,6 +22,12 @@ type Gateway struct {
 	Account  *store.MerchantAccount // nil for a one-merchant adapter (sandbox, campus card)
 }
 
+// GatewayFor opens the named channel for a merchant, whether or not it takes new payments:
+// the cashier asks its provider for what a way needs before paying (WeChat's OAuth).
+func (s *Service) GatewayFor(ctx context.Context, name string, merchantID int64) (*Gateway, error) {
+	return s.gateway(ctx, name, merchantID)
+}
+
 // gateway opens the named channel for a merchant, whether or not it takes new payments.
 func (s *Service) gateway(ctx context.Context, name string, merchantID int64) (*Gateway, error) {
 	if ch, ok := s.Channels[name]; ok {

@@ -28,11 +28,11 @@ func (s *Service) CancelOrder(ctx context.Context, orderNo, actor string) (*stor
 // cannot be made (a bill changed meanwhile), the bills stay released and the error says why.
 // An order that turns out paid is returned as it is, with no new order.
 func (s *Service) SwitchOrderChannel(ctx context.Context, orderNo, actor, channelName string) (*store.Order, error) {
-	if _, err := s.ChannelForNewPayment(ctx, channelName); err != nil {
-		return nil, err
-	}
 	old, err := s.Order(ctx, orderNo)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.gatewayForNew(ctx, channelName, old.MerchantID); err != nil {
 		return nil, err
 	}
 	if old.PayerID == nil {

@@ -42,9 +42,6 @@ type OrderRequest struct {
 // other order can take them until this one is paid or expires. It does not contact the
 // channel: StartPayment does.
 func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Order, error) {
-	if _, err := s.ChannelForNewPayment(ctx, req.Channel); err != nil {
-		return nil, err
-	}
 	if len(req.Lines) == 0 {
 		return nil, fault.New(fault.ErrInvalid, "no_bills", "请至少选择一笔待缴款项")
 	}
@@ -61,6 +58,15 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		}
 		ids = append(ids, l.BillID)
 	}
+	// One order collects into one merchant: the bills' items must name the same one, and
+	// the channel must take payments for it.
+	merchantID, err := s.MerchantOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.gatewayForNew(ctx, req.Channel, merchantID); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	var payer store.User
 	if err := s.DB.NewSelect().Model(&payer).Where("id = ?", req.PayerID).Scan(ctx); err != nil {
@@ -68,10 +74,10 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 	}
 	order := &store.Order{
 		PayerID: &payer.ID, PayerName: payer.Name, PayerPhone: payer.Phone,
-		Channel: req.Channel, Status: store.OrderOpen,
+		Channel: req.Channel, MerchantID: merchantID, Status: store.OrderOpen,
 		ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 	}
-	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
+	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the bills (on MySQL; an SQLite transaction holds the write lock already) in id
 		// order, as every payment locks them, so that nothing credits them between this read
 		// and the hold. The hold is guarded by the versions read too (insertOrder): an order
@@ -102,6 +108,9 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		}
 		for _, b := range bills {
 			b.Item = itemByID[b.ItemID]
+			if b.Item != nil && b.Item.MerchantID != merchantID {
+				return fault.New(fault.ErrConflict, "merchant_changed", "所选款项的收款商户刚刚变更，请刷新页面后重新选择")
+			}
 		}
 		if s.afterBillsRead != nil {
 			s.afterBillsRead(ctx, tx)
@@ -129,6 +138,23 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		return nil, err
 	}
 	return order, nil
+}
+
+// MerchantOf is the merchant the bills collect into (their items'): one, or a clear error
+// when they span several — the cashier then helps the payer pay each group on its own.
+func (s *Service) MerchantOf(ctx context.Context, billIDs []int64) (int64, error) {
+	var ids []int64
+	if err := s.DB.NewSelect().TableExpr("bills AS b").Join("JOIN charge_items AS ci ON ci.id = b.item_id").
+		ColumnExpr("DISTINCT ci.merchant_id").Where("b.id IN (?)", bun.In(billIDs)).Scan(ctx, &ids); err != nil {
+		return 0, fmt.Errorf("billing: merchants of bills: %w", err)
+	}
+	switch len(ids) {
+	case 0:
+		return store.DefaultMerchantID, nil // no such bills: the order is refused below
+	case 1:
+		return ids[0], nil
+	}
+	return 0, fault.New(fault.ErrInvalid, "mixed_merchants", "所选款项分属 %d 个收款单位，须分开支付：请按收款单位分别勾选后支付", len(ids))
 }
 
 // lineAmount checks that bill b can be paid now and returns the amount to pay on it.

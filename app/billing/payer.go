@@ -104,7 +104,7 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 	if why := Payable(item, now); why != "" {
 		return nil, fault.New(fault.ErrConflict, "item_not_payable", "%s", why)
 	}
-	gw, err := s.ChannelForNewPayment(ctx, req.Channel)
+	gw, err := s.gatewayForNew(ctx, req.Channel, item.MerchantID)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) CreateGuestOrder(ctx context.Context, req GuestRequest) (*stor
 		}
 	}
 	order := &store.Order{
-		PayerName: req.Name, PayerPhone: req.Phone, Channel: req.Channel, TotalFen: amount,
+		PayerName: req.Name, PayerPhone: req.Phone, Channel: req.Channel, MerchantID: item.MerchantID, TotalFen: amount,
 		Status: store.OrderOpen, ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 	}
 	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {

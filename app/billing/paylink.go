@@ -49,7 +49,11 @@ func (s *Service) PayLinkBill(ctx context.Context, billID string) (*store.Bill, 
 // holds the bill — the payer opened the link twice — that order is handed back (created
 // false) instead.
 func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName string) (*store.Order, bool, error) {
-	gw, err := s.ChannelForNewPayment(ctx, channelName)
+	merchantID, err := s.MerchantOf(ctx, []int64{billID})
+	if err != nil {
+		return nil, false, err
+	}
+	gw, err := s.gatewayForNew(ctx, channelName, merchantID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -87,7 +91,7 @@ func (s *Service) CreateBillOrder(ctx context.Context, billID int64, channelName
 			return err
 		}
 		order = &store.Order{
-			PayerName: b.PayerName, PayerPhone: b.PayerPhone, Channel: channelName, TotalFen: amount,
+			PayerName: b.PayerName, PayerPhone: b.PayerPhone, Channel: channelName, MerchantID: b.Item.MerchantID, TotalFen: amount,
 			Status: store.OrderOpen, ExpiresAt: now.Add(s.orderTimeout(ctx)), CreatedAt: now, UpdatedAt: now,
 		}
 		created = true

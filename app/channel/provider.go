@@ -244,3 +244,13 @@ func (e *StatementError) Unwrap() error { return ErrMalformed }
 type Identifier interface {
 	Identity() (appID, merchantNo string)
 }
+
+// OAuther is a Provider whose way inside an app needs the payer's identity there first
+// (WeChat JSAPI: the openid for the merchant's official account, from snsapi_base).
+type OAuther interface {
+	// OAuthURL is the authorisation address that sends the payer back to redirect with
+	// ?code=…&state=….
+	OAuthURL(redirect, state string) string
+	// OpenID exchanges that code for the payer's openid.
+	OpenID(ctx context.Context, code string) (string, error)
+}
