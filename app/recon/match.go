@@ -155,13 +155,17 @@ func (s *Service) binary(col string) string {
 // ordered by (order number, trade number), side by side: constant memory whatever the
 // size of the day. It counts the matches, records amount differences, and returns what
 // only one side has.
+// attemptNo is the number a company knows a payment by: the attempt it paid, or the order
+// for a payment from before attempts existed. Statement lines carry it as order_no.
+const attemptNo = "(CASE WHEN p.attempt_no <> '' THEN p.attempt_no ELSE o.order_no END)"
+
 func (s *Service) mergePayments(ctx context.Context, cr *channelRun) ([]channelPay, []platformPay, error) {
 	start, end := bizday.DayStart(cr.day), bizday.DayStart(cr.day.AddDate(0, 0, 1))
-	prows, err := s.db().QueryContext(ctx, `SELECT o.order_no, p.trade_no, p.amount_fen,
+	prows, err := s.db().QueryContext(ctx, `SELECT `+attemptNo+`, p.trade_no, p.amount_fen,
 		CASE WHEN p.raw LIKE ? THEN 1 ELSE 0 END
 		FROM payments AS p JOIN orders AS o ON o.id = p.order_id
 		WHERE p.channel = ? AND p.paid_at >= ? AND p.paid_at < ?
-		ORDER BY `+s.binary("o.order_no")+`, `+s.binary("p.trade_no"),
+		ORDER BY `+s.binary(attemptNo)+`, `+s.binary("p.trade_no"),
 		repairMark+"%", cr.name, start, end)
 	if err != nil {
 		return nil, nil, fmt.Errorf("recon: platform payments: %w", err)
@@ -271,7 +275,7 @@ func (s *Service) channelOnlyPayments(ctx context.Context, cr *channelRun, lines
 		}
 		var found []platformPayment
 		err := s.db().NewSelect().TableExpr("payments AS p").Join("JOIN orders AS o ON o.id = p.order_id").
-			ColumnExpr("o.order_no, p.trade_no, p.amount_fen, p.paid_at, CASE WHEN p.raw LIKE ? THEN 'r' ELSE '' END AS raw", repairMark+"%").
+			ColumnExpr(attemptNo+" AS order_no, p.trade_no, p.amount_fen, p.paid_at, CASE WHEN p.raw LIKE ? THEN 'r' ELSE '' END AS raw", repairMark+"%").
 			Where("p.channel = ?", cr.name).Where("p.trade_no IN (?)", bun.In(trades)).Scan(ctx, &found)
 		if err != nil {
 			return fmt.Errorf("recon: payments by trade: %w", err)
@@ -491,7 +495,7 @@ type platformRefund struct {
 func (s *Service) refundQuery(channelName string) *bun.SelectQuery {
 	return s.db().NewSelect().TableExpr("refunds AS r").
 		Join("JOIN orders AS o ON o.id = r.order_id").Join("JOIN payments AS p ON p.id = r.payment_id").
-		ColumnExpr("r.refund_no, r.channel_refund_no, r.amount_fen, r.status, r.finished_at, o.order_no, p.trade_no").
+		ColumnExpr("r.refund_no, r.channel_refund_no, r.amount_fen, r.status, r.finished_at, "+attemptNo+" AS order_no, p.trade_no").
 		Where("r.channel = ?", channelName)
 }
 
@@ -656,7 +660,7 @@ func (s *Service) refundByChannelLine(ctx context.Context, channelName string, l
 	case l.RefundNo != "":
 		q = q.Where("r.refund_no = ?", l.RefundNo)
 	case l.OrderNo != "":
-		q = q.Where("(r.channel_refund_no = ? OR (r.channel_refund_no = '' AND o.order_no = ? AND r.amount_fen = ? AND r.status IN (?)))",
+		q = q.Where("(r.channel_refund_no = ? OR (r.channel_refund_no = '' AND "+attemptNo+" = ? AND r.amount_fen = ? AND r.status IN (?)))",
 			l.ChannelRefundNo, l.OrderNo, l.AmountFen, bun.In([]store.RefundStatus{store.RefundApproved, store.RefundProcessing}))
 	default:
 		q = q.Where("r.channel_refund_no = ?", l.ChannelRefundNo)

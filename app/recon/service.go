@@ -21,7 +21,6 @@ import (
 
 	"campuspay/app/billing"
 	"campuspay/app/bizday"
-	"campuspay/app/channel"
 	"campuspay/app/fault"
 	"campuspay/app/settings"
 )
@@ -61,8 +60,8 @@ func (s *Service) Channels(ctx context.Context) []string {
 		enabled = s.Billing.Settings.List(ctx, settings.ChannelsEnabled)
 	}
 	var out []string
-	for name, ch := range s.Billing.Channels {
-		if _, ok := ch.(channel.StatementSource); !ok {
+	for _, name := range s.Billing.StatementChannels() {
+		if !s.Billing.HasStatements(ctx, name) {
 			continue
 		}
 		if s.Billing.Settings != nil && !slices.Contains(enabled, name) {
@@ -77,12 +76,8 @@ func (s *Service) Channels(ctx context.Context) []string {
 // settlementMarkers are the words by which a bank line names a channel's settlement, as
 // the channel says (channel.Capabilities.SettlementMarkers), in upper case.
 func (s *Service) settlementMarkers(name string) []string {
-	c, ok := s.Billing.Channels[name].(channel.Capable)
-	if !ok {
-		return nil
-	}
 	var out []string
-	for _, m := range c.Capabilities().SettlementMarkers {
+	for _, m := range s.Billing.Capabilities(name).SettlementMarkers {
 		if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
 			out = append(out, m)
 		}

@@ -93,7 +93,7 @@ func (s *Service) FetchStatement(ctx context.Context, source string, day time.Ti
 
 // statementSource is the registered channel of that name, if it has statements.
 func (s *Service) statementSource(name string) (channel.StatementSource, error) {
-	if src, ok := s.Billing.Channels[name].(channel.StatementSource); ok {
+	if src, ok := s.Billing.StatementSource(name); ok {
 		return src, nil
 	}
 	return nil, errf(fault.ErrInvalid, "source_unsupported", "不支持的对账来源：%s", name)
