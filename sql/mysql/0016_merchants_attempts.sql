@@ -62,3 +62,6 @@ CREATE TABLE payment_attempts (
 ALTER TABLE payments ADD COLUMN attempt_no VARCHAR(32) NOT NULL DEFAULT '' AFTER order_id;
 -- Notifications now arrive per merchant: the door they came through.
 ALTER TABLE notifications ADD COLUMN merchant_id BIGINT NULL;
+-- A company's signed page address (Alipay's phone page carries its whole request and
+-- signature) runs to 2 KB; 500 characters cut it.
+ALTER TABLE orders MODIFY COLUMN pay_url VARCHAR(4096) NOT NULL DEFAULT '';
