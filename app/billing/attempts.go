@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -329,4 +330,47 @@ func (s *Service) closeOtherAttempts(ctx context.Context, orderID int64, paidNo 
 		}
 		s.closeAttemptRow(ctx, a.ID)
 	}
+}
+
+// FormOrigins are the origins of the pages the live channels send payers to (for the
+// school's merchant and every other merchant's switched-on accounts): the cashier's
+// Content-Security-Policy lets forms lead there. Every page asks, so the answer is kept
+// for formOriginsTTL: an account switched on shows in the policy within that.
+func (s *Service) FormOrigins(ctx context.Context) []string {
+	now := time.Now()
+	if c, ok := s.formOrigins.Load().(*originsCache); ok && now.Before(c.until) {
+		return c.origins
+	}
+	var out []string
+	add := func(v any) {
+		if fo, ok := v.(channel.FormOriginer); ok {
+			out = append(out, fo.FormOrigins()...)
+		}
+	}
+	for _, name := range s.LiveChannels(ctx) {
+		if ch, ok := s.Channels[name]; ok {
+			add(ch)
+		}
+	}
+	if s.Merchants != nil {
+		var accounts []*store.MerchantAccount
+		if err := s.DB.NewSelect().Model(&accounts).Where("enabled = ?", true).Scan(ctx); err != nil {
+			s.log().Error("form origins", "err", err)
+			return out
+		}
+		for _, a := range accounts {
+			if p, _, err := s.Merchants.Provider(ctx, a.MerchantID, a.Channel); err == nil {
+				add(p)
+			}
+		}
+	}
+	s.formOrigins.Store(&originsCache{origins: out, until: now.Add(formOriginsTTL)})
+	return out
+}
+
+const formOriginsTTL = 10 * time.Second
+
+type originsCache struct {
+	origins []string
+	until   time.Time
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -44,6 +45,8 @@ type Service struct {
 	// BillLink makes the pay link of an unpaid bill (the API's pay_url): a signed token
 	// that opens the cashier for that bill.
 	BillLink func(b *store.Bill) string
+
+	formOrigins atomic.Value // *originsCache
 
 	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
 	// reading the bills and holding them.

@@ -254,3 +254,10 @@ type OAuther interface {
 	// OpenID exchanges that code for the payer's openid.
 	OpenID(ctx context.Context, code string) (string, error)
 }
+
+// FormOriginer is a channel whose payment pages a payer's browser is sent to by a form's
+// answer (a redirect to its hosted page) or posts a form to (UnionPay's front
+// transaction): the pages' Content-Security-Policy form-action must name these origins.
+type FormOriginer interface {
+	FormOrigins() []string
+}

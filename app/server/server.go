@@ -360,25 +360,13 @@ func contentSecurityPolicy(formOrigins []string) string {
 		formAction + "; frame-ancestors 'none'"
 }
 
-// FormOriginer is implemented by a channel whose payment pages a payer is sent to by a
-// form's answer (a redirect to its hosted page).
-type FormOriginer interface {
-	FormOrigins() []string
-}
-
 // formOrigins are the origins of the live channels' pages that are not our own.
 func (s *Server) formOrigins(ctx context.Context) []string {
 	self := origin(s.Config.BaseURL)
 	var out []string
-	for _, name := range s.Billing.LiveChannels(ctx) {
-		fo, ok := s.Billing.Channels[name].(FormOriginer)
-		if !ok {
-			continue
-		}
-		for _, raw := range fo.FormOrigins() {
-			if o := origin(raw); o != "" && o != self && !slices.Contains(out, o) {
-				out = append(out, o)
-			}
+	for _, raw := range s.Billing.FormOrigins(ctx) {
+		if o := origin(raw); o != "" && o != self && !slices.Contains(out, o) {
+			out = append(out, o)
 		}
 	}
 	return out

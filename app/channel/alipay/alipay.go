@@ -118,3 +118,8 @@ func baseClient(cfg channel.MerchantConfig) *http.Client {
 
 // Identity is the app id and seller PID this merchant's notifications must carry.
 func (p *provider) Identity() (appID, merchantNo string) { return p.set.appID, p.set.sellerID }
+
+// FormOrigins: the phone and PC pages are the gateway's.
+func (p *provider) FormOrigins() []string {
+	return []string{p.set.gateway.Scheme + "://" + p.set.gateway.Host}
+}

@@ -310,3 +310,11 @@ func BusinessDay(t time.Time) time.Time {
 // Identity is the merchant code this merchant's notifications must carry (UnionPay has no
 // app id).
 func (p *provider) Identity() (appID, merchantNo string) { return "", p.merID }
+
+// FormOrigins: the front transaction's form is posted to the gateway.
+func (p *provider) FormOrigins() []string {
+	if u, err := url.Parse(p.frontURL); err == nil {
+		return []string{u.Scheme + "://" + u.Host}
+	}
+	return nil
+}

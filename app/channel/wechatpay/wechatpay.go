@@ -335,3 +335,11 @@ func (p *provider) Identity() (appID, merchantNo string) {
 	}
 	return p.c.appID, p.c.mchID
 }
+
+// FormOrigins: H5's h5_url is on WeChat Pay's cashier host (the fake's own, in the demo).
+func (p *provider) FormOrigins() []string {
+	if p.custom() {
+		return []string{p.c.base.Scheme + "://" + p.c.base.Host}
+	}
+	return []string{"https://wx.tenpay.com"}
+}
