@@ -141,7 +141,7 @@ func banner(srv *server.Server, embedded bool) {
 	fmt.Printf("CampusPay 统一支付平台 listening on %s (database: %s)\n", srv.Config.BaseURL, where)
 	fmt.Printf("  cashier: %s/pay    open item poster: %s/i/DONATE-2026/poster\n", srv.Config.BaseURL, srv.Config.BaseURL)
 	if srv.Simulators {
-		fmt.Println("  SIMULATORS ON (演示模式：模拟支付，不产生真实收款): /sim/sandbox, /sim/card, /sim/bank")
+		fmt.Println("  SIMULATORS ON (演示模式：模拟支付，不产生真实收款): /sim/sandbox, /sim/card, /sim/bank, /sim/alipay, /sim/wechatpay, /sim/unionpay")
 	}
 	live := srv.Billing.LiveChannels(context.Background())
 	if len(live) == 0 {

@@ -408,7 +408,7 @@ func (s *Server) logChannels(ctx context.Context, isDemo bool) {
 		if isDemo {
 			why = "demo database"
 		}
-		s.Config.Log.Warn("simulators on: payments are simulated, no real money is collected", "why", why, "paths", "/sim/sandbox,/sim/card,/sim/bank")
+		s.Config.Log.Warn("simulators on: payments are simulated, no real money is collected", "why", why, "paths", "/sim/sandbox,/sim/card,/sim/bank,/sim/alipay,/sim/wechatpay,/sim/unionpay")
 	}
 	for _, name := range s.Settings.List(ctx, settings.ChannelsEnabled) {
 		if !slices.Contains(live, name) {
