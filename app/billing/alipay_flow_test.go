@@ -293,3 +293,38 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Alipay answering garbage: the payer reads that Alipay cannot be used now, finance reads
+// the company's failure on the merchant's account, and nothing is left half done — the
+// order is still open for another way, the failed attempt closed.
+func TestAlipayGarbageTellsPayerAndFinance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		f := newAlipayFixture(t, db)
+		o, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: alipay.Name, Lines: []billing.LineRequest{{BillID: f.Bills[0].ID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.sim.SetSwitches(alipaysim.Switches{Garbage: true})
+		_, attempt, _, err := f.Svc.Pay(ctx, o.OrderNo, billing.PayArgs{Way: channel.WayAliQR})
+		if err == nil || !strings.Contains(err.Error(), "支付宝暂时无法使用，请稍后或换用其他方式") {
+			t.Fatalf("Pay against garbage: %v; want the payer's message", err)
+		}
+		acc, err := f.Svc.Merchants.Account(ctx, store.DefaultMerchantID, alipay.Name)
+		if err != nil || acc.LastError == "" || acc.LastErrorAt == nil {
+			t.Errorf("merchant account after the failure: %+v, %v; want the last error recorded", acc, err)
+		}
+		attempts, _ := f.Svc.Attempts(ctx, o.ID)
+		if len(attempts) != 1 || attempts[0].ID != attempt.ID || attempts[0].Status != store.AttemptClosed {
+			t.Errorf("attempts %+v; want the failed one closed", attempts)
+		}
+		if got, _ := f.Svc.Order(ctx, o.OrderNo); got.Status != store.OrderOpen || f.Bill(t, f.Bills[0].ID).AmountPaidFen != 0 {
+			t.Errorf("order %s after the failure, want open and nothing credited", got.Status)
+		}
+		// Alipay back: the next attempt works.
+		f.sim.SetSwitches(alipaysim.Switches{})
+		if _, next, res, err := f.Svc.Pay(ctx, o.OrderNo, billing.PayArgs{Way: channel.WayAliQR}); err != nil || res.QRContent == "" || next.Seq != 2 {
+			t.Errorf("after Alipay is back: %+v, %v", next, err)
+		}
+	})
+}

@@ -165,6 +165,13 @@ func (s *Service) Pay(ctx context.Context, orderNo string, args PayArgs) (*store
 		if gw.Account != nil {
 			s.Merchants.RecordError(ctx, gw.Account.ID, "下单失败："+err.Error())
 		}
+		// The payer was given nothing to pay with: the attempt is told off at the company
+		// (in case it made the trade before the answer was lost) and closed here, so that
+		// the order's next attempt starts clean.
+		if cerr := gw.Provider.Close(ctx, channel.TradeRef{AttemptNo: attempt.AttemptNo, CreatedAt: attempt.CreatedAt}); cerr != nil {
+			s.log().Info("close of a failed attempt", "attempt", attempt.AttemptNo, "err", cerr)
+		}
+		s.closeAttemptRow(ctx, attempt.ID)
 		return order, attempt, res, unavailable(gw.Caps.Label)
 	}
 	if res.Paid != nil {
