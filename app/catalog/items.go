@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -163,6 +164,7 @@ type ItemInput struct {
 	Code            string
 	Name            string
 	DepartmentID    int64 // ignored for department staff: their own department
+	MerchantID      int64 // 收款商户; 0: the school's on a new item, unchanged on an edit
 	Category        string
 	Audience        string
 	Pricing         string
@@ -179,7 +181,7 @@ type ItemInput struct {
 // InputOf is the form of an existing item, for editing.
 func InputOf(it *store.ChargeItem) ItemInput {
 	in := ItemInput{
-		Code: it.Code, Name: it.Name, DepartmentID: it.DepartmentID, Category: it.Category,
+		Code: it.Code, Name: it.Name, DepartmentID: it.DepartmentID, MerchantID: it.MerchantID, Category: it.Category,
 		Audience: string(it.Audience), Pricing: string(it.Pricing), PartialAllowed: it.PartialAllowed,
 		Description: it.Description, OpensAt: localInput(it.OpensAt), ClosesAt: localInput(it.ClosesAt),
 		RefundableUntil: localInput(it.RefundableUntil),
@@ -345,6 +347,24 @@ func (s *Service) ItemDepartments(ctx context.Context) ([]*store.Department, err
 	return depts, nil
 }
 
+// ItemMerchants lists every merchant, by id, for the item form's 收款商户.
+func (s *Service) ItemMerchants(ctx context.Context) ([]*store.Merchant, error) {
+	var out []*store.Merchant
+	if err := s.DB.NewSelect().Model(&out).Column("id", "name").OrderExpr("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("catalog: merchants: %w", err)
+	}
+	return out, nil
+}
+
+// ItemMerchant is the merchant an item collects into.
+func (s *Service) ItemMerchant(ctx context.Context, item *store.ChargeItem) (*store.Merchant, error) {
+	m := new(store.Merchant)
+	if err := s.DB.NewSelect().Model(m).Where("id = ?", item.MerchantID).Scan(ctx); err != nil {
+		return nil, fault.NotFound(err, "收款商户不存在")
+	}
+	return m, nil
+}
+
 // CreateItem writes a new draft item. Department staff (scope set) create items for their
 // own department only; finance names the department in the form.
 func (s *Service) CreateItem(ctx context.Context, in ItemInput, scope *int64, createdBy int64, actor string) (*store.ChargeItem, error) {
@@ -358,6 +378,7 @@ func (s *Service) CreateItem(ctx context.Context, in ItemInput, scope *int64, cr
 	if scope != nil {
 		item.DepartmentID = *scope
 	}
+	item.MerchantID = cmp.Or(in.MerchantID, store.DefaultMerchantID)
 	if err := s.checkItemRefs(ctx, s.DB, item, 0, errs); err != nil {
 		return nil, err
 	}
@@ -380,7 +401,7 @@ func (s *Service) CreateItem(ctx context.Context, in ItemInput, scope *int64, cr
 }
 
 // checkItemRefs adds to errs what needs the database: the code is free, the department
-// exists.
+// and the merchant exist.
 func (s *Service) checkItemRefs(ctx context.Context, db bun.IDB, item *store.ChargeItem, selfID int64, errs fault.FormErrors) error {
 	if errs["code"] == "" {
 		n, err := db.NewSelect().Model((*store.ChargeItem)(nil)).Where("code = ?", item.Code).Where("id <> ?", selfID).Count(ctx)
@@ -397,6 +418,12 @@ func (s *Service) checkItemRefs(ctx context.Context, db bun.IDB, item *store.Cha
 	}
 	if n == 0 {
 		errs["department_id"] = "请选择收费部门"
+	}
+	if n, err = db.NewSelect().Model((*store.Merchant)(nil)).Where("id = ?", item.MerchantID).Count(ctx); err != nil {
+		return fmt.Errorf("catalog: item merchant: %w", err)
+	}
+	if n == 0 {
+		errs["merchant_id"] = "所选收款商户不存在，请重新选择"
 	}
 	return nil
 }
@@ -416,6 +443,9 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, in ItemInput, scope 
 	if scope == nil && in.DepartmentID > 0 {
 		item.DepartmentID = in.DepartmentID
 	}
+	if in.MerchantID != 0 {
+		item.MerchantID = in.MerchantID
+	}
 	if err := s.checkItemRefs(ctx, s.DB, item, item.ID, errs); err != nil {
 		return nil, err
 	}
@@ -426,7 +456,7 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, in ItemInput, scope 
 	item.UpdatedAt = now
 	err = store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(item).
-			Column("code", "name", "department_id", "category", "audience", "pricing", "price_fen", "min_fen", "max_fen",
+			Column("code", "name", "department_id", "merchant_id", "category", "audience", "pricing", "price_fen", "min_fen", "max_fen",
 				"opens_at", "closes_at", "partial_allowed", "refundable_until", "description", "updated_at").
 			WherePK().Where("status = ?", status).Exec(ctx)
 		if err != nil {
