@@ -84,6 +84,11 @@ var accessMatrix = []struct {
 	{"GET", "/console/roster/template.xlsx", "FA"},
 	{"GET", "/console/roster/imports/999999", "FA"},
 	{"GET", "/console/audit", "FLA"},
+	{"GET", "/console/merchants", "FA"},
+	{"POST", "/console/merchants", "FA"},
+	{"GET", "/console/merchants/999999", "FA"},
+	{"POST", "/console/merchants/999999", "FA"},
+	{"POST", "/console/merchants/999999/accounts/alipay", "FA"},
 
 	{"GET", "/console/clients", "FLA"},
 	{"GET", "/console/clients/new", "F"},

@@ -15,8 +15,14 @@ import (
 // itemInput reads the item form.
 func itemInput(c *fiber.Ctx) catalog.ItemInput {
 	dept, _ := strconv.ParseInt(c.FormValue("department_id"), 10, 64)
+	var merchant int64 // not sent: the school's on a new item, unchanged on an edit
+	if raw := c.FormValue("merchant_id"); raw != "" {
+		if merchant, _ = strconv.ParseInt(raw, 10, 64); merchant <= 0 {
+			merchant = -1 // no such merchant: catalog says so beside the field
+		}
+	}
 	return catalog.ItemInput{
-		Code: c.FormValue("code"), Name: c.FormValue("name"), DepartmentID: dept,
+		Code: c.FormValue("code"), Name: c.FormValue("name"), DepartmentID: dept, MerchantID: merchant,
 		Category: c.FormValue("category"), Audience: c.FormValue("audience"), Pricing: c.FormValue("pricing"),
 		Price: c.FormValue("price"), Min: c.FormValue("min"), Max: c.FormValue("max"),
 		OpensAt: c.FormValue("opens_at"), ClosesAt: c.FormValue("closes_at"),
@@ -35,6 +41,11 @@ func (h *Handler) itemFormPage(c *fiber.Ctx, item *store.ChargeItem, in catalog.
 		data["Item"] = viewItem(item)
 	}
 	data["Action"] = action
+	merchants, err := h.Catalog.ItemMerchants(c.UserContext())
+	if err != nil {
+		return err
+	}
+	data["Merchants"] = merchants
 	if data["PickDept"] == true {
 		depts, err := h.Catalog.ItemDepartments(c.UserContext())
 		if err != nil {

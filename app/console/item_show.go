@@ -25,10 +25,15 @@ func (h *Handler) itemShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	merchant, err := h.Catalog.ItemMerchant(c.UserContext(), item)
+	if err != nil {
+		return err
+	}
 	p := auth.Current(c)
 	return h.page(c, "console/items_show", item.Name, fiber.Map{
 		"Item": viewItem(item), "Actions": itemActions(p, item), "Progress": progress, "Days": days,
 		"Timeline": itemTimeline(history), "CanReject": p.Has(finance...) && item.Status == "pending",
 		"CanPublish": p.Has(publishers...), "Flash": itemFlashes[c.Query("done")],
+		"Merchant": merchant, "MerchantLink": p.Has(keepers...),
 	})
 }

@@ -38,6 +38,7 @@ var menu = []navItem{
 	{Section: "系统", Roles: auditors},
 	{Label: "缴费人名册", Href: "/console/roster", Roles: keepers},
 	{Label: "系统参数", Href: "/console/settings", Roles: keepers},
+	{Label: "收款商户", Href: "/console/merchants", Roles: keepers},
 	{Label: "用户与角色", Href: "/console/users", Roles: admins},
 	{Label: "部门", Href: "/console/departments", Roles: admins},
 	{Label: "接入系统", Href: "/console/clients", Roles: auditors},

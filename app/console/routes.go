@@ -1,8 +1,8 @@
 // Package console is the staff side: departments publish and watch charge items and load
-// bills; finance approves, refunds, prints receipts, searches and sets parameters;
-// leadership watches dashboards; administrators keep users and departments. Every route
-// names the roles it admits (see Routes), and department staff only ever see their own
-// department's records.
+// bills; finance approves, refunds, prints receipts, searches, sets parameters and keeps
+// the merchants' accounts at the payment companies; leadership watches dashboards;
+// administrators keep users and departments. Every route names the roles it admits (see
+// Routes), and department staff only ever see their own department's records.
 package console
 
 import (
@@ -17,6 +17,7 @@ import (
 	"campuspay/app/catalog"
 	"campuspay/app/clients"
 	"campuspay/app/imports"
+	"campuspay/app/merchants"
 	"campuspay/app/recon"
 	"campuspay/app/reports"
 	"campuspay/app/roster"
@@ -27,22 +28,23 @@ import (
 
 // Handler serves the console.
 type Handler struct {
-	Billing  *billing.Service
-	Bills    *bills.Service
-	Catalog  *catalog.Service
-	Clients  *clients.Service
-	Roster   *roster.Service
-	Imports  *imports.Runner // the spreadsheet import jobs' status
-	Reports  *reports.Service
-	Recon    *recon.Service
-	Auth     *auth.Service
-	Settings *settings.Store
-	Render   *web.Renderer
-	Secrets  auth.Box // seals channel credentials and other secrets at rest
-	BaseURL  string
-	Log      *slog.Logger
-	Now      func() time.Time
-	Sessions fiber.Handler
+	Billing   *billing.Service
+	Bills     *bills.Service
+	Catalog   *catalog.Service
+	Clients   *clients.Service
+	Merchants *merchants.Service // the 收款商户 and their accounts at the payment companies
+	Roster    *roster.Service
+	Imports   *imports.Runner // the spreadsheet import jobs' status
+	Reports   *reports.Service
+	Recon     *recon.Service
+	Auth      *auth.Service
+	Settings  *settings.Store
+	Render    *web.Renderer
+	Secrets   auth.Box // seals channel credentials and other secrets at rest
+	BaseURL   string
+	Log       *slog.Logger
+	Now       func() time.Time
+	Sessions  fiber.Handler
 }
 
 // Role sets used below.
@@ -138,6 +140,13 @@ func (h *Handler) Routes(app fiber.Router) {
 	on(get, "/roster/template.xlsx", keepers, h.rosterTemplate)
 	on(get, "/roster/imports/:id", keepers, h.rosterImportStatus)
 	on(get, "/audit", auditors, h.auditList)
+
+	// Merchants and their accounts at the payment companies (merchant_*.go)
+	on(get, "/merchants", keepers, h.merchantList)
+	on(post, "/merchants", keepers, h.merchantCreate)
+	on(get, "/merchants/:id", keepers, h.merchantShow)
+	on(post, "/merchants/:id", keepers, h.merchantUpdate)
+	on(post, "/merchants/:id/accounts/:channel", keepers, h.merchantAccountSave)
 
 	// Business systems (client*.go, delivery*.go)
 	on(get, "/clients", auditors, h.clientList)
