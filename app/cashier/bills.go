@@ -1,18 +1,48 @@
 package cashier
 
 import (
+	"context"
+	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/fault"
+	"campuspay/store"
 )
 
-// bills is the payer's home: outstanding bills to tick, a running total, the channels.
+// bills is the payer's home: outstanding bills to tick, a running total, the ways to pay.
+// ?bill=ID ticks one bill (a business system's pay link lands here).
 func (h *Handler) bills(c *fiber.Ctx) error {
+	return h.billsPage(c, fiber.StatusOK, billsForm{Selected: map[int64]bool{int64(c.QueryInt("bill")): true}})
+}
+
+// billsForm is what the payer had chosen when the page is shown again with an error.
+type billsForm struct {
+	Selected map[int64]bool
+	Amounts  map[int64]string // typed partial amounts
+	Channel  string           // the posted choice's value
+	Error    string
+}
+
+// billGroup is the bills that collect into one merchant (收款单位): one order pays bills of
+// one merchant only, so with several the page lists them apart.
+type billGroup struct {
+	MerchantID int64
+	Name       string
+	Bills      []*store.Bill
+}
+
+func (h *Handler) billsPage(c *fiber.Ctx, status int, form billsForm) error {
+	ctx := c.UserContext()
 	p := auth.Current(c)
-	bills, err := h.Billing.OutstandingBills(c.UserContext(), p.UserID)
+	bills, err := h.Billing.OutstandingBills(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	groups, err := h.groupBills(ctx, bills)
 	if err != nil {
 		return err
 	}
@@ -20,31 +50,115 @@ func (h *Handler) bills(c *fiber.Ctx) error {
 	for _, b := range bills {
 		total += b.OutstandingFen()
 	}
-	channels, err := h.channels(c)
-	if err != nil {
-		return err
-	}
 	// Orders still open hold their bills: the payer continues, switches or cancels them here.
-	open, err := h.Billing.PayerOpenOrders(c.UserContext(), p.UserID)
+	open, err := h.Billing.PayerOpenOrders(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
-	// ?bill=ID ticks one bill (a business system's pay link lands here), unless an open
-	// order holds it.
-	selected, count, selectedFen := int64(c.QueryInt("bill")), 0, int64(0)
-	for _, b := range bills {
-		if b.ID == selected && (b.HeldUntil == nil || !b.HeldUntil.After(h.now())) {
-			count, selectedFen = 1, b.OutstandingFen()
-		}
+	merchantID := store.DefaultMerchantID
+	if len(groups) > 0 {
+		merchantID = groups[0].MerchantID
 	}
-	return h.Render.Render(c, "cashier/bills", "待缴费用", fiber.Map{
-		"Bills": bills, "OutstandingFen": total, "Channels": channels, "Now": h.now(),
-		"Selected": selected, "SelectedCount": count, "SelectedFen": selectedFen,
-		"OpenOrders": open, "Tabs": true,
+	choices := map[int64][]payChoice{merchantID: h.choices(c, merchantID, false)}
+	switchTo := map[string][]payChoice{}
+	for _, o := range open {
+		if _, ok := choices[o.MerchantID]; !ok {
+			choices[o.MerchantID] = h.choices(c, o.MerchantID, false)
+		}
+		switchTo[o.OrderNo] = h.switchChoices(c, o, choices[o.MerchantID])
+	}
+	// Ticked bills an open order holds are not ticked.
+	count, selectedFen := 0, int64(0)
+	for _, b := range bills {
+		if !form.Selected[b.ID] {
+			continue
+		}
+		if b.HeldUntil != nil && b.HeldUntil.After(h.now()) {
+			delete(form.Selected, b.ID)
+			continue
+		}
+		count, selectedFen = count+1, selectedFen+b.OutstandingFen()
+	}
+	return h.Render.Render(c.Status(status), "cashier/bills", "待缴费用", fiber.Map{
+		"Bills": bills, "Groups": groups, "OutstandingFen": total, "Channels": choices[merchantID],
+		"Now": h.now(), "Form": form, "SelectedCount": count, "SelectedFen": selectedFen,
+		"OpenOrders": open, "SwitchTo": switchTo, "Tabs": true,
 	})
 }
 
-// total is the running total of the ticked bills (HTMX, on every tick).
+// groupBills groups the bills by the merchant they collect into, in the order the bills
+// come, each group named after its merchant.
+func (h *Handler) groupBills(ctx context.Context, bills []*store.Bill) ([]*billGroup, error) {
+	merchantOf, err := h.billMerchants(ctx, bills)
+	if err != nil {
+		return nil, err
+	}
+	var groups []*billGroup
+	byID := map[int64]*billGroup{}
+	for _, b := range bills {
+		m := merchantOf[b.ID]
+		g := byID[m]
+		if g == nil {
+			g = &billGroup{MerchantID: m}
+			byID[m] = g
+			groups = append(groups, g)
+		}
+		g.Bills = append(g.Bills, b)
+	}
+	if len(groups) > 1 {
+		for _, g := range groups {
+			g.Name = h.merchantName(ctx, g.MerchantID)
+		}
+	}
+	return groups, nil
+}
+
+// billMerchants maps each bill to the merchant its item collects into. One question
+// answers the usual case, every bill the school's; only bills of several merchants are
+// asked about item by item.
+func (h *Handler) billMerchants(ctx context.Context, bills []*store.Bill) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(bills))
+	byItem := map[int64][]int64{}
+	var ids []int64
+	for _, b := range bills {
+		if b.Item != nil && b.Item.MerchantID != 0 {
+			out[b.ID] = b.Item.MerchantID
+			continue
+		}
+		byItem[b.ItemID] = append(byItem[b.ItemID], b.ID)
+		ids = append(ids, b.ID)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if m, err := h.Billing.MerchantOf(ctx, ids); err == nil {
+		for _, id := range ids {
+			out[id] = m
+		}
+		return out, nil
+	} else if !mixedMerchants(err) {
+		return nil, err
+	}
+	for _, billIDs := range byItem {
+		m, err := h.Billing.MerchantOf(ctx, billIDs[:1])
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range billIDs {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+// mixedMerchants: the error says the bills collect into several merchants.
+func mixedMerchants(err error) bool {
+	var fe *fault.Error
+	return errors.As(err, &fe) && fe.Code == "mixed_merchants"
+}
+
+// total is the running total of the ticked bills (HTMX, on every tick). Bills of several
+// merchants are said to be paid apart.
 func (h *Handler) total(c *fiber.Ctx) error {
 	ids, err := billIDs(c)
 	if err != nil {
@@ -54,7 +168,14 @@ func (h *Handler) total(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.Render.Fragment(c, "cashier/_total", fiber.Map{"Count": n, "TotalFen": fen})
+	mixed := false
+	if len(ids) > 1 {
+		_, err := h.Billing.MerchantOf(c.UserContext(), ids)
+		if mixed = mixedMerchants(err); err != nil && !mixed {
+			return err
+		}
+	}
+	return h.Render.Fragment(c, "cashier/_total", fiber.Map{"Count": n, "TotalFen": fen, "Mixed": mixed})
 }
 
 // billIDs reads the ticked bills ("bill" fields) of a form.
@@ -84,33 +205,25 @@ func billIDs(c *fiber.Ctx) ([]int64, error) {
 	return ids, nil
 }
 
-type channelChoice struct {
-	Name, Label, Hint string
-}
-
-func (h *Handler) channels(c *fiber.Ctx) ([]channelChoice, error) {
-	var out []channelChoice
-	for _, name := range h.Billing.LiveChannels(c.UserContext()) {
-		hint := "扫码或跳转到支付页面完成支付"
-		if name == "campuscard" {
-			hint = "从校园卡余额扣款，需输入校园卡密码"
-		}
-		out = append(out, channelChoice{Name: name, Label: billing.ChannelLabel(name), Hint: hint})
+// switchChoices are, of the choices for the order's merchant, the other channels an open
+// order of the signed-in payer may move to (each at its best way here): a new order for the
+// same bills (billing.SwitchOrderChannel).
+func (h *Handler) switchChoices(c *fiber.Ctx, o *store.Order, all []payChoice) []payChoice {
+	if !ownOrder(c, o) || o.Status != store.OrderOpen || !h.now().Before(o.ExpiresAt) {
+		return nil
 	}
-	return out, nil
-}
-
-// guestChannels are the live channels an off-campus payer can use: all but the campus card
-// (it needs a card and a signed-in cardholder).
-func (h *Handler) guestChannels(c *fiber.Ctx) []channelChoice {
-	all, _ := h.channels(c)
-	var out []channelChoice
-	for _, ch := range all {
-		if ch.Name != "campuscard" {
+	var out []payChoice
+	for _, ch := range firstPerChannel(all) {
+		if ch.Channel != o.Channel {
 			out = append(out, ch)
 		}
 	}
 	return out
+}
+
+// guestChoices are the ways an off-campus payer may pay a merchant's bills here.
+func (h *Handler) guestChoices(c *fiber.Ctx, merchantID int64) []payChoice {
+	return h.choices(c, merchantID, true)
 }
 
 // noGuestChannel is what an off-campus payer reads when no channel is open to them.

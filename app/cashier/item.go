@@ -28,9 +28,9 @@ func (h *Handler) itemForm(c *fiber.Ctx) error {
 	return h.Render.Render(c, "cashier/item", item.Name, h.itemData(c, item, fiber.Map{"Closed": billing.Payable(item, h.now())}))
 }
 
-// itemData adds to an item page's data the item and the channels a guest may choose.
+// itemData adds to an item page's data the item and the ways a guest may pay it here.
 func (h *Handler) itemData(c *fiber.Ctx, item *store.ChargeItem, data fiber.Map) fiber.Map {
-	chans := h.guestChannels(c)
+	chans := h.guestChoices(c, item.MerchantID)
 	data["Item"], data["Channels"] = item, chans
 	if len(chans) == 0 {
 		data["NoChannel"] = noGuestChannel
@@ -43,16 +43,17 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	req := billing.GuestRequest{ItemCode: item.Code, Name: c.FormValue("name"), Phone: c.FormValue("phone"), Channel: c.FormValue("channel")}
-	form := h.itemData(c, item, fiber.Map{"Name": req.Name, "Phone": req.Phone, "Amount": c.FormValue("amount"), "Channel": req.Channel})
-	chans := form["Channels"].([]channelChoice)
+	name, way := parseChoice(c)
+	req := billing.GuestRequest{ItemCode: item.Code, Name: c.FormValue("name"), Phone: c.FormValue("phone"), Channel: name}
+	form := h.itemData(c, item, fiber.Map{"Name": req.Name, "Phone": req.Phone, "Amount": c.FormValue("amount"), "Channel": c.FormValue("channel")})
+	chans := form["Channels"].([]payChoice)
 	switch {
 	case len(chans) == 0:
 		form["Error"] = noGuestChannel
 		return h.Render.Render(c.Status(fiber.StatusServiceUnavailable), "cashier/item", item.Name, form)
 	case req.Channel == "" && len(chans) == 1:
-		req.Channel = chans[0].Name
-	case !slices.ContainsFunc(chans, func(ch channelChoice) bool { return ch.Name == req.Channel }):
+		req.Channel, way = chans[0].Channel, chans[0].Way
+	case !slices.ContainsFunc(chans, func(ch payChoice) bool { return ch.Channel == name && (way == "" || ch.Way == way) }):
 		form["Error"] = "请选择支付方式"
 		return h.Render.Render(c.Status(fiber.StatusUnprocessableEntity), "cashier/item", item.Name, form)
 	}
@@ -80,10 +81,7 @@ func (h *Handler) itemPay(c *fiber.Ctx) error {
 	if err := auth.AddGuestOrder(c, order.OrderNo); err != nil {
 		return err
 	}
-	if _, _, err := h.Billing.StartPayment(c.UserContext(), order.OrderNo, "", ""); err != nil {
-		return err
-	}
-	return web.Redirect(c, "/pay/orders/"+order.OrderNo)
+	return h.pay(c, order, req.Channel, way)
 }
 
 // poster is a printable poster with the item's QR code, for a department to put up.

@@ -9,23 +9,27 @@ import (
 
 	"campuspay/app/auth"
 	"campuspay/app/billing"
+	"campuspay/app/fault"
 	"campuspay/app/money"
-	"campuspay/app/web"
 )
 
-// orderCreate turns the ticked bills into an order on the chosen channel. For an
-// asynchronous channel it asks the channel for the payment at once; for the campus card the
-// order page then asks for the card password.
+// orderCreate turns the ticked bills into an order on the chosen channel and pays it by the
+// chosen way (pay). A selection the order cannot take — bills of several merchants, a
+// channel not open to their merchant — shows the bills page again with the reason and the
+// ticks kept; nothing is made.
 func (h *Handler) orderCreate(c *fiber.Ctx) error {
 	p := auth.Current(c)
 	ids, err := billIDs(c)
 	if err != nil {
 		return err
 	}
+	form := billsForm{Selected: map[int64]bool{}, Amounts: map[int64]string{}, Channel: c.FormValue("channel")}
 	lines := make([]billing.LineRequest, 0, len(ids))
 	for _, id := range ids {
+		form.Selected[id] = true
 		l := billing.LineRequest{BillID: id}
 		if s := strings.TrimSpace(c.FormValue("amount_" + strconv.FormatInt(id, 10))); s != "" {
+			form.Amounts[id] = s
 			fen, err := money.ParseYuan(s)
 			if err != nil {
 				var pe *money.ParseError
@@ -38,14 +42,19 @@ func (h *Handler) orderCreate(c *fiber.Ctx) error {
 		}
 		lines = append(lines, l)
 	}
-	order, err := h.Billing.CreateOrder(c.UserContext(), billing.OrderRequest{PayerID: p.UserID, Lines: lines, Channel: c.FormValue("channel")})
+	name, way := parseChoice(c)
+	if way, err = h.wayHere(c, name, way); err != nil {
+		return err
+	}
+	order, err := h.Billing.CreateOrder(c.UserContext(), billing.OrderRequest{PayerID: p.UserID, Lines: lines, Channel: name})
+	var fe *fault.Error
+	if errors.As(err, &fe) && (errors.Is(fe.Kind, fault.ErrInvalid) || errors.Is(fe.Kind, fault.ErrConflict)) {
+		form.Error = fe.Message
+		status, _ := fault.Status(err)
+		return h.billsPage(c, status.Status, form)
+	}
 	if err != nil {
 		return err
 	}
-	if order.Channel != "campuscard" {
-		if _, _, err := h.Billing.StartPayment(c.UserContext(), order.OrderNo, "", ""); err != nil {
-			return err
-		}
-	}
-	return web.Redirect(c, "/pay/orders/"+order.OrderNo)
+	return h.pay(c, order, name, way)
 }

@@ -3,30 +3,19 @@ package cashier
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"campuspay/app/auth"
+	"campuspay/app/billing"
 	"campuspay/app/bizday"
 	"campuspay/app/fault"
 	"campuspay/app/web"
 	"campuspay/store"
 )
-
-// orderStart asks the channel again for a payment page (the payer came back to an open
-// order whose link was never made, e.g. the channel was down a moment ago).
-func (h *Handler) orderStart(c *fiber.Ctx) error {
-	o, err := h.order(c)
-	if err != nil {
-		return err
-	}
-	if _, _, err := h.Billing.StartPayment(c.UserContext(), o.OrderNo, "", ""); err != nil {
-		return err
-	}
-	return web.Redirect(c, "/pay/orders/"+o.OrderNo)
-}
 
 // orderCard pays an order from the payer's campus card with the card password. A wrong
 // password, a frozen card or a short balance shows the card system's reason and changes
@@ -37,8 +26,11 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 		return err
 	}
 	p := auth.Current(c)
-	if p == nil || o.PayerID == nil || *o.PayerID != p.UserID {
+	if !ownOrder(c, o) {
 		return fiber.NewError(fiber.StatusForbidden, "校园卡支付需登录本人账号")
+	}
+	if !h.Billing.Capabilities(o.Channel).NeedsPassword {
+		return fiber.NewError(fiber.StatusConflict, "该订单不使用校园卡支付，请刷新页面")
 	}
 	password := c.FormValue("password")
 	if len(password) < 4 || len(password) > 32 {
@@ -60,7 +52,7 @@ func (h *Handler) orderCard(c *fiber.Ctx) error {
 				v.Until.In(bizday.Shanghai).Format("15:04")))
 		}
 	}
-	_, _, err = h.Billing.StartPayment(c.UserContext(), o.OrderNo, p.PayerNo, password)
+	_, _, _, err = h.Billing.Pay(c.UserContext(), o.OrderNo, billing.PayArgs{PayerNo: p.PayerNo, Password: password, PayerIP: c.IP()})
 	if be := (*fault.Error)(nil); errors.As(err, &be) && be.Code == "wrong_password" {
 		return err // counted
 	}
@@ -108,28 +100,34 @@ func (h *Handler) orderCancel(c *fiber.Ctx) error {
 	return web.Redirect(c, "/pay")
 }
 
-// orderSwitch pays an open order's bills another way: the order is cancelled and a new one
-// made for the same bills on the chosen channel (billing.SwitchOrderChannel). Only the
-// signed-in payer's own orders switch: a guest's order has one channel open to guests.
+// orderSwitch pays an open order's bills through another channel: the order is cancelled
+// (its trade closed at its channel) and a new one made for the same bills on the chosen
+// channel (billing.SwitchOrderChannel), then paid by the chosen way. Only the signed-in
+// payer's own orders switch. The same channel again is another way of paying this order.
 func (h *Handler) orderSwitch(c *fiber.Ctx) error {
 	o, err := h.order(c)
 	if err != nil {
 		return err
 	}
 	p := auth.Current(c)
-	if p == nil || o.PayerID == nil || *o.PayerID != p.UserID {
+	if !ownOrder(c, o) {
 		return fiber.NewError(fiber.StatusForbidden, "更换支付方式需登录本人账号")
 	}
-	next, err := h.Billing.SwitchOrderChannel(c.UserContext(), o.OrderNo, p.Login, c.FormValue("channel"))
+	name, way := parseChoice(c)
+	if name == o.Channel {
+		return h.pay(c, o, name, way)
+	}
+	if way, err = h.wayHere(c, name, way); err != nil {
+		return err
+	}
+	next, err := h.Billing.SwitchOrderChannel(c.UserContext(), o.OrderNo, p.Login, name)
 	if err != nil {
 		return err
 	}
-	if next.Status == store.OrderOpen && next.Channel != "campuscard" {
-		if _, _, err := h.Billing.StartPayment(c.UserContext(), next.OrderNo, "", ""); err != nil {
-			return err
-		}
+	if next.Status != store.OrderOpen {
+		return web.Redirect(c, orderPath(next)) // paid meanwhile
 	}
-	return web.Redirect(c, "/pay/orders/"+next.OrderNo)
+	return h.pay(c, next, name, way)
 }
 
 // returnFromChannel is where a channel's hosted page sends the payer back: ask the channel
@@ -144,3 +142,15 @@ func (h *Handler) returnFromChannel(c *fiber.Ctx) error {
 	}
 	return c.Redirect("/pay/orders/"+o.OrderNo, fiber.StatusSeeOther)
 }
+
+// returnPosted turns a company's posted return into the ordinary one: what it posts is not
+// read (the GET asks the channel itself).
+func returnPosted(c *fiber.Ctx) error {
+	no := c.Params("no")
+	if !orderNoRE.MatchString(no) {
+		return fiber.ErrNotFound
+	}
+	return c.Redirect("/pay/return/"+no, fiber.StatusSeeOther)
+}
+
+var orderNoRE = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)

@@ -1,17 +1,16 @@
 package cashier
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"campuspay/app/auth"
+	"campuspay/app/channel"
 	"campuspay/store"
 )
 
-// orderShow is the order page: what is being paid, and how to pay it now (a QR code and a
-// link for the sandbox, a password form for the campus card), or the receipts once paid.
+// orderShow is the order page: what is being paid, and how to pay it now (orderData), or
+// the receipts once paid.
 func (h *Handler) orderShow(c *fiber.Ctx) error {
 	o, err := h.order(c)
 	if err != nil {
@@ -32,11 +31,19 @@ func (h *Handler) orderStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if o.Status == store.OrderOpen && o.PayURL != "" && (o.LastQueriedAt == nil || time.Since(*o.LastQueriedAt) > 5*time.Second) {
-		if synced, err := h.Billing.SyncOrder(c.UserContext(), o.OrderNo); err == nil {
-			o = synced
-		} else {
-			h.Log.Warn("poll: query channel", "order", o.OrderNo, "err", err)
+	if o.Status == store.OrderOpen && (o.LastQueriedAt == nil || time.Since(*o.LastQueriedAt) > 5*time.Second) {
+		// Only an order with something to pay at a channel: a page, or an attempt under way
+		// (WeChat's sheet leaves no page).
+		way, err := h.currentWay(c, o)
+		if err != nil {
+			return err
+		}
+		if o.PayURL != "" || way != "" {
+			if synced, err := h.Billing.SyncOrder(c.UserContext(), o.OrderNo); err == nil {
+				o = synced
+			} else {
+				h.Log.Warn("poll: query channel", "order", o.OrderNo, "err", err)
+			}
 		}
 	}
 	data, err := h.orderData(c, o)
@@ -46,6 +53,10 @@ func (h *Handler) orderStatus(c *fiber.Ctx) error {
 	return h.Render.Fragment(c, "cashier/_order_status", data)
 }
 
+// orderData is what the order page and its status block show: for an open order, how to
+// pay it now by the way under way (a QR code, a link to the company's page, a button that
+// asks again, or the campus card's password form), other ways of the same channel and the
+// other channels; once paid, the receipts.
 func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 	// Only a paid order shows receipts: the open one is polled every 2 s and needs none.
 	var receipts []*store.Receipt
@@ -55,28 +66,44 @@ func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 			return nil, err
 		}
 	}
-	ua := strings.ToLower(c.Get(fiber.HeaderUserAgent))
-	mobile := strings.Contains(ua, "mobile") || strings.Contains(ua, "android") || strings.Contains(ua, "iphone")
-	expired := o.Status == store.OrderOpen && !h.now().Before(o.ExpiresAt)
-	handoff := ""
-	if o.Status == store.OrderOpen && !mobile {
-		handoff = h.handoffURL(o)
+	mobile := place(c) != channel.PlacePC
+	open := o.Status == store.OrderOpen && h.now().Before(o.ExpiresAt)
+	data := fiber.Map{
+		"Order": o, "Receipts": receipts, "Mobile": mobile, "Expired": o.Status == store.OrderOpen && !open,
+		"Guest": o.PayerID == nil, "ChannelLabel": h.Billing.Label(o.Channel),
+		"Password": h.Billing.Capabilities(o.Channel).NeedsPassword,
 	}
-	// The payer's own open order may be paid another way (a new order on that channel).
-	var switchTo []channelChoice
-	if p := auth.Current(c); o.Status == store.OrderOpen && !expired && p != nil && o.PayerID != nil && *o.PayerID == p.UserID {
-		all, err := h.channels(c)
-		if err != nil {
-			return nil, err
+	if !open {
+		return data, nil
+	}
+	way, err := h.currentWay(c, o)
+	if err != nil {
+		return nil, err
+	}
+	data["Way"] = way
+	// How the page offers the payment under way: the QR code (with a link on a phone, and
+	// the hand-off to a phone on a PC), or a link to the company's page, or a button that
+	// asks the channel again (a form or WeChat's sheet cannot be shown twice).
+	switch {
+	case o.PayURL == "" || formWay(way) || way == channel.WayWxJSAPI:
+		data["Again"] = true
+	case showsQR(way) || way == "":
+		data["QR"] = true
+		if !mobile {
+			data["HandoffURL"] = h.handoffURL(o)
 		}
-		for _, ch := range all {
-			if ch.Name != o.Channel {
-				switchTo = append(switchTo, ch)
-			}
+	default:
+		data["Link"] = true
+	}
+	all := h.choices(c, o.MerchantID, o.PayerID == nil)
+	var others []payChoice
+	for _, ch := range all {
+		if ch.Channel == o.Channel && ch.Way != way && !ch.Password {
+			others = append(others, ch)
 		}
 	}
-	return fiber.Map{
-		"Order": o, "Receipts": receipts, "Mobile": mobile, "Expired": expired, "HandoffURL": handoff,
-		"Guest": o.PayerID == nil, "SwitchTo": switchTo,
-	}, nil
+	data["OtherWays"] = others
+	// The payer's own open order may be paid through another channel (a new order on it).
+	data["SwitchTo"] = h.switchChoices(c, o, all)
+	return data, nil
 }

@@ -71,11 +71,15 @@ func (h *Handler) payLink(c *fiber.Ctx) error {
 
 // payLinkGuest hands an off-campus payer the order paying their bill.
 func (h *Handler) payLinkGuest(c *fiber.Ctx, bill *store.Bill) error {
-	chans := h.guestChannels(c)
+	merchantID := store.DefaultMerchantID
+	if bill.Item != nil {
+		merchantID = bill.Item.MerchantID
+	}
+	chans := h.guestChoices(c, merchantID)
 	if len(chans) == 0 {
 		return h.payLinkPage(c, fiber.StatusServiceUnavailable, "暂无可用的支付方式", noGuestChannel, bill)
 	}
-	order, created, err := h.Billing.CreateBillOrder(c.UserContext(), bill.ID, chans[0].Name)
+	order, created, err := h.Billing.CreateBillOrder(c.UserContext(), bill.ID, chans[0].Channel)
 	if err != nil {
 		return err
 	}
@@ -83,11 +87,9 @@ func (h *Handler) payLinkGuest(c *fiber.Ctx, bill *store.Bill) error {
 		return err
 	}
 	if created || order.PayURL == "" {
-		if _, _, err := h.Billing.StartPayment(c.UserContext(), order.OrderNo, "", ""); err != nil {
-			return err
-		}
+		return h.pay(c, order, order.Channel, "")
 	}
-	return web.Redirect(c, "/pay/orders/"+order.OrderNo)
+	return web.Redirect(c, orderPath(order))
 }
 
 func (h *Handler) payLinkPage(c *fiber.Ctx, status int, title, text string, bill *store.Bill) error {

@@ -70,13 +70,18 @@ func (h *Handler) Routes(app fiber.Router) {
 	// (or was handed) the order: they check access themselves.
 	r.get("/pay/orders/:no", h.orderShow)
 	r.get("/pay/orders/:no/status", h.orderStatus)
-	r.post("/pay/orders/:no/start", h.orderStart)
+	r.post("/pay/orders/:no/pay", h.orderPay)
+	r.get("/pay/orders/:no/oauth", h.oauthStart) // the payer's identity inside an app first (pay_oauth.go)
+	r.get("/pay/oauth/:channel", h.oauthCallback)
 	r.post("/pay/orders/:no/card", h.orderCard)
 	r.post("/pay/orders/:no/cancel", h.orderCancel)
 	r.post("/pay/orders/:no/switch", h.requirePayer, h.orderSwitch)
 	r.get("/pay/orders/:no/qr.png", h.orderQR)
 	r.get("/pay/orders/:no/handoff.png", h.handoffQR)
 	r.get("/pay/return/:no", h.returnFromChannel)
+	// A company whose page posts the payer back (UnionPay's frontUrl) posts from its own
+	// site: no token, and no session cookie (SameSite=Lax). It only leads to the GET.
+	app.Post("/pay/return/:no", returnPosted)
 	r.get("/pay/receipts/:no", h.receipt)
 	r.get("/h/:token", h.handoff)
 

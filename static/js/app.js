@@ -21,8 +21,10 @@
   document.addEventListener("change", function (e) {
     var all = e.target.closest("[data-select-all]");
     if (!all) { return; }
+    // Within its merchant's list when the bills are listed by merchant (收款单位).
     var form = all.closest("form");
-    form.querySelectorAll("input[name=bill]:not(:disabled)").forEach(function (box) { box.checked = all.checked; });
+    var scope = all.closest("[data-bill-group]") || form;
+    scope.querySelectorAll("input[name=bill]:not(:disabled)").forEach(function (box) { box.checked = all.checked; });
     // Tell htmx the selection changed once more, now that every box is set.
     form.dispatchEvent(new Event("change", { bubbles: true }));
   });
