@@ -67,6 +67,10 @@ func (h *Handler) payWith(c *fiber.Ctx, o *store.Order, name string, way channel
 		return h.payForm(c, o, name, res.Form)
 	case res.JSAPI != nil:
 		return h.payJSAPI(c, o, res.JSAPI)
+	case formWay(way):
+		// The attempt under way is handed back without its form (billing keeps only where
+		// it posts): the payer finishes on the company's page already open, or pays another way.
+		return fiber.NewError(fiber.StatusConflict, "已发起"+h.Billing.Label(name)+"支付，请在已打开的支付页面完成付款；如该页面已关闭，请返回订单改用其他方式，或取消订单后重新支付")
 	case res.RedirectURL != "" && !showsQR(way):
 		// A phone's way (or a PC's page pay): straight to the company's page.
 		u, err := url.Parse(res.RedirectURL)

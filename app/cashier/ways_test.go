@@ -2,6 +2,7 @@ package cashier_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -279,4 +280,190 @@ func headingBefore(page, text string) string {
 	}
 	name, _, _ := strings.Cut(page[h+len("收款单位："):], "<")
 	return name
+}
+
+var (
+	formRE   = regexp.MustCompile(`<form method="post" action="([^"]+)"( data-autosubmit)?>`)
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// postedForm reads the first form of a page (the first marked data-autosubmit when auto):
+// its action, resolved against the page's address, and its hidden fields.
+func postedForm(t *testing.T, pageURL, page string, auto bool) (string, url.Values) {
+	t.Helper()
+	var m []string
+	for _, f := range formRE.FindAllStringSubmatch(page, -1) {
+		if !auto || f[2] != "" {
+			m = f
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("page %s has no form to post\n%s", pageURL, page)
+	}
+	base, _ := url.Parse(pageURL)
+	action, err := base.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := url.Values{}
+	for _, f := range hiddenRE.FindAllStringSubmatch(page[strings.Index(page, m[0]):], -1) {
+		fields.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	return action.String(), fields
+}
+
+// waitOrderPaid asks the channels about the order until it is paid, within a deadline.
+func waitOrderPaid(t *testing.T, p *servertest.Platform, orderNo string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		o, err := p.Billing.SyncOrder(context.Background(), orderNo)
+		if err == nil && o.Status == store.OrderPaid {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s not paid within 15 s: %v", orderNo, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func lastOrder(t *testing.T, p *servertest.Platform) *store.Order {
+	t.Helper()
+	o := new(store.Order)
+	if err := p.DB.NewSelect().Model(o).OrderExpr("id DESC").Limit(1).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// UnionPay's phone way is a form the payer's browser posts to UnionPay: the cashier answers
+// with a page holding it (posted at once by its script, or by its button). UnionPay's page
+// posts the payer back, which leads to the order, paid.
+func TestPhonePaysWithUnionPayForm(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		b := browserAs(t, p, uaAndroidChrome)
+		b.Login(student, password)
+		b.Get("/pay")
+		code, page, _ := b.Post("/pay/orders", url.Values{"bill": {billIDs(t, p, student)["CET-2026-12"]}, "channel": {"unionpay"}})
+		if code != http.StatusOK || !strings.Contains(page, "data-autosubmit") || !strings.Contains(page, "/static/js/pay.") {
+			t.Fatalf("pay with unionpay: status %d, want the page that posts UnionPay's form\n%s", code, page)
+		}
+		order := lastOrder(t, p)
+		action, fields := postedForm(t, p.URL+"/pay/orders", page, true)
+		if u, _ := url.Parse(action); u.Path != "/sim/unionpay/gateway/api/frontTransReq.do" || fields.Get("orderId") != order.OrderNo || fields.Get("signature") == "" {
+			t.Fatalf("form posts to %s with orderId %q, want UnionPay's front transaction of order %s, signed", action, fields.Get("orderId"), order.OrderNo)
+		}
+
+		// Asked again (the payer came back before paying), the cashier cannot post the same
+		// form twice: it says so instead of sending the payer to a page that answers nothing.
+		b.Get("/pay/orders/" + order.OrderNo)
+		if code, again, _ := b.Post("/pay/orders/"+order.OrderNo+"/pay", url.Values{"channel": {"unionpay"}}); code != http.StatusConflict || !strings.Contains(again, "已打开的支付页面") {
+			t.Errorf("paying the same UnionPay attempt again: status %d, want 409 saying to finish on the page already open", code)
+		}
+
+		// At UnionPay (its fake): the posted form opens its page; paying there gives a page
+		// that posts the result back to the platform.
+		code, page, _ = b.Do("POST", action, fields, false)
+		if code != http.StatusOK || !strings.Contains(page, "¥30.00") {
+			t.Fatalf("UnionPay's page: status %d, want ¥30.00\n%s", code, page)
+		}
+		payAt, token := postedForm(t, action, page, false)
+		code, page, _ = b.Do("POST", payAt, token, false)
+		back, result := postedForm(t, payAt, page, false)
+		if u, _ := url.Parse(back); code != http.StatusOK || u.Path != "/pay/return/"+order.OrderNo {
+			t.Fatalf("paying at UnionPay: status %d, posts back to %s, want /pay/return/%s", code, back, order.OrderNo)
+		}
+		// Posted from UnionPay's site: no token, no session cookie; it leads to the return.
+		code, _, resp := p.NewBrowser(t).Do("POST", back, result, false)
+		if code != http.StatusSeeOther || resp.Header.Get("Location") != "/pay/return/"+order.OrderNo {
+			t.Fatalf("posted return: status %d to %q, want 303 to /pay/return/%s", code, resp.Header.Get("Location"), order.OrderNo)
+		}
+		if code, _, resp = b.Do("GET", "/pay/return/"+order.OrderNo, nil, false); code != http.StatusSeeOther || resp.Header.Get("Location") != "/pay/orders/"+order.OrderNo {
+			t.Fatalf("return: status %d to %q, want 303 to the order", code, resp.Header.Get("Location"))
+		}
+		waitOrderPaid(t, p, order.OrderNo)
+	})
+}
+
+// Inside WeChat, WeChat Pay's sheet needs the payer's openid: the cashier asks WeChat (its
+// fake) once, with a state kept in the session and good once, and then shows the page that
+// opens the sheet. The sheet pays the order; a second payment in the session asks no more.
+func TestWeChatPaysInsideWeChatAfterOAuth(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		b := browserAs(t, p, uaWeChatAndroid)
+		b.Login(student, password)
+		ids := billIDs(t, p, student)
+		b.Get("/pay")
+		code, _, resp := b.Post("/pay/orders", url.Values{"bill": {ids["CET-2026-12"]}, "channel": {"wechatpay"}})
+		order := lastOrder(t, p)
+		if code != http.StatusSeeOther || resp.Header.Get("Location") != "/pay/orders/"+order.OrderNo+"/oauth?channel=wechatpay&way=WX_JSAPI" {
+			t.Fatalf("pay with wechatpay inside WeChat: status %d to %q, want 303 to the order's authorisation", code, resp.Header.Get("Location"))
+		}
+		code, _, resp = b.Do("GET", resp.Header.Get("Location"), nil, false)
+		authorize, err := url.Parse(resp.Header.Get("Location"))
+		if code != http.StatusSeeOther || err != nil || authorize.Path != "/sim/wechatpay/connect/oauth2/authorize" ||
+			authorize.Query().Get("redirect_uri") != p.URL+"/pay/oauth/wechatpay" || authorize.Query().Get("scope") != "snsapi_base" {
+			t.Fatalf("authorisation: status %d to %q, want WeChat's snsapi_base back to %s/pay/oauth/wechatpay", code, resp.Header.Get("Location"), p.URL)
+		}
+		state := authorize.Query().Get("state")
+
+		// A stranger's state is refused; nothing is paid.
+		stranger := browserAs(t, p, uaWeChatAndroid)
+		stranger.Login(student, password)
+		if code, _ := stranger.Get("/pay/oauth/wechatpay?code=x&state=" + state); code != http.StatusBadRequest {
+			t.Errorf("callback with another session's state: status %d, want 400", code)
+		}
+
+		// WeChat sends the payer back with a code: the sheet's page.
+		//
+		// The fake keeps the appid it is asked with as a string that still points into the
+		// request (fiber's adaptor hands it fasthttp's buffer, which the next request
+		// overwrites), so the code's exchange then fails. Until the fake or its mounting
+		// copies what it keeps, the appid is sent percent-encoded ("w" as %77, the same
+		// address for WeChat), which makes the fake decode it into a string of its own.
+		authorize.RawQuery = strings.Replace(authorize.RawQuery, "appid=wx", "appid=%77x", 1)
+		code, _, resp = b.Do("GET", authorize.String(), nil, false)
+		callback := resp.Header.Get("Location")
+		if code != http.StatusFound || !strings.HasPrefix(callback, p.URL+"/pay/oauth/wechatpay?") {
+			t.Fatalf("WeChat's authorisation: status %d to %q, want the callback", code, callback)
+		}
+		code, page := b.Get(callback)
+		params := regexp.MustCompile(`data-params="([^"]+)"`).FindStringSubmatch(page)
+		if code != http.StatusOK || params == nil || !strings.Contains(page, "/static/js/pay.") {
+			t.Fatalf("callback: status %d, want the page that opens WeChat's sheet\n%s", code, page)
+		}
+		// The state is good once.
+		if code, _ := b.Get(callback); code != http.StatusBadRequest {
+			t.Errorf("the same callback again: status %d, want 400", code)
+		}
+
+		// WeChat's sheet (its fake plays it as a page) checks paySign and pays.
+		var sheet map[string]string
+		if err := json.Unmarshal([]byte(html.UnescapeString(params[1])), &sheet); err != nil {
+			t.Fatal(err)
+		}
+		q := url.Values{"return": {p.URL + "/pay/return/" + order.OrderNo}}
+		for k, v := range sheet {
+			q.Set(k, v)
+		}
+		sheetURL := p.URL + "/sim/wechatpay/jsapi?" + q.Encode()
+		code, page = b.Get(sheetURL)
+		if code != http.StatusOK || !strings.Contains(page, "确认支付") {
+			t.Fatalf("WeChat's sheet: status %d, want it to offer to pay\n%s", code, page)
+		}
+		action, fields := postedForm(t, sheetURL, page, false)
+		if code, _, _ := b.Do("POST", action, fields, false); code != http.StatusSeeOther {
+			t.Fatalf("paying in WeChat's sheet: status %d, want 303 back", code)
+		}
+		waitOrderPaid(t, p, order.OrderNo)
+
+		// The session keeps the openid: the next payment opens the sheet's page at once.
+		b.Get("/pay")
+		code, page, _ = b.Post("/pay/orders", url.Values{"bill": {ids["DORM-2026"]}, "channel": {"wechatpay"}})
+		if code != http.StatusOK || !strings.Contains(page, "data-params=") {
+			t.Errorf("second payment inside WeChat: status %d, want the sheet's page without asking WeChat again", code)
+		}
+	})
 }
