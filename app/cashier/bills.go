@@ -68,20 +68,26 @@ func (h *Handler) billsPage(c *fiber.Ctx, status int, form billsForm) error {
 		switchTo[o.OrderNo] = h.switchChoices(c, o, choices[o.MerchantID])
 	}
 	// Ticked bills an open order holds are not ticked.
-	count, selectedFen := 0, int64(0)
-	for _, b := range bills {
-		if !form.Selected[b.ID] {
-			continue
+	count, selectedFen, merchants := 0, int64(0), 0
+	for _, g := range groups {
+		n := count
+		for _, b := range g.Bills {
+			if !form.Selected[b.ID] {
+				continue
+			}
+			if b.HeldUntil != nil && b.HeldUntil.After(h.now()) {
+				delete(form.Selected, b.ID)
+				continue
+			}
+			count, selectedFen = count+1, selectedFen+b.OutstandingFen()
 		}
-		if b.HeldUntil != nil && b.HeldUntil.After(h.now()) {
-			delete(form.Selected, b.ID)
-			continue
+		if count > n {
+			merchants++
 		}
-		count, selectedFen = count+1, selectedFen+b.OutstandingFen()
 	}
 	return h.Render.Render(c.Status(status), "cashier/bills", "待缴费用", fiber.Map{
 		"Bills": bills, "Groups": groups, "OutstandingFen": total, "Channels": choices[merchantID],
-		"Now": h.now(), "Form": form, "SelectedCount": count, "SelectedFen": selectedFen,
+		"Now": h.now(), "Form": form, "Total": fiber.Map{"Count": count, "TotalFen": selectedFen, "Mixed": merchants > 1},
 		"OpenOrders": open, "SwitchTo": switchTo, "Tabs": true,
 	})
 }

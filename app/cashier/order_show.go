@@ -1,6 +1,7 @@
 package cashier
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -89,6 +90,9 @@ func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 		data["Again"] = true
 	case showsQR(way) || way == "":
 		data["QR"] = true
+		// A code that is a web page can be opened here too (WeChat's weixin:// cannot).
+		u, err := url.Parse(o.PayURL)
+		data["OpenHere"] = err == nil && (u.Scheme == "http" || u.Scheme == "https")
 		if !mobile {
 			data["HandoffURL"] = h.handoffURL(o)
 		}
