@@ -326,7 +326,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	con := &console.Handler{
 		Billing: s.Billing, Catalog: s.Catalog, Bills: s.Bills, Clients: s.Clients, Roster: s.Roster, Imports: s.Imports, Reports: s.Reports, Recon: s.Recon, Auth: s.Auth, Settings: s.Settings, Render: renderer,
 		Secrets: auth.Box{Key: []byte(secretsKey)}, BaseURL: s.Config.BaseURL, Log: s.Config.Log,
-		Sessions: sessions.Middleware(),
+		Sessions: sessions.Middleware(), Merchants: s.Merchants,
 	}
 	con.Routes(app)
 	ah := &api.Handler{Billing: s.Billing, Bills: s.Bills, Clients: s.Clients, Roster: s.Roster, Log: s.Config.Log, Render: renderer}
