@@ -83,11 +83,14 @@ func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 	}
 	data["Way"] = way
 	// How the page offers the payment under way: the QR code (with a link on a phone, and
-	// the hand-off to a phone on a PC), or a link to the company's page, or a button that
-	// asks the channel again (a form or WeChat's sheet cannot be shown twice).
+	// the hand-off to a phone on a PC), a link to the company's page, word that its page
+	// was opened (a form cannot be posted twice), or a button that asks the channel (again,
+	// for WeChat's sheet).
 	switch {
-	case o.PayURL == "" || formWay(way) || way == channel.WayWxJSAPI:
-		data["Again"] = true
+	case o.PayURL == "" || way == channel.WayWxJSAPI:
+		data["Sheet"] = way == channel.WayWxJSAPI // and a button that asks the channel
+	case formWay(way):
+		data["Posted"] = true
 	case showsQR(way) || way == "":
 		data["QR"] = true
 		// A code that is a web page can be opened here too (WeChat's weixin:// cannot).

@@ -358,7 +358,9 @@ func TestPhonePaysWithUnionPayForm(t *testing.T) {
 
 		// Asked again (the payer came back before paying), the cashier cannot post the same
 		// form twice: it says so instead of sending the payer to a page that answers nothing.
-		b.Get("/pay/orders/" + order.OrderNo)
+		if _, orderPage := b.Get("/pay/orders/" + order.OrderNo); !strings.Contains(orderPage, "已打开银联在线支付（演示）的支付页面") {
+			t.Error("order page of a posted UnionPay form does not say its page was opened")
+		}
 		if code, again, _ := b.Post("/pay/orders/"+order.OrderNo+"/pay", url.Values{"channel": {"unionpay"}}); code != http.StatusConflict || !strings.Contains(again, "已打开的支付页面") {
 			t.Errorf("paying the same UnionPay attempt again: status %d, want 409 saying to finish on the page already open", code)
 		}
