@@ -22,6 +22,7 @@ var accessMatrix = []struct {
 }{
 	{"GET", "/console", "DFLA"},
 	{"GET", "/console/charts/trend", "DFLA"},
+	{"GET", "/console/dashboard/stats", "DFLA"},
 
 	{"GET", "/console/items", "DFLA"},
 	{"GET", "/console/items/new", "DF"},

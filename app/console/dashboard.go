@@ -21,11 +21,31 @@ var dashboardCharts = []struct{ Name, Title string }{
 // and the placeholders of the charts. Finance, leadership and administrators see the whole
 // school; department staff see their own department.
 func (h *Handler) dashboard(c *fiber.Ctx) error {
+	data, err := h.dashboardData(c)
+	if err != nil {
+		return err
+	}
+	data["Charts"], data["ChartList"] = true, dashboardCharts
+	return h.page(c, "console/dashboard", data["Heading"].(string), data)
+}
+
+// dashboardStats is the strip of headline figures alone, which the dashboard asks for
+// every 5 seconds (HTMX polling): a payment shows on it without anyone reloading.
+func (h *Handler) dashboardStats(c *fiber.Ctx) error {
+	data, err := h.dashboardData(c)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.Render.Fragment(c, "console/_dashboard_stats", data)
+}
+
+func (h *Handler) dashboardData(c *fiber.Ctx) (fiber.Map, error) {
 	p := auth.Current(c)
 	scope := deptScope(p)
 	overview, err := h.Reports.Overview(c.UserContext(), scope)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	title, unit := "领导看板", "全校"
 	switch {
@@ -37,9 +57,9 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 			unit = d.Name
 		}
 	}
-	return h.page(c, "console/dashboard", title, fiber.Map{
-		"Heading": title, "Unit": unit, "Overview": overview, "Charts": true, "ChartList": dashboardCharts,
+	return fiber.Map{
+		"Heading": title, "Unit": unit, "Overview": overview,
 		"Today": overview.Day.Format("2006-01-02"), "WeekStart": overview.WeekStart.Format("2006-01-02"),
 		"TermStart": overview.Term.First.Format("2006-01-02"),
-	})
+	}, nil
 }

@@ -167,3 +167,31 @@ func mustID(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// The dashboards are live: the page asks for its figures every 5 seconds, and the figures
+// a poll brings include a payment made since the page was opened — for finance and for
+// leadership alike, with no one reloading.
+func TestDashboardFiguresArePolled(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		for _, who := range [][2]string{{"finance", "finance123456"}, {"leader", "leader123456"}} {
+			b := stBrowser(t, p, who[0], who[1])
+			_, page := b.Get("/console")
+			if !strings.Contains(page, `hx-get="/console/dashboard/stats" hx-trigger="every 5s"`) {
+				t.Fatalf("%s's dashboard does not poll its figures", who[0])
+			}
+			code, before, _ := b.Do("GET", "/console/dashboard/stats", nil, true)
+			if code != http.StatusOK || strings.Contains(before, "<html") || !strings.Contains(before, `id="dashboard-live"`) {
+				t.Fatalf("%s's poll: status %d, want the fragment alone\n%.500s", who[0], code, before)
+			}
+		}
+		fin := stBrowser(t, p, "finance", "finance123456")
+		_, before, _ := fin.Do("GET", "/console/dashboard/stats", nil, true)
+		o, _ := p.Reports.Overview(context.Background(), nil)
+		stPay(t, p, "2026000004", "DORM-2026") // ¥1,200.00
+		_, after, _ := fin.Do("GET", "/console/dashboard/stats", nil, true)
+		want := money.Format(o.Today.CollectedFen + 120000)
+		if strings.Contains(before, want) || !strings.Contains(after, want) {
+			t.Errorf("today's figure after a ¥1,200.00 payment: want %s in the next poll only", want)
+		}
+	})
+}

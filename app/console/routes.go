@@ -68,6 +68,7 @@ func (h *Handler) Routes(app fiber.Router) {
 
 	// Dashboard (dashboard.go)
 	on(get, "", readers, h.dashboard)
+	on(get, "/dashboard/stats", readers, h.dashboardStats) // polled every 5 s (HTMX)
 	on(get, "/charts/:name", readers, h.chart)
 
 	// Charge items (items*.go)
