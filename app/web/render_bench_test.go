@@ -59,7 +59,14 @@ func renderEngine(b *testing.B) *html.Engine {
 	return engine
 }
 
-type benchChannel struct{ Name, Label, Hint string }
+type benchChannel struct{ Value, Way, Label, WayName, Hint, Icon string }
+
+// benchGroup is the cashier's billGroup: the bills of one merchant (收款单位).
+type benchGroup struct {
+	MerchantID int64
+	Name       string
+	Bills      []*store.Bill
+}
 
 // billsData is what the cashier's bills handler gives cashier/bills: three bills.
 func billsData() fiber.Map {
@@ -76,10 +83,13 @@ func billsData() fiber.Map {
 			Item: &store.ChargeItem{Name: it.name, PartialAllowed: it.partial, Department: &store.Department{Name: it.dept}}})
 	}
 	return fiber.Map{
-		"Bills": bills, "OutstandingFen": int64(5_500_00 + 1_200_00 + 386_50), "Now": now,
+		"Bills": bills, "Groups": []benchGroup{{MerchantID: 1, Bills: bills}},
+		"OutstandingFen": int64(5_500_00 + 1_200_00 + 386_50), "Now": now,
+		"Form":  fiber.Map{"Selected": map[int64]bool{}, "Amounts": map[int64]string{}, "Channel": "", "Error": ""},
+		"Total": fiber.Map{"Count": 0, "TotalFen": int64(0), "Mixed": false},
 		"Channels": []benchChannel{
-			{"sandbox", "在线支付（模拟）", "扫码或跳转到支付页面完成支付"},
-			{"campuscard", "校园卡", "从校园卡余额扣款，需输入校园卡密码"},
+			{"sandbox", "SANDBOX", "在线支付（模拟）", "", "扫码或跳转到支付页面完成支付", "扫"},
+			{"campuscard", "CARD", "校园卡", "", "从校园卡余额扣款，需输入校园卡密码", "卡"},
 		},
 	}
 }
