@@ -121,15 +121,6 @@ func (f *alipayFixture) waitOrder(t *testing.T, orderNo string, status store.Ord
 	}
 }
 
-func payments(t *testing.T, db *bun.DB, orderID int64) []*store.Payment {
-	t.Helper()
-	var out []*store.Payment
-	if err := db.NewSelect().Model(&out).Where("order_id = ?", orderID).Scan(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // A payer starts on the PC's QR code, then pays on the phone: the phone's attempt pays the
 // order (its own number at Alipay), the QR attempt is closed at Alipay, and the bill is
 // credited once from the signed notification through the merchant's door.
@@ -281,17 +272,6 @@ func TestAlipayPartialThenFullRefund(t *testing.T) {
 			return n == 0
 		})
 	})
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Alipay answering garbage: the payer reads that Alipay cannot be used now, finance reads
