@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -153,7 +154,7 @@ func (s *Service) Pay(ctx context.Context, orderNo string, args PayArgs) (*store
 		AttemptNo: attempt.AttemptNo, Way: way, AmountFen: attempt.AmountFen, Subject: s.subject(ctx, order),
 		CreatedAt: attempt.CreatedAt, ExpiresAt: order.ExpiresAt,
 		NotifyURL: s.notifyURL(name, gw.Account), ReturnURL: s.ReturnURL(order.OrderNo),
-		PayerIP: args.PayerIP, OpenID: args.OpenID, PayerNo: args.PayerNo, Password: args.Password,
+		PayerIP: payerIP(args.PayerIP), OpenID: args.OpenID, PayerNo: args.PayerNo, Password: args.Password,
 	})
 	if err != nil {
 		var d *channel.Declined
@@ -196,6 +197,17 @@ func (s *Service) Pay(ctx context.Context, orderNo string, args PayArgs) (*store
 	}
 	attempt.PayURL, order.PayURL, order.Channel = payURL, payURL, name
 	return order, attempt, res, nil
+}
+
+// payerIP is the payer's address as the companies take it: the first of a proxy header's
+// list, and only if it is an address ("" otherwise).
+func payerIP(raw string) string {
+	first, _, _ := strings.Cut(raw, ",")
+	a, err := netip.ParseAddr(strings.TrimSpace(first))
+	if err != nil {
+		return ""
+	}
+	return a.Unmap().String()
 }
 
 func containsWay(ways []channel.Way, w channel.Way) bool {

@@ -403,6 +403,13 @@ func (s *Service) SyncOrder(ctx context.Context, orderNo string) (*store.Order, 
 		if trade.OrderNo == "" {
 			trade.OrderNo = r.ref.AttemptNo
 		}
+		// A query's answer is checked like a notification: the app and merchant it names
+		// must be this account's.
+		if err := identity(gw.Provider, channel.Notice{Kind: channel.NoticePaid, Trade: trade}, false); err != nil {
+			s.log().Error("query answer names another merchant", "attempt", r.ref.AttemptNo, "err", err)
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
 		if _, err := s.ApplyTrade(ctx, r.channel, trade); err != nil {
 			return order, err
 		}

@@ -247,6 +247,12 @@ func TestWeChatPayOtherMchIDRejectedQueryPays(t *testing.T) {
 			t.Errorf("bill credited %d by another merchant's notification", b.AmountPaidFen)
 		}
 
+		// A query answer naming the other merchant number is no better than the notification.
+		f.Clock.Advance(2 * time.Minute)
+		if n, _ := f.Svc.SyncOpenOrders(ctx); n != 0 || len(payments(t, db, o.ID)) != 0 {
+			t.Fatalf("query job paid %d on an answer naming another merchant, want 0", n)
+		}
+
 		// Asked with the school's own keys, WeChat says the school's trade is paid.
 		f.setSwitches(t, wxsim.Switches{RetryEvery: time.Hour})
 		f.Clock.Advance(2 * time.Minute)

@@ -42,8 +42,13 @@ type Service struct {
 }
 
 type opened struct {
-	stamp    time.Time // the account's updated_at when it was opened
+	stamp    string // the account's values and updated_at when it was opened
 	provider channel.Provider
+}
+
+// stamp changes whenever the account's settings do, even twice within a clock tick.
+func stamp(a *store.MerchantAccount) string {
+	return a.UpdatedAt.UTC().Format(time.RFC3339Nano) + "\x00" + a.PlainValues + "\x00" + a.SealedValues
 }
 
 func (s *Service) now() time.Time { return store.Now(s.Now) }
@@ -120,7 +125,7 @@ func (s *Service) Provider(ctx context.Context, merchantID int64, channelName st
 	s.mu.Lock()
 	o, ok := s.opened[a.ID]
 	s.mu.Unlock()
-	if ok && o.stamp.Equal(a.UpdatedAt) {
+	if ok && o.stamp == stamp(a) {
 		return o.provider, a, nil
 	}
 	values, err := s.Values(a)
@@ -136,7 +141,7 @@ func (s *Service) Provider(ctx context.Context, merchantID int64, channelName st
 	if s.opened == nil {
 		s.opened = map[int64]opened{}
 	}
-	s.opened[a.ID] = opened{stamp: a.UpdatedAt, provider: p}
+	s.opened[a.ID] = opened{stamp: stamp(a), provider: p}
 	s.mu.Unlock()
 	return p, a, nil
 }
