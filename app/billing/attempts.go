@@ -83,12 +83,36 @@ func (s *Service) Label(name string) string {
 	if caps.Label == "" {
 		return ChannelLabel(name)
 	}
-	if s.Merchants.Driver(name) != nil && s.DB != nil {
-		if a, err := s.Merchants.Account(context.Background(), store.DefaultMerchantID, name); err == nil && a.Demo {
-			return caps.Label + "（演示）"
-		}
+	if s.Merchants.Driver(name) != nil && s.DB != nil && s.demoAccount(name) {
+		return caps.Label + "（演示）"
 	}
 	return caps.Label
+}
+
+// demoAccount reports whether the school's account at a company is the demo's fake; the
+// answer is kept for formOriginsTTL (every cashier page asks, once per channel).
+func (s *Service) demoAccount(name string) bool {
+	now := time.Now()
+	if c, ok := s.demoAccounts.Load().(*demoCache); ok && now.Before(c.until) {
+		return c.demo[name]
+	}
+	var accounts []*store.MerchantAccount
+	demo := map[string]bool{}
+	if err := s.DB.NewSelect().Model(&accounts).Column("channel", "demo").
+		Where("merchant_id = ?", store.DefaultMerchantID).Scan(context.Background()); err != nil {
+		s.log().Error("demo accounts", "err", err)
+		return false
+	}
+	for _, a := range accounts {
+		demo[a.Channel] = a.Demo
+	}
+	s.demoAccounts.Store(&demoCache{demo: demo, until: now.Add(formOriginsTTL)})
+	return demo[name]
+}
+
+type demoCache struct {
+	demo  map[string]bool
+	until time.Time
 }
 
 // PayArgs is how a payer pays an open order: through which channel (empty: the order's)
@@ -191,7 +215,7 @@ func (s *Service) Pay(ctx context.Context, orderNo string, args PayArgs) (*store
 		Where("id = ?", attempt.ID).Exec(ctx); err != nil {
 		return order, attempt, res, fmt.Errorf("billing: save pay url: %w", err)
 	}
-	if _, err := s.DB.NewUpdate().Model((*store.Order)(nil)).Set("pay_url = ?", payURL).Set("channel = ?", name).
+	if _, err := s.DB.NewUpdate().Model((*store.Order)(nil)).Set("pay_url = ?", payURL).
 		Where("id = ?", order.ID).Exec(ctx); err != nil {
 		return order, attempt, res, fmt.Errorf("billing: save pay url: %w", err)
 	}
@@ -277,6 +301,12 @@ func (s *Service) attemptFor(ctx context.Context, order *store.Order, name strin
 				return store.ErrRetry
 			}
 			return fmt.Errorf("billing: insert attempt: %w", err)
+		}
+		if o.Channel != name { // the order's channel is its latest attempt's
+			if _, err := tx.NewUpdate().Model((*store.Order)(nil)).Set("channel = ?", name).Set("updated_at = ?", now).
+				Where("id = ?", o.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("billing: order channel: %w", err)
+			}
 		}
 		return nil
 	})

@@ -46,7 +46,8 @@ type Service struct {
 	// that opens the cashier for that bill.
 	BillLink func(b *store.Bill) string
 
-	formOrigins atomic.Value // *originsCache
+	formOrigins  atomic.Value // *originsCache
+	demoAccounts atomic.Value // *demoCache
 
 	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
 	// reading the bills and holding them.

@@ -419,13 +419,6 @@ func TestWeChatPaysInsideWeChatAfterOAuth(t *testing.T) {
 		}
 
 		// WeChat sends the payer back with a code: the sheet's page.
-		//
-		// The fake keeps the appid it is asked with as a string that still points into the
-		// request (fiber's adaptor hands it fasthttp's buffer, which the next request
-		// overwrites), so the code's exchange then fails. Until the fake or its mounting
-		// copies what it keeps, the appid is sent percent-encoded ("w" as %77, the same
-		// address for WeChat), which makes the fake decode it into a string of its own.
-		authorize.RawQuery = strings.Replace(authorize.RawQuery, "appid=wx", "appid=%77x", 1)
 		code, _, resp = b.Do("GET", authorize.String(), nil, false)
 		callback := resp.Header.Get("Location")
 		if code != http.StatusFound || !strings.HasPrefix(callback, p.URL+"/pay/oauth/wechatpay?") {

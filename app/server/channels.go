@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -108,14 +109,37 @@ func (s *Server) enableChannel(ctx context.Context, name string) error {
 // companySimRoutes serves the fakes under /sim/alipay, /sim/wechatpay and /sim/unionpay.
 func (s *Server) companySimRoutes(app *fiber.App) {
 	if s.sims.Alipay != nil {
-		app.All("/sim/alipay/*", adaptor.HTTPHandler(s.sims.Alipay))
+		app.All("/sim/alipay/*", adaptor.HTTPHandler(ownStrings(s.sims.Alipay)))
 	}
 	if s.sims.WeChat != nil {
-		app.All("/sim/wechatpay/*", adaptor.HTTPHandler(s.sims.WeChat))
+		app.All("/sim/wechatpay/*", adaptor.HTTPHandler(ownStrings(s.sims.WeChat)))
 	}
 	if s.sims.UnionPay != nil {
-		app.All("/sim/unionpay/*", adaptor.HTTPHandler(s.sims.UnionPay))
+		app.All("/sim/unionpay/*", adaptor.HTTPHandler(ownStrings(s.sims.UnionPay)))
 	}
+}
+
+// ownStrings hands a fake a request whose strings it owns. fiber's adaptor builds the
+// net/http request over fasthttp's buffers, which the next request reuses: a fake that
+// keeps a value from the URL or a header (WeChat's OAuth keeps the appid of the code it
+// issues) would find it overwritten.
+func ownStrings(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.RequestURI = strings.Clone(r.RequestURI)
+		r2.Host = strings.Clone(r.Host)
+		r2.RemoteAddr = strings.Clone(r.RemoteAddr)
+		if u, err := url.Parse(strings.Clone(r.URL.String())); err == nil {
+			r2.URL = u
+		}
+		r2.Header = make(http.Header, len(r.Header))
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				r2.Header.Add(strings.Clone(k), strings.Clone(v))
+			}
+		}
+		h.ServeHTTP(w, r2)
+	})
 }
 
 func (c companySims) close() {
