@@ -308,3 +308,43 @@ func TestAlipayGarbageTellsPayerAndFinance(t *testing.T) {
 		}
 	})
 }
+
+// Expiry closes every open attempt: at Alipay (the scanned QR trade is closed there) and
+// here, and releases the bill.
+func TestAlipayExpiryClosesEveryAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		f := newAlipayFixture(t, db)
+		o, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: alipay.Name, Lines: []billing.LineRequest{{BillID: f.Bills[0].ID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, qr, res, err := f.Svc.Pay(ctx, o.OrderNo, billing.PayArgs{Way: channel.WayAliQR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := http.Get(res.QRContent); err == nil { // scanned, not paid
+			resp.Body.Close()
+		}
+		if _, _, _, err := f.Svc.Pay(ctx, o.OrderNo, billing.PayArgs{Way: channel.WayAliWAP}); err != nil {
+			t.Fatal(err)
+		}
+		f.Clock.Advance(16 * time.Minute)
+		if n, err := f.Svc.ExpireOrders(ctx); err != nil || n != 1 {
+			t.Fatalf("expired %d (%v), want 1", n, err)
+		}
+		attempts, _ := f.Svc.Attempts(ctx, o.ID)
+		for _, a := range attempts {
+			if a.Status != store.AttemptClosed {
+				t.Errorf("attempt %s is %s after expiry, want closed", a.AttemptNo, a.Status)
+			}
+		}
+		gw, _ := f.Svc.GatewayFor(ctx, alipay.Name, store.DefaultMerchantID)
+		if tr, err := gw.Provider.Query(ctx, channel.TradeRef{AttemptNo: qr.AttemptNo}); err != nil || tr.Status != channel.TradeClosed {
+			t.Errorf("the scanned QR trade at Alipay: %v %v, want closed", tr.Status, err)
+		}
+		if b := f.Bill(t, f.Bills[0].ID); b.HeldByOrderID != nil {
+			t.Errorf("bill still held by order %d after expiry", *b.HeldByOrderID)
+		}
+	})
+}
