@@ -3,6 +3,7 @@
 //	campuspay [serve] [flags]   run the platform (the default)
 //	campuspay migrate [flags]   apply the schema and exit
 //	campuspay backup [flags] FILE   copy the embedded SQLite database while it runs
+//	campuspay rush [flags]   the term-start rush against a running platform (app/rush)
 //
 // Configuration comes from flags, each with an environment variable:
 // CAMPUSPAY_ADDR, CAMPUSPAY_DB, CAMPUSPAY_DATA, CAMPUSPAY_BASE_URL, CAMPUSPAY_SECRET,
@@ -25,6 +26,7 @@ import (
 
 	"campuspay/app/demo"
 	"campuspay/app/reqlog"
+	"campuspay/app/rush"
 	"campuspay/app/server"
 	"campuspay/store"
 )
@@ -61,6 +63,9 @@ func run(args []string, log *slog.Logger) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "rush" { // a load scenario against a running platform, with flags of its own
+		return rush.Main(args)
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	addr := fs.String("addr", env("CAMPUSPAY_ADDR", ":8080"), "listen address")
