@@ -47,6 +47,10 @@ type Config struct {
 	InFlight int    // payers in flight at once
 	Timeout  time.Duration
 	Out      io.Writer // progress; nil: none
+	// ForwardedFor gives each payer an address of its own in X-Forwarded-For (the
+	// platform must run with -proxy-header X-Forwarded-For): phones on mobile networks
+	// rather than one campus network behind one address.
+	ForwardedFor bool
 }
 
 // Seed writes what the rush needs unless it is there: one department, two approved
@@ -188,6 +192,9 @@ func Run(ctx context.Context, cfg Config) *Result {
 					return
 				}
 				p := newPayer(cfg, tr, res.Steps)
+				if cfg.ForwardedFor {
+					p.addr = fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+				}
 				orderNo, err := p.run(ctx, Login(i))
 				done.Add(1)
 				mu.Lock()
@@ -215,6 +222,7 @@ type payer struct {
 	cfg    Config
 	client *http.Client
 	csrf   string
+	addr   string // X-Forwarded-For, if any
 	steps  map[string]*Histogram
 }
 
@@ -230,6 +238,7 @@ var (
 	orderRE    = regexp.MustCompile(`/pay/orders/(P[0-9]+)$`)
 	sandboxRE  = regexp.MustCompile(`href="([^"]*/sim/sandbox/pay/[^"]+)"`)
 	confirmRE  = regexp.MustCompile(`<form method="post" action="([^"]+/confirm)"`)
+	alertRE    = regexp.MustCompile(`role="alert">([^<]*)<`)
 	receiptRE  = regexp.MustCompile(`href="/pay/receipts/(\d+)"`)
 	errNotPaid = errors.New("not paid in time")
 )
@@ -249,6 +258,9 @@ func (p *payer) do(ctx context.Context, method, target string, form url.Values, 
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if p.addr != "" {
+		req.Header.Set("X-Forwarded-For", p.addr)
 	}
 	if htmx {
 		req.Header.Set("HX-Request", "true")
@@ -281,6 +293,9 @@ func (p *payer) step(ctx context.Context, name, method, target string, form url.
 		return "", nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if code != want {
+		if m := alertRE.FindStringSubmatch(body); m != nil {
+			body = m[1]
+		}
 		return "", nil, fmt.Errorf("%s: %s %s: status %d, want %d: %.200s", name, method, target, code, want, body)
 	}
 	return body, resp, nil
@@ -405,6 +420,7 @@ func Main(args []string) error {
 	target := fs.String("url", "http://127.0.0.1:8080", "the running platform's base URL")
 	payers := fs.Int("payers", 30_000, "distinct payers")
 	inflight := fs.Int("inflight", 500, "payers in flight at once")
+	xff := fs.Bool("forwarded-for", false, "give each payer an address of its own in X-Forwarded-For (start the platform with -proxy-header X-Forwarded-For)")
 	timeout := fs.Duration("timeout", 60*time.Second, "per request, and for 支付成功 to show")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -430,7 +446,7 @@ func Main(args []string) error {
 		return err
 	}
 	fmt.Printf("driving %d payers, %d in flight, against %s\n", *payers, *inflight, *target)
-	res := Run(ctx, Config{Target: *target, Payers: *payers, InFlight: *inflight, Timeout: *timeout, Out: os.Stdout})
+	res := Run(ctx, Config{Target: *target, Payers: *payers, InFlight: *inflight, Timeout: *timeout, Out: os.Stdout, ForwardedFor: *xff})
 	res.Report(os.Stdout)
 	fmt.Println("invariants (given the platform's jobs a few seconds for their last payments):")
 	time.Sleep(2 * time.Second)
