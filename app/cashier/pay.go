@@ -11,6 +11,8 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/channel"
+	"campuspay/app/channel/wechatpay"
+	wechatsim "campuspay/app/sim/wechatpay"
 	"campuspay/app/web"
 	"campuspay/store"
 )
@@ -66,7 +68,7 @@ func (h *Handler) payWith(c *fiber.Ctx, o *store.Order, name string, way channel
 	case res.Form != nil:
 		return h.payForm(c, o, name, res.Form)
 	case res.JSAPI != nil:
-		return h.payJSAPI(c, o, res.JSAPI)
+		return h.payJSAPI(c, o, name, res.JSAPI)
 	case formWay(way):
 		// The attempt under way is handed back without its form (billing keeps only where
 		// it posts): the payer finishes on the company's page already open, or pays another way.
@@ -112,13 +114,30 @@ func (h *Handler) payForm(c *fiber.Ctx, o *store.Order, name string, f *channel.
 }
 
 // payJSAPI is a page that opens WeChat's payment sheet (static/js/pay.js) and then goes
-// back to the order, which follows the payment.
-func (h *Handler) payJSAPI(c *fiber.Ctx, o *store.Order, params map[string]string) error {
+// back to the order, which follows the payment. For the demo's fake, which no
+// WeixinJSBridge knows, it links to the fake's page that plays the sheet instead.
+func (h *Handler) payJSAPI(c *fiber.Ctx, o *store.Order, name string, params map[string]string) error {
 	raw, err := json.Marshal(params)
 	if err != nil {
 		return err
 	}
-	return h.Render.Render(c, "cashier/pay_jsapi", "微信支付", fiber.Map{"Order": o, "Params": string(raw)})
+	return h.Render.Render(c, "cashier/pay_jsapi", "微信支付", fiber.Map{"Order": o, "Params": string(raw),
+		"DemoSheet": h.demoSheet(c, o, name, params)})
+}
+
+// demoSheet is the fake's sheet page for the params when the merchant's account at the
+// channel is the demo's (its api_base is the fake's address); "" for a real account.
+func (h *Handler) demoSheet(c *fiber.Ctx, o *store.Order, name string, params map[string]string) string {
+	gw, err := h.Billing.GatewayFor(c.UserContext(), name, o.MerchantID)
+	if err != nil || gw.Account == nil || !gw.Account.Demo {
+		return ""
+	}
+	values, err := h.Billing.Merchants.Values(gw.Account)
+	if err != nil || values[wechatpay.FieldAPIBase] == "" {
+		h.Log.Warn("demo sheet: the demo account has no api_base", "channel", name, "err", err)
+		return ""
+	}
+	return wechatsim.SheetAt(values[wechatpay.FieldAPIBase], params, h.Billing.ReturnURL(o.OrderNo))
 }
 
 // currentWay is the way of the open attempt the order page follows: the latest on the

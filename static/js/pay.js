@@ -14,7 +14,9 @@
   // WeixinJSBridgeReady event. Whatever the sheet answers (paid, cancelled, failed), the
   // order page shows what happened: it asks the channel itself.
   var wx = document.getElementById("wxpay");
-  if (!wx) {
+  // The demo's fake WeChat Pay: WeChat's sheet would refuse its parameters; the page links
+  // to the fake's page that plays the sheet.
+  if (!wx || wx.hasAttribute("data-demo")) {
     return;
   }
   var done = wx.getAttribute("data-done");

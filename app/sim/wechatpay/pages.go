@@ -127,6 +127,12 @@ func (s *Sim) finish(w http.ResponseWriter, r *http.Request, t *trade, openid st
 // SheetURL is the path (under the base) of the JSAPI payment sheet for the parameters an
 // adapter returned for WeixinJSBridge; after paying, the sheet sends the payer to returnURL.
 func (s *Sim) SheetURL(params map[string]string, returnURL string) string {
+	return SheetAt(s.base, params, returnURL)
+}
+
+// SheetAt is the address of the JSAPI payment sheet of the fake at base (its public URL, the
+// demo account's api_base): what a browser without WeixinJSBridge opens instead of the sheet.
+func SheetAt(base string, params map[string]string, returnURL string) string {
 	q := url.Values{}
 	for k, v := range params {
 		q.Set(k, v)
@@ -134,7 +140,7 @@ func (s *Sim) SheetURL(params map[string]string, returnURL string) string {
 	if returnURL != "" {
 		q.Set("return", returnURL)
 	}
-	return s.base + "/jsapi?" + q.Encode()
+	return strings.TrimSuffix(base, "/") + "/jsapi?" + q.Encode()
 }
 
 // sheetPage plays WeChat's payment sheet: it checks paySign with the merchant's key, as
