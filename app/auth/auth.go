@@ -28,9 +28,14 @@ import (
 //     lock the account everywhere for LockFor. Guessing spread over many addresses is
 //     still stopped, and locking the owner out takes at least four addresses' worth of
 //     failures (an administrator's password reset lifts it at once).
-//   - per address, whatever the account: AddressMaxFailures within FailureWindow lock the
-//     address (one address trying one password on many accounts). The number is high
-//     because a campus network's many students may share one address.
+//   - per address, whatever the account: AddressMaxFailures failures within FailureWindow
+//     lock the address (one address trying one password on many accounts). The number is
+//     high because a campus network's many students may share one address, and this limit
+//     counts failures only, after the check: counted before it, like the two above, a
+//     term-start rush of over 100 simultaneous good sign-ins from one campus NAT locked the
+//     whole campus out (found by campuspay rush). What a guesser gains from that — up to as
+//     many extra tries as it has in flight at once, spread over accounts — the per-pair and
+//     per-account limits, still counted before the check, bound for every account.
 const (
 	MaxFailures          = 5
 	FailureWindow        = 15 * time.Minute
@@ -100,8 +105,15 @@ func (s *Service) Authenticate(ctx context.Context, login, password, ip string) 
 		// By id: the login name and the payer number are two ways into one account.
 		account, audit.TargetType, audit.TargetID = accountKey(user.ID), "user", user.Login
 	}
-	keys := []string{account + "|" + ip, account, ip}
-	limits := []Limit{LoginPair, LoginAccount, LoginAddress}
+	keys := []string{account + "|" + ip, account}
+	limits := []Limit{LoginPair, LoginAccount}
+	if v, err := Peek(ctx, s.DB, LoginAddress, ip, now); err != nil {
+		return nil, err
+	} else if !v.Allowed {
+		audit.Action = "login.locked"
+		store.Audit(ctx, s.DB, audit)
+		return nil, &LockedError{Until: v.Until}
+	}
 	for i, l := range limits {
 		v, err := Hit(ctx, s.DB, l, keys[i], now)
 		if err != nil {
@@ -120,6 +132,9 @@ func (s *Service) Authenticate(ctx context.Context, login, password, ip string) 
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !found || user.PasswordHash == "" {
 		audit.Action = "login.failed"
 		store.Audit(ctx, s.DB, audit)
+		if _, err := Hit(ctx, s.DB, LoginAddress, ip, now); err != nil {
+			return nil, err
+		}
 		return nil, ErrBadCredentials
 	}
 	// The right password: this attempt was no guess. The pair starts afresh; the
@@ -127,10 +142,8 @@ func (s *Service) Authenticate(ctx context.Context, login, password, ip string) 
 	if err := Clear(ctx, s.DB, LoginPair.Scope, keys[0]); err != nil {
 		return nil, err
 	}
-	for i, l := range limits[1:] {
-		if err := Forgive(ctx, s.DB, l, keys[i+1]); err != nil {
-			return nil, err
-		}
+	if err := Forgive(ctx, s.DB, LoginAccount, keys[1]); err != nil {
+		return nil, err
 	}
 	if user.Disabled {
 		audit.Actor, audit.Action = user.Login, "login.disabled"

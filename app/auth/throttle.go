@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -110,6 +112,32 @@ func Hit(ctx context.Context, db *bun.DB, l Limit, key string, now time.Time) (V
 		return Verdict{}, fmt.Errorf("auth: throttle %s: %w", l.Scope, err)
 	}
 	return v, nil
+}
+
+// Peek says whether key is allowed now, without counting a hit: for a limit that counts
+// failures after the fact (Hit once the attempt failed).
+func Peek(ctx context.Context, db bun.IDB, l Limit, key string, now time.Time) (Verdict, error) {
+	var row struct {
+		Hits        int   `bun:"hits"`
+		WindowStart int64 `bun:"window_start"`
+		LockedUntil int64 `bun:"locked_until"`
+	}
+	err := db.NewSelect().Table("throttles").Column("hits", "window_start", "locked_until").
+		Where("scope = ? AND k = ?", l.Scope, throttleKey(key)).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Verdict{Allowed: true}, nil
+	}
+	if err != nil {
+		return Verdict{}, fmt.Errorf("auth: throttle %s: %w", l.Scope, err)
+	}
+	nowMS := now.UnixMilli()
+	switch {
+	case row.LockedUntil > nowMS:
+		return Verdict{Hits: row.Hits, Until: time.UnixMilli(row.LockedUntil)}, nil
+	case row.LockedUntil == 0 && row.WindowStart > now.Add(-l.Window).UnixMilli() && row.Hits >= l.Max:
+		return Verdict{Hits: row.Hits, Until: time.UnixMilli(row.WindowStart).Add(l.Window)}, nil
+	}
+	return Verdict{Hits: row.Hits, Allowed: true}, nil
 }
 
 // Forgive takes back one hit on key (it turned out not to be a guess: the password was

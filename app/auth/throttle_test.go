@@ -242,3 +242,57 @@ func BenchmarkHit(b *testing.B) {
 		})
 	}
 }
+
+// A campus NAT at term start: more students than the address's limit sign in at once from
+// one address and every one gets in — the address limit counts failures, not attempts in
+// flight. Failures from that address on many accounts still lock it.
+func TestAddressLimitCountsFailuresOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		s := &auth.Service{DB: db}
+		hash, err := auth.HashPassword("right-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := auth.AddressMaxFailures + 10
+		now := time.Now()
+		users := make([]*store.User, n)
+		for i := range users {
+			users[i] = &store.User{Login: fmt.Sprintf("s%03d", i), Name: "学生", PasswordHash: hash, Roles: "payer", Status: "active", CreatedAt: now, UpdatedAt: now}
+		}
+		if _, err := db.NewInsert().Model(&users).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		const nat = "10.200.0.1"
+		var wg sync.WaitGroup
+		var in atomic.Int32
+		for _, u := range users {
+			wg.Go(func() {
+				if _, err := s.Authenticate(ctx, u.Login, "right-password", nat); err == nil {
+					in.Add(1)
+				} else {
+					t.Errorf("%s from the campus address: %v", u.Login, err)
+				}
+			})
+		}
+		wg.Wait()
+		if int(in.Load()) != n {
+			t.Fatalf("%d of %d simultaneous good sign-ins from one address got in", in.Load(), n)
+		}
+
+		// One wrong password on each of AddressMaxFailures accounts: the address is locked,
+		// for a right password too.
+		for _, u := range users[:auth.AddressMaxFailures] {
+			wg.Go(func() {
+				if _, err := s.Authenticate(ctx, u.Login, "guess", nat); !errors.Is(err, auth.ErrBadCredentials) {
+					t.Errorf("guess on %s: %v, want bad credentials", u.Login, err)
+				}
+			})
+		}
+		wg.Wait()
+		var le *auth.LockedError
+		if _, err := s.Authenticate(ctx, users[n-1].Login, "right-password", nat); !errors.As(err, &le) {
+			t.Errorf("after %d failures from one address: %v, want it locked", auth.AddressMaxFailures, err)
+		}
+	})
+}
