@@ -2,6 +2,8 @@ package reports
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -59,19 +61,20 @@ type ProgressDay struct {
 	AmountFen int64  `bun:"amount_fen"`
 }
 
-// ItemProgress adds up an item's bills. The caller has checked the item is in scope.
+// ItemProgress adds up an item's bills. The caller has checked the item is in scope. The
+// sums come from the maintained item totals (totals.go); the distinct payers are counted
+// over the bills.
 func (s *Service) ItemProgress(ctx context.Context, itemID int64) (*ItemProgress, error) {
 	p := new(ItemProgress)
-	err := s.DB.NewSelect().Model((*store.Bill)(nil)).
-		ColumnExpr("COUNT(*) AS bills").
+	err := s.DB.NewSelect().TableExpr(itemTotalsSQL+" AS it").
+		ColumnExpr("it.bills, it.due_fen, it.paid_fen, it.refunded_fen, it.outstanding_fen, it.unpaid_bills, it.paid_bills").
+		Where("it.item_id = ?", itemID).Scan(ctx, p)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("reports: item progress: %w", err)
+	}
+	err = s.DB.NewSelect().Model((*store.Bill)(nil)).
 		ColumnExpr("COUNT(DISTINCT payer_id) AS internal_payers").
 		ColumnExpr("COUNT(DISTINCT CASE WHEN payer_id IS NULL THEN payer_phone END) AS external_payers").
-		ColumnExpr("COALESCE(SUM(amount_due_fen), 0) AS due_fen").
-		ColumnExpr("COALESCE(SUM(amount_paid_fen), 0) AS paid_fen").
-		ColumnExpr("COALESCE(SUM(amount_refunded_fen), 0) AS refunded_fen").
-		ColumnExpr("COALESCE(SUM(CASE WHEN status IN (?, ?) THEN amount_due_fen - amount_paid_fen ELSE 0 END), 0) AS outstanding_fen", store.BillUnpaid, store.BillPartial).
-		ColumnExpr("COALESCE(SUM(CASE WHEN status IN (?, ?) THEN 1 ELSE 0 END), 0) AS unpaid_bills", store.BillUnpaid, store.BillPartial).
-		ColumnExpr("COALESCE(SUM(CASE WHEN status IN (?, ?) THEN 1 ELSE 0 END), 0) AS paid_bills", store.BillPaid, store.BillRefunded).
 		Where("item_id = ?", itemID).Where("status <> ?", store.BillCancelled).
 		Scan(ctx, p)
 	if err != nil {

@@ -233,9 +233,12 @@ func (s *Service) TopOutstandingItems(ctx context.Context, scope *int64, n int) 
 // CollectionByItem returns, for the n approved items with the most money due, what their
 // bills (cancelled ones left out) are due and have been paid.
 func (s *Service) CollectionByItem(ctx context.Context, scope *int64, n int) ([]ItemCollection, error) {
-	q := s.itemBills(scope, true).
-		Where("b.status <> ?", store.BillCancelled).
-		OrderExpr("due_fen DESC, b.item_id").Limit(int64(n))
+	// From the maintained item totals (totals.go), not a sum over every bill.
+	q := s.DB.NewSelect().TableExpr(itemTotalsSQL+" AS b").
+		ColumnExpr("b.item_id AS id, b.bills, b.due_fen, b.paid_fen, b.outstanding_fen").
+		Where("b.bills <> 0").
+		Where("b.item_id IN (?)", s.itemIDs(scope, true)).
+		OrderExpr("b.due_fen DESC, b.item_id").Limit(int64(n))
 	return s.itemCollections(ctx, q)
 }
 
@@ -248,6 +251,14 @@ func (s *Service) itemBills(scope *int64, approved bool) *bun.SelectQuery {
 		ColumnExpr("SUM(b.amount_due_fen) AS due_fen, SUM(b.amount_paid_fen) AS paid_fen").
 		ColumnExpr("SUM(" + billOutstandingSQL + ") AS outstanding_fen").
 		GroupExpr("b.item_id")
+	if scope != nil || approved {
+		q = q.Where("b.item_id IN (?)", s.itemIDs(scope, approved))
+	}
+	return q
+}
+
+// itemIDs selects the ids of the items in scope (nil: all), the approved ones only if asked.
+func (s *Service) itemIDs(scope *int64, approved bool) *bun.SelectQuery {
 	items := s.DB.NewSelect().Model((*store.ChargeItem)(nil)).Column("id")
 	if scope != nil {
 		items = items.Where("department_id = ?", *scope)
@@ -255,10 +266,7 @@ func (s *Service) itemBills(scope *int64, approved bool) *bun.SelectQuery {
 	if approved {
 		items = items.Where("status = ?", store.ItemApproved)
 	}
-	if scope != nil || approved {
-		q = q.Where("b.item_id IN (?)", items)
-	}
-	return q
+	return items
 }
 
 func (s *Service) itemCollections(ctx context.Context, q *bun.SelectQuery) ([]ItemCollection, error) {

@@ -263,6 +263,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			{Name: "purge-nonces", Every: 5 * time.Minute, Run: jobs.PurgeNonces(s.Billing, cfg.Log)},
 			{Name: "sync-refunds", Every: time.Minute, Run: jobs.SyncRefunds(s.Billing, cfg.Log)},
 			{Name: "snapshot-stats", Every: 10 * time.Minute, Run: jobs.SnapshotStats(s.Reports, cfg.Log)},
+			{Name: "fold-item-totals", Every: 5 * time.Second, Run: jobs.FoldItemTotals(s.Reports, cfg.Log)},
 			{Name: "import-inbox", Every: 30 * time.Second, Run: jobs.ImportInbox(s.Clients, cfg.Log)},
 			{Name: "reconcile", Every: 5 * time.Minute, Run: jobs.Reconcile(s.Recon, cfg.Log)},
 		})

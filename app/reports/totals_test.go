@@ -1,0 +1,126 @@
+package reports_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"campuspay/app/billing"
+	"campuspay/app/billing/billingtest"
+	"campuspay/store"
+	"campuspay/store/storetest"
+)
+
+// TestItemTotalsEqualFreshSums moves money every way a bill's sums change — payments, a
+// late payment that becomes an overpayment, a refund, a cancellation, a changed amount — and
+// checks after each step that the maintained item totals (before and after the fold job)
+// equal the bills added up afresh, and that a payment shows in Overview before any fold.
+func TestItemTotalsEqualFreshSums(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := billingtest.NewFixture(t, db)
+		ctx := context.Background()
+		f.Clock.Set(time.Now()) // the fake company stamps payments with the real time
+		var others []*store.Bill
+		for i, amount := range []int64{30000, 45000} {
+			b := &store.Bill{BillNo: "OT" + string(rune('1'+i)), Source: "console", ItemID: f.Item.ID, PayerID: &f.Other.ID,
+				PayerType: "internal", PayerName: f.Other.Name, AmountDueFen: amount, Status: store.BillUnpaid, CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
+			billingtest.Insert(t, db, b)
+			others = append(others, b)
+		}
+		check := func(step string) {
+			t.Helper()
+			for _, fold := range []bool{false, true} {
+				if fold {
+					if _, err := f.Reports.FoldItemTotals(ctx); err != nil {
+						t.Fatalf("%s: fold: %v", step, err)
+					}
+					if n := billingtest.Count(t, db, "item_deltas"); n != 0 {
+						t.Errorf("%s: %d deltas left after the fold, want 0", step, n)
+					}
+				}
+				got, err := f.Reports.ItemProgress(ctx, f.Item.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := recomputed(t, db, f.Item.ID); *got != want {
+					t.Errorf("%s (folded %v): ItemProgress = %+v, want %+v (recomputed from the rows)", step, fold, *got, want)
+				}
+				items, err := f.Reports.CollectionByItem(ctx, nil, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := recomputed(t, db, f.Item.ID)
+				if len(items) != 1 || items[0].ID != f.Item.ID || items[0].Bills != int64(want.Bills) || items[0].DueFen != want.DueFen ||
+					items[0].PaidFen != want.PaidFen || items[0].OutstandingFen != want.OutstandingFen {
+					t.Errorf("%s (folded %v): CollectionByItem = %+v, want %+v", step, fold, items, want)
+				}
+			}
+		}
+		check("bills made")
+
+		// A payment is in the headline figures at once, before any fold.
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID}, billing.LineRequest{BillID: f.Bills[2].ID})
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-T1")); err != nil {
+			t.Fatal(err)
+		}
+		ov, err := f.Reports.Overview(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ov.Today.CollectedFen != 58000 || ov.OutstandingFen != 120000+30000+45000 {
+			t.Errorf("Overview right after a payment: today %d, outstanding %d; want 58000 and 195000", ov.Today.CollectedFen, ov.OutstandingFen)
+		}
+		if p, _ := f.Reports.ItemProgress(ctx, f.Item.ID); p == nil || p.PaidFen != 58000 {
+			t.Errorf("ItemProgress right after a payment = %+v, want 58000 paid", p)
+		}
+		check("paid")
+
+		// A late payment for a bill another order settled meanwhile: an overpayment.
+		first := f.Order(t, billing.LineRequest{BillID: f.Bills[1].ID})
+		f.Clock.Advance(20 * time.Minute)
+		if _, err := f.Svc.ExpireOrders(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second := f.Order(t, billing.LineRequest{BillID: f.Bills[1].ID})
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(second, "SB-T2")); err != nil {
+			t.Fatal(err)
+		}
+		check("paid again")
+		if out, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(first, "SB-T3")); err != nil || out.OverpaidFen != 120000 {
+			t.Fatalf("late payment = %+v, %v; want 120000 overpaid", out, err)
+		}
+		check("late payment")
+
+		// A refund, and (whatever the fake company answers) a refunded amount on a bill.
+		r, err := f.Svc.RequestRefund(ctx, billing.RefundRequest{BillID: f.Bills[0].ID, AmountFen: 20000, Reason: "退课", Actor: "finance1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Svc.ApproveRefund(ctx, r.ID, "finance2", ""); err != nil {
+			t.Fatal(err)
+		}
+		check("refund")
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("amount_refunded_fen = 8000, status = ?", store.BillRefunded).
+			Where("id = ?", f.Bills[2].ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("refunded")
+
+		// A cancelled bill leaves the sums; a changed amount moves them.
+		if _, err := f.BillSvc.CancelBill(ctx, others[0].ID, nil, "finance"); err != nil {
+			t.Fatal(err)
+		}
+		check("cancelled")
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("amount_due_fen = 40000").Where("id = ?", others[1].ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("amount changed")
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("amount_paid_fen = 10000, status = ?", store.BillPartial).
+			Where("id = ?", others[1].ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("partly paid")
+	})
+}
