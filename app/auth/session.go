@@ -3,7 +3,6 @@ package auth
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/uptrace/bun"
 
 	"campuspay/store"
@@ -40,96 +38,147 @@ func (p *Principal) Has(roles ...string) bool {
 const (
 	localsSession   = "campuspay.session"
 	localsPrincipal = "campuspay.principal"
-	localsCSRF      = "campuspay.csrf" // the token of a session saved during the request
 	// CSRFHeader carries the token on HTMX requests (set once on <body hx-headers>);
 	// CSRFField carries it in ordinary forms.
 	CSRFHeader = "X-CSRF-Token"
 	CSRFField  = "_csrf"
 )
 
-// Sessions wraps fiber's session store over the database.
+// SessionCookie is the name of the session's cookie.
+const SessionCookie = "campuspay_session"
+
+// Sessions keeps sessions in the database (store/sessions.go).
+//
+// Every request reads its session row and its user's row in one statement: there is no
+// cache of sessions or users in an instance, so a sign-out (the row deleted), a disabled
+// user (their rows deleted in the same transaction, and the flag read) and a change of
+// roles or department (read from the user's row) take effect at the next request on every
+// instance. The busiest page, the outstanding bills, reads its session in the same
+// statement as the bills (Key, Adopt): who is asking costs it no read of its own.
 type Sessions struct {
-	Store *session.Store
-	db    *bun.DB // to check, on each request, that the signed-in user is not disabled
+	db      *bun.DB
+	secure  bool
+	timeout time.Duration // a session's lifetime without use, unless the sign-in set one
 }
 
-// NewSessions returns session handling over storage. secure marks cookies Secure (HTTPS).
-func NewSessions(storage *store.SessionStorage, secure bool, timeout time.Duration) *Sessions {
-	return &Sessions{db: storage.DB, Store: session.New(session.Config{
-		Storage:        storage,
-		Expiration:     timeout,
-		KeyLookup:      "cookie:campuspay_session",
-		CookieHTTPOnly: true,
-		CookieSecure:   secure,
-		CookieSameSite: "Lax",
-	})}
+// NewSessions returns session handling over db. secure marks cookies Secure (HTTPS).
+func NewSessions(db *bun.DB, secure bool, timeout time.Duration) *Sessions {
+	if timeout <= 0 {
+		timeout = 2 * time.Hour
+	}
+	return &Sessions{db: db, secure: secure, timeout: timeout}
 }
 
 // Middleware loads the session (if the request carries one) and the principal into locals.
 func (s *Sessions) Middleware() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		sess, err := s.Store.Get(c)
+		key := s.Key(c)
+		var rec *store.SessionRecord
+		if key != "" {
+			var err error
+			if rec, err = store.LoadSession(c.UserContext(), s.db, key, time.Now()); err != nil {
+				return err
+			}
+		}
+		p, err := s.Adopt(c, rec)
 		if err != nil {
 			return err
 		}
-		c.Locals(localsSession, sess)
-		if uid, ok := sess.Get("uid").(int64); ok && uid > 0 {
-			// Who the user is now, not when they signed in: a user disabled since is signed
-			// out here, and a change of roles or department applies at the next request
-			// (on another instance within userTTL).
-			u, err := s.user(c, uid)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err != nil || u.Disabled {
-				if err := sess.Reset(); err != nil {
-					return err
-				}
-				return c.Next()
-			}
-			c.Locals(localsPrincipal, principalOf(u))
-			// Stored again after the handler, unless the handler stored it itself.
-			if err := c.Next(); err != nil {
-				return err
-			}
-			if Session(c) == sess {
-				return keepAlive(c, sess)
-			}
-			return nil
+		if p == nil {
+			return c.Next()
 		}
-		return c.Next()
+		// The session's timeout counts from its last use, after the handler (unless the
+		// handler ended the session).
+		if err := c.Next(); err != nil {
+			return err
+		}
+		return keepAlive(c)
 	}
 }
 
-// user reads a signed-in user's row, or takes it from the last two seconds' reads.
-func (s *Sessions) user(c *fiber.Ctx, id int64) (*store.User, error) {
-	now := time.Now()
-	if u, ok := users.get(s.db, id, now); ok {
-		return u, nil
+// Key returns the session id the request's cookie carries, or "" when it carries none that
+// could be one. A page that reads its session itself (Adopt) passes it to its statement.
+func (s *Sessions) Key(c *fiber.Ctx) string {
+	if id := c.Cookies(SessionCookie); validSessionID(id) {
+		return id
 	}
-	u := new(store.User)
-	err := s.db.NewSelect().Model(u).Column("id", "login", "name", "roles", "department_id", "payer_no", "disabled").
-		Where("id = ?", id).Scan(c.UserContext())
-	if err != nil {
-		return nil, err
-	}
-	users.put(s.db, u, now)
-	return u, nil
+	return ""
 }
+
+// Adopt makes rec, the request's session as read (nil: none, or expired), the request's
+// session, and returns the signed-in principal, or nil. The session of a user who is gone
+// or disabled is ended. Middleware does it for every page; a page that reads the session
+// in its own statement (store.SessionSelect) calls it with what it read, and then
+// keepAlive is its own concern (KeepAlive).
+func (s *Sessions) Adopt(c *fiber.Ctx, rec *store.SessionRecord) (*Principal, error) {
+	sess := &WebSession{s: s, c: c, id: newToken(), values: map[string]any{}}
+	c.Locals(localsSession, sess)
+	c.Locals(localsPrincipal, nil)
+	if rec == nil {
+		return nil, nil
+	}
+	sess.id, sess.stored, sess.userID, sess.expiresAt = rec.Key, true, rec.UserID, rec.ExpiresAt
+	values, err := decodeValues(rec.Data)
+	if err != nil {
+		// Not ours to read: start again rather than fail every page of this browser.
+		return nil, sess.Reset()
+	}
+	sess.values = values
+	if rec.UserID == 0 {
+		return nil, nil
+	}
+	if rec.User == nil || rec.User.Disabled {
+		return nil, sess.Reset()
+	}
+	p := principalOf(rec.User)
+	c.Locals(localsPrincipal, p)
+	return p, nil
+}
+
+// KeepAlive is keepAlive for a page that adopted its session itself.
+func KeepAlive(c *fiber.Ctx) error { return keepAlive(c) }
 
 // keepAlive makes the session's timeout count from the last use rather than from sign-in:
-// once a quarter of it has passed since the session was last stored, it is stored again
-// (so an active user writes the session a few times per timeout, not on every request).
-func keepAlive(c *fiber.Ctx, sess *session.Session) error {
-	ttl, _ := sess.Get("ttl").(int64)
-	seen, _ := sess.Get("seen").(int64)
-	now := time.Now().Unix()
-	if ttl <= 0 || now-seen < ttl/4 {
+// once a quarter of it has passed since the session was last stored, its expiry is moved
+// (so an active user writes the row a few times per timeout, not on every request). Only
+// the expiry is written: the values another request of the same browser stored meanwhile
+// stay.
+func keepAlive(c *fiber.Ctx) error {
+	sess := Session(c)
+	if sess == nil || !sess.stored || sess.userID == 0 || sess.expiresAt == 0 {
 		return nil
 	}
-	sess.SetExpiry(time.Duration(ttl) * time.Second)
-	sess.Set("seen", now)
-	return SaveSession(c, sess)
+	ttl, _ := sess.Get("ttl").(int64)
+	if ttl <= 0 {
+		ttl = int64(sess.s.timeout / time.Second)
+	}
+	now := time.Now().Unix()
+	if storedAt := sess.expiresAt - ttl; now-storedAt < ttl/4 {
+		return nil
+	}
+	exp := now + ttl
+	if err := store.TouchSession(sess.ctx(), sess.s.db, sess.id, exp); err != nil {
+		return err
+	}
+	sess.expiresAt = exp
+	sess.s.setCookie(c, sess.id, time.Duration(ttl)*time.Second)
+	return nil
+}
+
+func (s *Sessions) setCookie(c *fiber.Ctx, id string, ttl time.Duration) {
+	if c == nil {
+		return
+	}
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: id, Path: "/", MaxAge: int(ttl / time.Second),
+		Expires: time.Now().Add(ttl), HTTPOnly: true, Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+func (s *Sessions) clearCookie(c *fiber.Ctx) {
+	if c == nil {
+		return
+	}
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Expires: time.Unix(0, 0), HTTPOnly: true, Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
 }
 
 func principalOf(u *store.User) *Principal {
@@ -140,21 +189,14 @@ func principalOf(u *store.User) *Principal {
 	return p
 }
 
-// SaveSession stores the request's session and lets go of it: fiber hands a saved session
-// back to its pool, where another request may take it, so the request must not read it
-// again (Session returns nil afterwards; CSRFToken still has the token). Every save goes
-// through here.
-func SaveSession(c *fiber.Ctx, sess *session.Session) error {
-	tok, _ := sess.Get("csrf").(string)
-	err := sess.Save()
-	c.Locals(localsSession, nil)
-	c.Locals(localsCSRF, tok)
-	return err
+// SaveSession stores the request's session. Every save goes through here.
+func SaveSession(c *fiber.Ctx, sess *WebSession) error {
+	return sess.Save()
 }
 
-// Session returns the request's session (nil once it was saved).
-func Session(c *fiber.Ctx) *session.Session {
-	sess, _ := c.Locals(localsSession).(*session.Session)
+// Session returns the request's session (nil outside the session middleware).
+func Session(c *fiber.Ctx) *WebSession {
+	sess, _ := c.Locals(localsSession).(*WebSession)
 	return sess
 }
 
@@ -220,7 +262,7 @@ func signIn(c *fiber.Ctx, u *store.User, timeout time.Duration, extra map[string
 	for _, k := range sess.Keys() {
 		sess.Delete(k)
 	}
-	sess.Set("uid", u.ID) // the rest is read from the user's row on each request
+	sess.userID = u.ID // the rest is read from the user's row on each request
 	if guest != nil {
 		sess.Set("guest_orders", guest)
 	}
@@ -229,7 +271,6 @@ func signIn(c *fiber.Ctx, u *store.User, timeout time.Duration, extra map[string
 		sess.SetExpiry(timeout)
 		sess.Set("ttl", int64(timeout/time.Second))
 	}
-	sess.Set("seen", time.Now().Unix())
 	for k, v := range extra {
 		sess.Set(k, v)
 	}
@@ -238,7 +279,7 @@ func signIn(c *fiber.Ctx, u *store.User, timeout time.Duration, extra map[string
 	return id, SaveSession(c, sess)
 }
 
-// SignOut ends the session.
+// SignOut ends the session, on every instance: its row is deleted.
 func SignOut(c *fiber.Ctx) error {
 	c.Locals(localsPrincipal, nil)
 	return Session(c).Destroy()
@@ -248,8 +289,7 @@ func SignOut(c *fiber.Ctx) error {
 func CSRFToken(c *fiber.Ctx) string {
 	sess := Session(c)
 	if sess == nil {
-		tok, _ := c.Locals(localsCSRF).(string)
-		return tok
+		return ""
 	}
 	if tok, ok := sess.Get("csrf").(string); ok && tok != "" {
 		return tok

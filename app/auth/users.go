@@ -233,7 +233,6 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput, policy PasswordP
 // UpdateUser changes a user's name, phone, roles and department (and sets their payer
 // number if they had none). An administrator cannot take the admin role from themselves.
 func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput, by Actor) (*store.User, error) {
-	defer forgetUser(s.DB, id) // whatever happens, read the row again at its next request
 	var u *store.User
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
@@ -353,10 +352,9 @@ func userDiff(a, b *store.User) string {
 }
 
 // SetDisabled disables or enables a user. A disabled user cannot sign in, and the sessions
-// they have stop working at their next request (see Sessions.Middleware). Administrators
-// cannot disable themselves.
+// they have are deleted with the change, so they end on every instance at their next
+// request. Administrators cannot disable themselves.
 func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool, by Actor) (*store.User, error) {
-	defer forgetUser(s.DB, id) // whatever happens, read the row again at its next request
 	if id == by.UserID && disabled {
 		return nil, invalid("", "不能停用自己的账号")
 	}
@@ -380,6 +378,9 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool, by A
 		action := "user.enabled"
 		if disabled {
 			action = "user.disabled"
+			if _, err := store.DeleteUserSessions(ctx, tx, u.ID); err != nil {
+				return err
+			}
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: u.UpdatedAt, Actor: by.Login, Action: action, TargetType: "user", TargetID: u.Login, IP: by.IP})
 	})
@@ -392,7 +393,6 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool, by A
 // ResetPassword gives a user a new random temporary password satisfying policy and
 // returns it: the caller shows it once; it is stored only hashed and never audited.
 func (s *Service) ResetPassword(ctx context.Context, id int64, policy PasswordPolicy, by Actor) (*store.User, string, error) {
-	defer forgetUser(s.DB, id) // whatever happens, read the row again at its next request
 	password := TemporaryPassword(max(12, policy.MinLength))
 	hash, err := HashPassword(password)
 	if err != nil {
@@ -408,8 +408,12 @@ func (s *Service) ResetPassword(ctx context.Context, id int64, policy PasswordPo
 		if _, err := tx.NewUpdate().Model(u).Column("password_hash", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		// A reset also lifts a sign-in lock on the login, or the new password could not be used.
+		// A reset also lifts a sign-in lock on the login, or the new password could not be used,
+		// and ends the user's sessions: whoever knew the old password is signed out.
 		if err := liftSignInLocks(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if _, err := store.DeleteUserSessions(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return store.Audit(ctx, tx, &store.AuditLog{At: u.UpdatedAt, Actor: by.Login, Action: "user.password_reset", TargetType: "user", TargetID: u.Login, IP: by.IP})

@@ -22,7 +22,7 @@ func (s *Service) OutstandingBills(ctx context.Context, payerID int64) ([]*store
 		Column("bill.id", "bill.item_id", "bill.amount_due_fen", "bill.amount_paid_fen", "bill.status",
 			"bill.description", "bill.due_date", "bill.held_until").
 		Relation("Item", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Column("name", "partial_allowed", "department_id")
+			return q.Column("name", "partial_allowed", "department_id", "merchant_id")
 		}).
 		Relation("Item.Department", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Column("name") }).
 		Where("bill.payer_id = ?", payerID).

@@ -3,6 +3,7 @@ package cashier
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,13 +11,37 @@ import (
 	"campuspay/app/auth"
 	"campuspay/app/billing"
 	"campuspay/app/fault"
+	"campuspay/app/web"
 	"campuspay/store"
 )
 
 // bills is the payer's home: outstanding bills to tick, a running total, the ways to pay.
 // ?bill=ID ticks one bill (a business system's pay link lands here).
+//
+// It is the busiest page of the first hour of term, so it reads its session, its user and
+// the bills in one statement (billing.SessionBills) instead of the session middleware's
+// read and then its own: the route has no session middleware, and the page adopts what it
+// read before it shows anything.
 func (h *Handler) bills(c *fiber.Ctx) error {
-	return h.billsPage(c, fiber.StatusOK, billsForm{Selected: map[int64]bool{int64(c.QueryInt("bill")): true}})
+	rec, bills, err := h.Billing.SessionBills(c.UserContext(), h.SessionStore.Key(c))
+	if err != nil {
+		return err
+	}
+	p, err := h.SessionStore.Adopt(c, rec)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return web.Redirect(c, web.LoginURL(c.OriginalURL()))
+	}
+	if !p.Has(store.RolePayer) {
+		return fiber.NewError(fiber.StatusForbidden, "此账号不是缴费人账号")
+	}
+	form := billsForm{Selected: map[int64]bool{int64(c.QueryInt("bill")): true}}
+	if err := h.showBills(c, fiber.StatusOK, form, bills); err != nil {
+		return err
+	}
+	return auth.KeepAlive(c)
 }
 
 // billsForm is what the payer had chosen when the page is shown again with an error.
@@ -35,13 +60,19 @@ type billGroup struct {
 	Bills      []*store.Bill
 }
 
+// billsPage shows the bills page again after a form of it was refused (the session
+// middleware has loaded the session).
 func (h *Handler) billsPage(c *fiber.Ctx, status int, form billsForm) error {
-	ctx := c.UserContext()
-	p := auth.Current(c)
-	bills, err := h.Billing.OutstandingBills(ctx, p.UserID)
+	bills, err := h.Billing.OutstandingBills(c.UserContext(), auth.Current(c).UserID)
 	if err != nil {
 		return err
 	}
+	return h.showBills(c, status, form, bills)
+}
+
+func (h *Handler) showBills(c *fiber.Ctx, status int, form billsForm, bills []*store.Bill) error {
+	ctx := c.UserContext()
+	p := auth.Current(c)
 	groups, err := h.groupBills(ctx, bills)
 	if err != nil {
 		return err
@@ -51,9 +82,13 @@ func (h *Handler) billsPage(c *fiber.Ctx, status int, form billsForm) error {
 		total += b.OutstandingFen()
 	}
 	// Orders still open hold their bills: the payer continues, switches or cancels them here.
-	open, err := h.Billing.PayerOpenOrders(ctx, p.UserID)
-	if err != nil {
-		return err
+	// An open order holds its bills until it expires (held_until is its expiry), so only a
+	// page with a bill held now asks for them.
+	var open []*store.Order
+	if slices.ContainsFunc(bills, func(b *store.Bill) bool { return b.HeldUntil != nil && b.HeldUntil.After(h.now()) }) {
+		if open, err = h.Billing.PayerOpenOrders(ctx, p.UserID); err != nil {
+			return err
+		}
 	}
 	merchantID := store.DefaultMerchantID
 	if len(groups) > 0 {

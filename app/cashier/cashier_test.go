@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"campuspay/app/auth"
 	"campuspay/app/server/servertest"
 	sandboxsim "campuspay/app/sim/sandbox"
 	"campuspay/store"
@@ -414,4 +415,40 @@ func TestHealthz(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz: status %d, want 200", resp.StatusCode)
 	}
+}
+
+// The bills page reads its session with the bills: a payer disabled while signed in is sent
+// to sign in at the next look, an account without the payer role is refused, and a bill an
+// open order holds brings that order onto the page.
+func TestBillsPageChecksItsSession(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		ctx := context.Background()
+		b := p.NewBrowser(t)
+		b.Login(student, password)
+		ids := billIDs(t, p, student)
+		if code, page := b.Get("/pay"); code != http.StatusOK || strings.Contains(page, "待支付订单") {
+			t.Fatalf("bills page: status %d, or it lists an open order before there is one", code)
+		}
+		orderNo := createOrder(t, b, "sandbox", ids["CET-2026-12"])
+		if _, page := b.Get("/pay"); !strings.Contains(page, orderNo) {
+			t.Errorf("bills page does not show the open order %s holding a bill", orderNo)
+		}
+
+		fin := p.NewBrowser(t)
+		fin.Login("finance", "finance123456")
+		if code, _ := fin.Get("/pay"); code != http.StatusForbidden {
+			t.Errorf("finance account on the bills page: status %d, want 403", code)
+		}
+
+		var u store.User
+		if err := p.DB.NewSelect().Model(&u).Where("payer_no = ?", student).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Auth.SetDisabled(ctx, u.ID, true, auth.Actor{Login: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := b.Get("/pay"); code != http.StatusSeeOther {
+			t.Errorf("bills page of a payer disabled meanwhile: status %d, want a redirect to sign in", code)
+		}
+	})
 }

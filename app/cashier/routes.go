@@ -30,6 +30,8 @@ type Handler struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Sessions fiber.Handler // loads the session; the CSRF check runs after it
+	// SessionStore is the sessions Sessions loads: the bills page reads its session itself.
+	SessionStore *auth.Sessions
 	// Egress guards the requests to the identity provider (CAS validation, OIDC
 	// discovery, keys and tokens); nil refuses every internal address.
 	Egress *egress.Guard
@@ -60,7 +62,7 @@ func (h *Handler) Routes(app fiber.Router) {
 	r.get("/auth/oidc/callback", h.oidcCallback)
 
 	// A signed-in payer's pages.
-	r.get("/pay", h.requirePayer, h.bills)
+	app.Get("/pay", h.bills) // reads its session in the same statement as the bills (bills.go)
 	r.post("/pay/total", h.requirePayer, h.total)
 	r.post("/pay/orders", h.requirePayer, h.orderCreate)
 	r.get("/pay/history", h.requirePayer, h.history)

@@ -318,10 +318,10 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 
 	(&notify.Handler{Billing: s.Billing}).Routes(app) // the payment companies' door: before any page's middleware
 
-	sessions := auth.NewSessions(&store.SessionStorage{DB: s.DB}, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
+	sessions := auth.NewSessions(s.DB, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
 	ch := &cashier.Handler{
 		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
-		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), Egress: s.Egress, Secrets: auth.Box{Key: []byte(secretsKey)},
+		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), SessionStore: sessions, Egress: s.Egress, Secrets: auth.Box{Key: []byte(secretsKey)},
 	}
 	ch.Routes(app)
 	con := &console.Handler{

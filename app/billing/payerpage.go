@@ -1,0 +1,130 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"campuspay/store"
+)
+
+// maxOutstanding is how many outstanding bills the payer's page lists.
+const maxOutstanding = 200
+
+// outstandingBillsSQL reads a session, its user, and the user's outstanding bills in one
+// statement: the first term's busiest page then costs the database one indexed read
+// (sessions by key, users by id, bills by payer and status, items and departments by id)
+// and the platform no reflection. A session without a user, or a user without bills, gives
+// one row with the bill's columns NULL; no session gives no row.
+var outstandingBillsSQL = "SELECT " + store.SessionSelect + `,
+ b.id, b.item_id, b.amount_due_fen, b.amount_paid_fen, b.status, b.description, b.due_date, b.held_until,
+ i.name, i.partial_allowed, i.merchant_id, d.name
+FROM ` + store.SessionFrom + `
+LEFT JOIN bills AS b ON b.payer_id = s.user_id AND s.user_id <> 0 AND b.status IN ('` +
+	string(store.BillUnpaid) + `', '` + string(store.BillPartial) + `')
+LEFT JOIN charge_items AS i ON i.id = b.item_id
+LEFT JOIN departments AS d ON d.id = i.department_id
+WHERE s.k = ?
+ORDER BY b.due_date IS NULL, b.due_date, b.id
+LIMIT ` + fmt.Sprint(maxOutstanding)
+
+// SessionBills returns the session key as read with its user (nil: no such session, or it
+// has expired), and, when the session's user holds the payer role, their outstanding bills,
+// soonest deadline first, each with its item (name, part payment, merchant) and the item's
+// department name. The caller adopts the session (auth.Sessions.Adopt) before it shows
+// anything: a disabled user's bills are read but must not be shown.
+func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionRecord, []*store.Bill, error) {
+	if key == "" {
+		return nil, nil, nil
+	}
+	rows, err := s.DB.QueryContext(ctx, outstandingBillsSQL, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("billing: outstanding bills: %w", err)
+	}
+	defer rows.Close()
+	var (
+		sess  store.SessionScan
+		rec   *store.SessionRecord
+		bills []*store.Bill
+	)
+	for rows.Next() {
+		var (
+			id, itemID, dueFen, paidFen sql.NullInt64
+			status, desc                sql.NullString
+			due, held                   timeScan
+			itemName, deptName          sql.NullString
+			partial                     sql.NullBool
+			merchantID                  sql.NullInt64
+		)
+		dest := append(sess.Dest(), &id, &itemID, &dueFen, &paidFen, &status, &desc, &due, &held,
+			&itemName, &partial, &merchantID, &deptName)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, fmt.Errorf("billing: outstanding bills: %w", err)
+		}
+		if rec == nil {
+			rec = sess.Record(key)
+		}
+		if !id.Valid {
+			continue
+		}
+		b := &store.Bill{ID: id.Int64, ItemID: itemID.Int64, AmountDueFen: dueFen.Int64, AmountPaidFen: paidFen.Int64,
+			Status: store.BillStatus(status.String), Description: desc.String, DueDate: due.ptr(), HeldUntil: held.ptr(),
+			Item: &store.ChargeItem{ID: itemID.Int64, Name: itemName.String, PartialAllowed: partial.Bool, MerchantID: merchantID.Int64,
+				Department: &store.Department{Name: deptName.String}}}
+		bills = append(bills, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("billing: outstanding bills: %w", err)
+	}
+	if rec == nil || rec.Expired(s.now()) {
+		return nil, nil, nil
+	}
+	if rec.User == nil || !rec.User.HasRole(store.RolePayer) {
+		bills = nil
+	}
+	return rec, bills, nil
+}
+
+// timeScan scans a DATE or DATETIME column that may be NULL: MySQL's driver gives a
+// time.Time, SQLite's gives a time.Time for a declared date type and the stored text
+// otherwise.
+type timeScan struct {
+	t     time.Time
+	valid bool
+}
+
+func (t *timeScan) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		t.valid = false
+		return nil
+	case time.Time:
+		t.t, t.valid = v, true
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	}
+	return fmt.Errorf("billing: cannot read %T as a time", v)
+}
+
+func (t *timeScan) parse(s string) error {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			t.t, t.valid = v, true
+			return nil
+		}
+	}
+	return fmt.Errorf("billing: cannot read %q as a time", s)
+}
+
+func (t *timeScan) ptr() *time.Time {
+	if !t.valid {
+		return nil
+	}
+	v := t.t
+	return &v
+}
