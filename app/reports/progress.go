@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"campuspay/app/billing"
+	"campuspay/app/bizday"
 	"campuspay/app/money"
 	"campuspay/app/sheet"
 	"campuspay/store"
@@ -61,57 +63,60 @@ type ProgressDay struct {
 	AmountFen int64  `bun:"amount_fen"`
 }
 
-// ItemProgress adds up an item's bills. The caller has checked the item is in scope. The
-// sums come from the maintained item totals (totals.go); the distinct payers are counted
-// over the bills.
+// ItemProgress adds up an item's bills. The caller has checked the item is in scope. Every
+// figure, the distinct payers included, comes from the maintained item totals (totals.go),
+// not a read of the item's bills.
 func (s *Service) ItemProgress(ctx context.Context, itemID int64) (*ItemProgress, error) {
 	p := new(ItemProgress)
 	err := s.DB.NewSelect().TableExpr(itemTotalsSQL+" AS it").
 		ColumnExpr("it.bills, it.due_fen, it.paid_fen, it.refunded_fen, it.outstanding_fen, it.unpaid_bills, it.paid_bills").
+		ColumnExpr("it.internal_payers, it.external_payers").
 		Where("it.item_id = ?", itemID).Scan(ctx, p)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("reports: item progress: %w", err)
-	}
-	err = s.DB.NewSelect().Model((*store.Bill)(nil)).
-		ColumnExpr("COUNT(DISTINCT payer_id) AS internal_payers").
-		ColumnExpr("COUNT(DISTINCT CASE WHEN payer_id IS NULL THEN payer_phone END) AS external_payers").
-		Where("item_id = ?", itemID).Where("status <> ?", store.BillCancelled).
-		Scan(ctx, p)
-	if err != nil {
 		return nil, fmt.Errorf("reports: item progress: %w", err)
 	}
 	return p, nil
 }
 
-// ItemProgressDays is what an item collected per day (Asia/bizday.Shanghai), newest first, for at
-// most the last `days` days that saw money. A day's amount is what its paid orders credited
-// to the item's bills: each order line less what of it became an overpayment (the bill was
-// settled meanwhile), so that the days add up to ItemProgress.PaidFen.
+// ItemProgressDays is what an item collected per day (Asia/Shanghai), newest first, for at
+// most the last `days` days that saw money. A day's figures are the payment search's for
+// the item and that day, as on the dashboards: the bills its payments credited and the
+// money they credited (less what became an overpayment), so that the days add up to
+// ItemProgress.PaidFen. Closed days come from the daily snapshot (stats_daily, which holds
+// item by item what the search gives), today and any day without a snapshot from the
+// payments themselves: a payment shows at once, and a 1,000,000-bill item's page reads a
+// row per day and channel instead of joining every one of its bills to its orders.
 func (s *Service) ItemProgressDays(ctx context.Context, itemID int64, days int) ([]ProgressDay, error) {
-	// The join starts from the item's bills, whatever the optimizer thinks of the paid
-	// orders of the whole platform (STRAIGHT_JOIN; CROSS JOIN keeps the order in SQLite).
-	day, join := "date(o.paid_at, '+8 hours')", "CROSS JOIN"
-	if store.DialectOf(s.DB) == store.MySQL {
-		day, join = "DATE(DATE_ADD(o.paid_at, INTERVAL 8 HOUR))", "STRAIGHT_JOIN"
+	// The days run from the first payment of all to the last (two ends of an index), or
+	// today: a company's clock a little ahead of ours may stamp a payment tomorrow.
+	var first, last time.Time
+	err := s.DB.NewSelect().Model((*store.Payment)(nil)).Column("paid_at").OrderExpr("paid_at").Limit(1).Scan(ctx, &first)
+	if err == nil {
+		err = s.DB.NewSelect().Model((*store.Payment)(nil)).Column("paid_at").OrderExpr("paid_at DESC").Limit(1).Scan(ctx, &last)
 	}
-	var rows []ProgressDay
-	err := s.DB.NewSelect().TableExpr("bills AS b").
-		Join(join+" order_lines AS ol ON ol.bill_id = b.id").
-		Join(join+" orders AS o ON o.id = ol.order_id").
-		Join("LEFT JOIN overpayments AS ov ON ov.order_id = ol.order_id AND ov.bill_id = ol.bill_id").
-		ColumnExpr(day+" AS paid_day").
-		ColumnExpr("COUNT(*) AS line_count").
-		ColumnExpr("SUM(ol.amount_fen - COALESCE(ov.amount_fen, 0)) AS amount_fen").
-		Where("b.item_id = ?", itemID).Where("o.status = ?", store.OrderPaid).
-		GroupExpr("1").OrderExpr("1 DESC").Limit(int64(days)).
-		Scan(ctx, &rows)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reports: item progress by day: %w", err)
 	}
-	for i := range rows {
-		if len(rows[i].Day) > 10 {
-			rows[i].Day = rows[i].Day[:10] // MySQL's DATE comes back as a timestamp
+	to := bizday.DayOf(last)
+	if today := bizday.DayOf(s.now()); to.Before(today) {
+		to = today
+	}
+	groups, err := s.collected(ctx, statScope{item: itemID, ahead: true}, bizday.DayOf(first), to, byDay)
+	if err != nil {
+		return nil, fmt.Errorf("reports: item progress by day: %w", err)
+	}
+	rows := make([]ProgressDay, 0, len(groups))
+	for _, g := range groups {
+		if g.Count != 0 || g.CollectedFen != 0 {
+			rows = append(rows, ProgressDay{Day: g.Key, Lines: int(g.Count), AmountFen: g.CollectedFen})
 		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Day > rows[j].Day })
+	if len(rows) > days {
+		rows = rows[:days]
 	}
 	return rows, nil
 }

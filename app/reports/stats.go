@@ -86,7 +86,7 @@ func (s *Service) Overview(ctx context.Context, scope *int64) (*Overview, error)
 	if o.WeekStart.Before(first) {
 		first = o.WeekStart
 	}
-	days, err := s.collected(ctx, scope, first, today, byDay)
+	days, err := s.collected(ctx, statScope{dept: scope}, first, today, byDay)
 	if err != nil {
 		return nil, err
 	}
@@ -106,15 +106,16 @@ func (s *Service) Overview(ctx context.Context, scope *int64) (*Overview, error)
 	if err != nil {
 		return nil, err
 	}
+	// Still owed: from the maintained item totals (totals.go) rather than a sum over every
+	// unpaid bill, which this strip, polled every 5 s by every open dashboard, would repeat.
 	var owed struct {
 		Count int64 `bun:"count"`
 		Fen   int64 `bun:"fen"`
 	}
-	q := s.DB.NewSelect().TableExpr("bills AS b").
-		ColumnExpr("COUNT(*) AS count, COALESCE(SUM("+billOutstandingSQL+"), 0) AS fen").
-		Where("b.status IN (?)", bun.In([]store.BillStatus{store.BillUnpaid, store.BillPartial}))
+	q := s.DB.NewSelect().TableExpr(itemTotalsSQL + " AS it").
+		ColumnExpr("COALESCE(SUM(it.unpaid_bills), 0) AS count, COALESCE(SUM(it.outstanding_fen), 0) AS fen")
 	if scope != nil {
-		q = q.Where("b.item_id IN (?)", s.DB.NewSelect().Model((*store.ChargeItem)(nil)).Column("id").Where("department_id = ?", *scope))
+		q = q.Where("it.item_id IN (?)", s.itemIDs(scope, false))
 	}
 	if err := q.Scan(ctx, &owed); err != nil {
 		return nil, fmt.Errorf("reports: outstanding: %w", err)
@@ -134,7 +135,7 @@ type DayFigure struct {
 func (s *Service) DailyCollected(ctx context.Context, scope *int64, days int) ([]DayFigure, error) {
 	today := bizday.DayOf(s.now())
 	first := today.AddDate(0, 0, -(days - 1))
-	groups, err := s.collected(ctx, scope, first, today, byDay)
+	groups, err := s.collected(ctx, statScope{dept: scope}, first, today, byDay)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +193,7 @@ func (s *Service) CollectedByChannel(ctx context.Context, scope *int64, first, l
 }
 
 func (s *Service) shares(ctx context.Context, scope *int64, first, last time.Time, by statKey) ([]Share, error) {
-	groups, err := s.collected(ctx, scope, first, last, by)
+	groups, err := s.collected(ctx, statScope{dept: scope}, first, last, by)
 	if err != nil {
 		return nil, err
 	}
@@ -222,11 +223,17 @@ type ItemCollection struct {
 	OutstandingFen int64  `bun:"outstanding_fen"`
 }
 
-// TopOutstandingItems returns the n items with the most money still owed on their bills.
+// TopOutstandingItems returns the n items with the most money still owed on their bills,
+// each with its bills (cancelled ones left out) added up as in CollectionByItem; from the
+// maintained item totals (totals.go), not a sum over every unpaid bill.
 func (s *Service) TopOutstandingItems(ctx context.Context, scope *int64, n int) ([]ItemCollection, error) {
-	q := s.itemBills(scope, false).
-		Where("b.status IN (?)", bun.In([]store.BillStatus{store.BillUnpaid, store.BillPartial})).
-		OrderExpr("outstanding_fen DESC, b.item_id").Limit(int64(n))
+	q := s.DB.NewSelect().TableExpr(itemTotalsSQL + " AS b").
+		ColumnExpr("b.item_id AS id, b.bills, b.due_fen, b.paid_fen, b.outstanding_fen").
+		Where("b.unpaid_bills > 0").
+		OrderExpr("b.outstanding_fen DESC, b.item_id").Limit(int64(n))
+	if scope != nil {
+		q = q.Where("b.item_id IN (?)", s.itemIDs(scope, false))
+	}
 	return s.itemCollections(ctx, q)
 }
 
@@ -240,21 +247,6 @@ func (s *Service) CollectionByItem(ctx context.Context, scope *int64, n int) ([]
 		Where("b.item_id IN (?)", s.itemIDs(scope, true)).
 		OrderExpr("b.due_fen DESC, b.item_id").Limit(int64(n))
 	return s.itemCollections(ctx, q)
-}
-
-// itemBills adds up bills by item, reading bills alone (its covering indexes) and naming
-// the items afterwards: a join to charge_items lets MySQL start from the items and read
-// every bill row.
-func (s *Service) itemBills(scope *int64, approved bool) *bun.SelectQuery {
-	q := s.DB.NewSelect().TableExpr("bills AS b").
-		ColumnExpr("b.item_id AS id, COUNT(*) AS bills").
-		ColumnExpr("SUM(b.amount_due_fen) AS due_fen, SUM(b.amount_paid_fen) AS paid_fen").
-		ColumnExpr("SUM(" + billOutstandingSQL + ") AS outstanding_fen").
-		GroupExpr("b.item_id")
-	if scope != nil || approved {
-		q = q.Where("b.item_id IN (?)", s.itemIDs(scope, approved))
-	}
-	return q
 }
 
 // itemIDs selects the ids of the items in scope (nil: all), the approved ones only if asked.
@@ -309,6 +301,15 @@ const (
 	byChannel    statKey = "channel"
 )
 
+// statScope narrows the collected figures: to a department (dept), to an item (item).
+// ahead keeps days after today (a payment a company stamped ahead of our clock) and today
+// in the range, computed live; otherwise the range ends today.
+type statScope struct {
+	dept  *int64
+	item  int64
+	ahead bool
+}
+
 // statGroup is a Figure under one key: a day (2006-01-02) or channel in Key, a department
 // or item in ID.
 type statGroup struct {
@@ -320,9 +321,9 @@ type statGroup struct {
 // collected adds up what was collected over business days [first, last] (days after today
 // hold nothing), grouped by one key. Closed days that have a snapshot are read from
 // stats_daily; today and every day without a snapshot are computed from the payments.
-func (s *Service) collected(ctx context.Context, scope *int64, first, last time.Time, by statKey) ([]statGroup, error) {
+func (s *Service) collected(ctx context.Context, scope statScope, first, last time.Time, by statKey) ([]statGroup, error) {
 	today := bizday.DayOf(s.now())
-	if last.After(today) {
+	if last.After(today) && !scope.ahead {
 		last = today
 	}
 	if first.After(last) {
@@ -356,8 +357,11 @@ func (s *Service) collected(ctx context.Context, scope *int64, first, last time.
 		q := s.DB.NewSelect().TableExpr("stats_daily AS sd").ColumnExpr(key+" AS k, "+id+" AS gid").
 			ColumnExpr("SUM(sd.line_count) AS line_count, SUM(sd.collected_fen) AS collected_fen, SUM(sd.overpaid_fen) AS overpaid_fen").
 			Where("sd.day >= ?", first).Where("sd.day <= ?", last).Where("sd.day < ?", today)
-		if scope != nil {
-			q = q.Where("sd.department_id = ?", *scope)
+		if scope.dept != nil {
+			q = q.Where("sd.department_id = ?", *scope.dept)
+		}
+		if scope.item != 0 {
+			q = q.Where("sd.item_id = ?", scope.item)
 		}
 		if by != byNone {
 			q = q.GroupExpr(groupOf(key, id))
@@ -392,10 +396,10 @@ func (s *Service) collected(ctx context.Context, scope *int64, first, last time.
 }
 
 // collectedLive is the payment search over days [first, last], added up by key.
-func (s *Service) collectedLive(ctx context.Context, scope *int64, first, last time.Time, by statKey) ([]statGroup, error) {
+func (s *Service) collectedLive(ctx context.Context, scope statScope, first, last time.Time, by statKey) ([]statGroup, error) {
 	var gs []statGroup
 	key, id := s.statGroupCols(by, "", "ci.department_id", "ci.id", "p.channel")
-	q := s.paymentSearchQuery(PaymentSearch{SearchFilter{Scope: scope, From: first, To: last}}).
+	q := s.paymentSearchQuery(PaymentSearch{SearchFilter{Scope: scope.dept, ItemID: scope.item, From: first, To: last}}).
 		ColumnExpr(key + " AS k, " + id + " AS gid").
 		ColumnExpr("COUNT(*) AS line_count, COALESCE(SUM(" + lineCreditedSQL + "), 0) AS collected_fen").
 		ColumnExpr("COALESCE(SUM(ol.amount_fen - " + lineCreditedSQL + "), 0) AS overpaid_fen")

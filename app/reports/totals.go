@@ -21,7 +21,9 @@ import (
 // would be a second hot row beside the receipt sequence, the one that limits payment
 // throughput). The triggers catch every path that writes bills — payments, late payments
 // and overpayments, refunds, offline collections, cancellations, imports and the API —
-// without any of them knowing. FoldItemTotals (job fold-item-totals) adds the deltas into
+// without any of them knowing. The distinct payers of an item are kept the same way from
+// item_payers (sql/*/0020_item_payers.sql), whose rows change only when a bill is made,
+// cancelled, deleted or moved, never in a payment. FoldItemTotals (job fold-item-totals) adds the deltas into
 // item_totals and deletes them in one transaction; itemTotalsSQL reads item_totals plus
 // the deltas not yet folded in one statement, so a payment counts the moment it commits,
 // whether or not the job has run.
@@ -29,10 +31,11 @@ import (
 // itemTotalsSQL is the maintained sums per item: item_totals plus the unfolded deltas.
 const itemTotalsSQL = `(SELECT t.item_id, SUM(t.bills) AS bills, SUM(t.due_fen) AS due_fen, SUM(t.paid_fen) AS paid_fen,
 	SUM(t.refunded_fen) AS refunded_fen, SUM(t.outstanding_fen) AS outstanding_fen,
-	SUM(t.unpaid_bills) AS unpaid_bills, SUM(t.paid_bills) AS paid_bills
-	FROM (SELECT item_id, bills, due_fen, paid_fen, refunded_fen, outstanding_fen, unpaid_bills, paid_bills FROM item_totals
+	SUM(t.unpaid_bills) AS unpaid_bills, SUM(t.paid_bills) AS paid_bills,
+	SUM(t.internal_payers) AS internal_payers, SUM(t.external_payers) AS external_payers
+	FROM (SELECT item_id, bills, due_fen, paid_fen, refunded_fen, outstanding_fen, unpaid_bills, paid_bills, internal_payers, external_payers FROM item_totals
 	      UNION ALL
-	      SELECT item_id, bills, due_fen, paid_fen, refunded_fen, outstanding_fen, unpaid_bills, paid_bills FROM item_deltas) AS t
+	      SELECT item_id, bills, due_fen, paid_fen, refunded_fen, outstanding_fen, unpaid_bills, paid_bills, internal_payers, external_payers FROM item_deltas) AS t
 	GROUP BY t.item_id)`
 
 // itemTotalsRow is one item's sums in item_totals (or a sum of its deltas).
@@ -46,6 +49,8 @@ type itemTotalsRow struct {
 	OutstandingFen int64 `bun:"outstanding_fen"`
 	UnpaidBills    int64 `bun:"unpaid_bills"`
 	PaidBills      int64 `bun:"paid_bills"`
+	InternalPayers int64 `bun:"internal_payers"`
+	ExternalPayers int64 `bun:"external_payers"`
 }
 
 // FoldItemTotals adds the item deltas written so far into item_totals and deletes them,
@@ -74,6 +79,7 @@ func (s *Service) FoldItemTotals(ctx context.Context) (int, error) {
 		err := tx.NewSelect().TableExpr("item_deltas").
 			ColumnExpr("item_id, SUM(bills) AS bills, SUM(due_fen) AS due_fen, SUM(paid_fen) AS paid_fen, SUM(refunded_fen) AS refunded_fen").
 			ColumnExpr("SUM(outstanding_fen) AS outstanding_fen, SUM(unpaid_bills) AS unpaid_bills, SUM(paid_bills) AS paid_bills").
+			ColumnExpr("SUM(internal_payers) AS internal_payers, SUM(external_payers) AS external_payers").
 			Where("id <= ?", maxID).Group("item_id").Scan(ctx, &sums)
 		if err != nil {
 			return err
@@ -85,6 +91,7 @@ func (s *Service) FoldItemTotals(ctx context.Context) (int, error) {
 				Set("paid_fen = paid_fen + ?", d.PaidFen).Set("refunded_fen = refunded_fen + ?", d.RefundedFen).
 				Set("outstanding_fen = outstanding_fen + ?", d.OutstandingFen).
 				Set("unpaid_bills = unpaid_bills + ?", d.UnpaidBills).Set("paid_bills = paid_bills + ?", d.PaidBills).
+				Set("internal_payers = internal_payers + ?", d.InternalPayers).Set("external_payers = external_payers + ?", d.ExternalPayers).
 				WherePK().Exec(ctx)
 			if err != nil {
 				return err

@@ -124,3 +124,91 @@ func TestItemTotalsEqualFreshSums(t *testing.T) {
 		check("partly paid")
 	})
 }
+
+// TestItemPayersFollowBills checks the maintained distinct payers of an item (roster payers
+// by id, off-campus payers by phone) against a fresh count over the bills, before and after
+// the fold, as bills are made, paid, cancelled, moved to another item or payer, and deleted.
+func TestItemPayersFollowBills(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := billingtest.NewFixture(t, db)
+		ctx := context.Background()
+		other := &store.ChargeItem{Code: "BOOKS-2026", Name: "2026学年教材费", DepartmentID: f.Item.DepartmentID, Category: "other",
+			Audience: store.AudienceInternal, Pricing: store.PricingPerBill, Status: store.ItemApproved, CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
+		billingtest.Insert(t, db, other)
+		bill := func(no string, item int64, payer *int64, phone string) *store.Bill {
+			b := &store.Bill{BillNo: no, Source: "console", ItemID: item, PayerID: payer, PayerType: "internal", PayerName: "某人",
+				PayerPhone: phone, AmountDueFen: 10000, Status: store.BillUnpaid, CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
+			if payer == nil {
+				b.PayerType = "external"
+			}
+			billingtest.Insert(t, db, b)
+			return b
+		}
+		check := func(step string, internal, external int) {
+			t.Helper()
+			for _, fold := range []bool{false, true} {
+				if fold {
+					if _, err := f.Reports.FoldItemTotals(ctx); err != nil {
+						t.Fatalf("%s: fold: %v", step, err)
+					}
+				}
+				for _, item := range []int64{f.Item.ID, other.ID} {
+					var want struct {
+						Internal int `bun:"internal"`
+						External int `bun:"external"`
+					}
+					err := db.NewSelect().TableExpr("bills").
+						ColumnExpr("COUNT(DISTINCT payer_id) AS internal").
+						ColumnExpr("COUNT(DISTINCT CASE WHEN payer_id IS NULL THEN payer_phone END) AS external").
+						Where("item_id = ?", item).Where("status <> ?", store.BillCancelled).Scan(ctx, &want)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := f.Reports.ItemProgress(ctx, item)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.InternalPayers != want.Internal || got.ExternalPayers != want.External {
+						t.Errorf("%s (folded %v), item %d: payers %d + %d, the bills name %d + %d",
+							step, fold, item, got.InternalPayers, got.ExternalPayers, want.Internal, want.External)
+					}
+					if item == f.Item.ID && (want.Internal != internal || want.External != external) {
+						t.Fatalf("%s: the test expected %d + %d payers, the bills name %d + %d", step, internal, external, want.Internal, want.External)
+					}
+				}
+			}
+		}
+		check("the fixture's bills", 1, 0)
+
+		ext1 := bill("X1", f.Item.ID, nil, "13800000001")
+		bill("X2", f.Item.ID, nil, "13800000001")
+		mine := bill("O1", f.Item.ID, &f.Other.ID, "")
+		check("two bills of one phone, one of another payer", 2, 1)
+
+		o := f.Order(t, billing.LineRequest{BillID: f.Bills[0].ID})
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(o, "SB-PAY")); err != nil {
+			t.Fatal(err)
+		}
+		check("paid", 2, 1)
+
+		if _, err := f.BillSvc.CancelBill(ctx, ext1.ID, nil, "finance"); err != nil {
+			t.Fatal(err)
+		}
+		check("one of the phone's bills cancelled", 2, 1)
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("item_id = ?", other.ID).Where("id = ?", mine.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("the other payer's only bill moved to another item", 1, 1)
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("status = ?", store.BillUnpaid).Where("id = ?", ext1.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.NewUpdate().Model((*store.Bill)(nil)).Set("payer_id = ?, payer_phone = ''", f.Other.ID).Where("id = ?", ext1.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("a cancelled bill restored, then given to a roster payer", 2, 1)
+		if _, err := db.NewDelete().Model((*store.Bill)(nil)).Where("bill_no = ?", "X2").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("the phone's last bill deleted", 2, 0)
+	})
+}
