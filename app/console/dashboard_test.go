@@ -184,14 +184,61 @@ func TestDashboardFiguresArePolled(t *testing.T) {
 				t.Fatalf("%s's poll: status %d, want the fragment alone\n%.500s", who[0], code, before)
 			}
 		}
+		// A payment shows at once, before the fold job (not running here) folds its deltas:
+		// in both dashboards' next poll (collected today, still owed), in the item-progress
+		// chart and on the item's progress page (paid, and today's row of its days).
+		ctx := context.Background()
 		fin := stBrowser(t, p, "finance", "finance123456")
+		lead := stBrowser(t, p, "leader", "leader123456")
 		_, before, _ := fin.Do("GET", "/console/dashboard/stats", nil, true)
-		o, _ := p.Reports.Overview(context.Background(), nil)
+		o, _ := p.Reports.Overview(ctx, nil)
+		var dorm int64
+		if err := p.DB.NewSelect().Table("charge_items").Column("id").Where("code = ?", "DORM-2026").Scan(ctx, &dorm); err != nil {
+			t.Fatal(err)
+		}
+		prog, _ := p.Reports.ItemProgress(ctx, dorm)
+		chartPaid := func() float64 {
+			opt := stChart(t, fin, "progress")
+			for _, axis := range []string{"yAxis", "xAxis"} {
+				for _, a := range opt[axis].([]any) {
+					names, _ := a.(map[string]any)["data"].([]any)
+					for i, n := range names {
+						if n == "2026-2027学年住宿费" {
+							v, err := strconv.ParseFloat(strings.Trim(stSeries(t, opt, 1)[i], `"`), 64)
+							if err != nil {
+								t.Fatal(err)
+							}
+							return v
+						}
+					}
+				}
+			}
+			t.Fatalf("the progress chart has no 2026-2027学年住宿费: %v", opt)
+			return 0
+		}
+		chartBefore := chartPaid()
 		stPay(t, p, "2026000004", "DORM-2026") // ¥1,200.00
-		_, after, _ := fin.Do("GET", "/console/dashboard/stats", nil, true)
+		if n, _ := p.DB.NewSelect().Table("item_deltas").Count(ctx); n == 0 {
+			t.Fatal("the payment left no item delta: the figures below would not test the unfolded tail")
+		}
 		want := money.Format(o.Today.CollectedFen + 120000)
-		if strings.Contains(before, want) || !strings.Contains(after, want) {
-			t.Errorf("today's figure after a ¥1,200.00 payment: want %s in the next poll only", want)
+		owed := money.Format(o.OutstandingFen - 120000)
+		for _, b := range []*servertest.Browser{fin, lead} {
+			_, after, _ := b.Do("GET", "/console/dashboard/stats", nil, true)
+			if !strings.Contains(after, want) || !strings.Contains(after, owed) {
+				t.Errorf("the poll after a ¥1,200.00 payment: want %s collected today and %s owed\n%s", want, owed, after)
+			}
+		}
+		if strings.Contains(before, want) {
+			t.Errorf("today's figure %s was there before the payment", want)
+		}
+		if got := chartPaid(); got != chartBefore+1200 {
+			t.Errorf("the progress chart's 2026-2027学年住宿费 paid %v after a ¥1,200.00 payment, want %v", got, chartBefore+1200)
+		}
+		_, page := fin.Get("/console/items/" + strconv.FormatInt(dorm, 10) + "/progress")
+		today := p.Reports.Today().Format("2006-01-02")
+		if !strings.Contains(page, money.Format(prog.PaidFen+120000)) || !strings.Contains(page, "<tr><td>"+today+"</td>") {
+			t.Errorf("the item's progress page after a ¥1,200.00 payment: want %s paid and a row for %s", money.Format(prog.PaidFen+120000), today)
 		}
 	})
 }
