@@ -4,6 +4,7 @@
 //	campuspay migrate [flags]   apply the schema and exit
 //	campuspay backup [flags] FILE   copy the embedded SQLite database while it runs
 //	campuspay rush [flags]   the term-start rush against a running platform (app/rush)
+//	campuspay ceiling        a bare Fiber handler serving a fixed 8 KiB page, the bills page's yardstick
 //
 // Configuration comes from flags, each with an environment variable:
 // CAMPUSPAY_ADDR, CAMPUSPAY_DB, CAMPUSPAY_DATA, CAMPUSPAY_BASE_URL, CAMPUSPAY_SECRET,
@@ -66,6 +67,9 @@ func run(args []string, log *slog.Logger) error {
 	}
 	if cmd == "rush" { // a load scenario against a running platform, with flags of its own
 		return rush.Main(args)
+	}
+	if cmd == "ceiling" { // the bare page the bills page is measured against
+		return rush.CeilingMain(args)
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	addr := fs.String("addr", env("CAMPUSPAY_ADDR", ":8080"), "listen address")

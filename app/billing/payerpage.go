@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"campuspay/store"
@@ -38,7 +39,11 @@ func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionR
 	if key == "" {
 		return nil, nil, nil
 	}
-	rows, err := s.DB.QueryContext(ctx, outstandingBillsSQL, key)
+	stmt, err := outstandingBillsStmt(ctx, s.DB.DB)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("billing: outstanding bills: %w", err)
 	}
@@ -84,6 +89,26 @@ func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionR
 		bills = nil
 	}
 	return rec, bills, nil
+}
+
+// outstandingStmts holds outstandingBillsSQL prepared, per database: the database parses
+// and plans it once per connection rather than once per page (database/sql prepares it
+// again on each connection it runs on).
+var outstandingStmts sync.Map // *sql.DB → *sql.Stmt
+
+func outstandingBillsStmt(ctx context.Context, db *sql.DB) (*sql.Stmt, error) {
+	if st, ok := outstandingStmts.Load(db); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, outstandingBillsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("billing: prepare outstanding bills: %w", err)
+	}
+	if prev, loaded := outstandingStmts.LoadOrStore(db, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // timeScan scans a DATE or DATETIME column that may be NULL: MySQL's driver gives a

@@ -22,6 +22,7 @@ import (
 	"github.com/gofiber/template/html/v2"
 	"github.com/valyala/fasthttp"
 
+	"campuspay/app/money"
 	"campuspay/app/web"
 	"campuspay/store"
 	"campuspay/views"
@@ -61,11 +62,21 @@ func renderEngine(b *testing.B) *html.Engine {
 
 type benchChannel struct{ Value, Way, Label, WayName, Hint, Icon string }
 
-// benchGroup is the cashier's billGroup: the bills of one merchant (收款单位).
+// benchGroup is the cashier's billGroup: the bills of one merchant (收款单位), and the rows
+// the page shows for them.
 type benchGroup struct {
 	MerchantID int64
 	Name       string
 	Bills      []*store.Bill
+	Rows       []benchRow
+}
+
+// benchRow is the cashier's billRow.
+type benchRow struct {
+	ID                                        int64
+	Name, Dept, Deadline, Due, Paid, Max      string
+	Amount                                    string
+	Locked, Checked, PartPaid, PartialAllowed bool
 }
 
 // billsData is what the cashier's bills handler gives cashier/bills: three bills.
@@ -82,8 +93,14 @@ func billsData() fiber.Map {
 		bills = append(bills, &store.Bill{ID: int64(101 + i), PayerID: &payer, AmountDueFen: it.fen, Status: store.BillUnpaid, DueDate: &due,
 			Item: &store.ChargeItem{Name: it.name, PartialAllowed: it.partial, Department: &store.Department{Name: it.dept}}})
 	}
+	var rows []benchRow
+	for _, b := range bills {
+		rows = append(rows, benchRow{ID: b.ID, Name: b.Item.Name, Dept: b.Item.Department.Name, Deadline: "2026-09-30",
+			Due: money.Format(b.OutstandingFen()), Paid: money.Format(b.AmountPaidFen), Max: money.Plain(b.OutstandingFen()),
+			PartialAllowed: b.Item.PartialAllowed})
+	}
 	return fiber.Map{
-		"Bills": bills, "Groups": []benchGroup{{MerchantID: 1, Bills: bills}},
+		"Bills": bills, "Groups": []benchGroup{{MerchantID: 1, Bills: bills, Rows: rows}},
 		"OutstandingFen": int64(5_500_00 + 1_200_00 + 386_50), "Now": now,
 		"Form":  fiber.Map{"Selected": map[int64]bool{}, "Amounts": map[int64]string{}, "Channel": "", "Error": ""},
 		"Total": fiber.Map{"Count": 0, "TotalFen": int64(0), "Mixed": false},
