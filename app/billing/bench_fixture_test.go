@@ -242,4 +242,20 @@ func (f *benchFixture) checkPaid(b *testing.B, batch []benchOrder) {
 	if int(paid) != len(batch) || int(credited) != 2*len(batch) {
 		b.Fatalf("after the run: %d of %d orders paid, %d of %d bills credited", paid, len(batch), credited, 2*len(batch))
 	}
+	receipts, err := f.DB.NewSelect().Model((*store.Receipt)(nil)).Where("order_id IN (?)", bun.In(ids)).Where("seq IS NOT NULL").Count(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if int(receipts) != 2*len(batch) {
+		b.Fatalf("after the run: %d of %d receipts numbered", receipts, 2*len(batch))
+	}
+}
+
+// numbered waits until every receipt the payments wrote has its number: a payment is done
+// when its receipts are numbered, so the benchmarks time this too.
+func (f *benchFixture) numbered(b *testing.B) {
+	b.Helper()
+	if err := f.Svc.NumberReceipts(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -84,6 +84,13 @@ func (s *Service) importOffline(ctx context.Context, run *imports.Run, fileName 
 		res, err = s.applyOffline(ctx, tx, run, recs, st, actor, now)
 		return err
 	})
+	if err == nil && res.Receipts > 0 {
+		// The import is done once its receipts have their numbers. The money is in either
+		// way: should numbering fail now, the sweep job numbers them later.
+		if nerr := s.numberNow(ctx); nerr != nil {
+			s.log().Warn("offline import: receipts left for the numbering sweep", "err", nerr)
+		}
+	}
 	return res, err
 }
 
@@ -601,10 +608,11 @@ func (s *Service) creditOffline(ctx context.Context, tx bun.Tx, a offlineApplied
 	return nil
 }
 
-// issueOfflineReceipts issues one receipt per row (its payment credited one bill), with
-// the numbers of each year reserved at once, and returns how many it issued. It is
-// issueReceipts for many payments; the names printed come from the bills and items the
-// import has read already, and the departments, read here.
+// issueOfflineReceipts issues one receipt per row (its payment credited one bill),
+// unnumbered, and returns how many it issued. It is issueReceipts for many payments; the
+// names printed come from the bills and items the import has read already, and the
+// departments, read here. The numberer numbers them after the import commits, in row order
+// (oldest id first), and the import waits for it before it reports done.
 func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineApplied, st *offlineState, now time.Time) (int, error) {
 	var deptIDs []int64
 	for _, it := range st.items {
@@ -619,33 +627,13 @@ func issueOfflineReceipts(ctx context.Context, tx bun.Tx, applied []offlineAppli
 	for _, d := range depts {
 		deptName[d.ID] = d.Name
 	}
-	perYear := map[int]int64{}
-	var years []int
-	for _, a := range applied {
-		y := receiptYear(a.payment.PaidAt)
-		if perYear[y] == 0 {
-			years = append(years, y)
-		}
-		perYear[y]++
-	}
-	next := map[int]int64{}
-	for _, y := range years {
-		first, err := reserveReceiptSeqs(ctx, tx, y, perYear[y])
-		if err != nil {
-			return 0, err
-		}
-		next[y] = first
-	}
 	for chunk := range slices.Chunk(applied, offlineChunk) {
 		rs := make([]*store.Receipt, len(chunk))
 		for i, a := range chunk {
 			b := st.bills[a.rec.billID]
 			item := st.items[b.ItemID]
-			y := receiptYear(a.payment.PaidAt)
-			seq := next[y]
-			next[y]++
 			rs[i] = &store.Receipt{
-				ReceiptNo: fmt.Sprintf("%d%08d", y, seq), Year: y, Seq: seq,
+				Year:   receiptYear(a.payment.PaidAt), // ReceiptNo and Seq stay NULL until numbered
 				BillID: a.rec.billID, OrderID: a.order.ID, PaymentID: a.payment.ID,
 				PayerName: b.PayerName, PayerNo: b.PayerNo, ItemName: item.Name, Department: deptName[item.DepartmentID],
 				AmountFen: a.rec.AmountFen, Channel: ChannelOffline, VerifyToken: randomToken(24), IssuedAt: now,

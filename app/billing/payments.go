@@ -18,11 +18,14 @@ import (
 
 // Outcome tells what applying a trade did.
 type Outcome struct {
-	Duplicate      bool  // this trade was applied before: nothing changed
-	Late           bool  // the order had been closed when the money came
-	CreditedFen    int64 // what went to bills
-	OverpaidFen    int64 // what no bill could take, flagged for refund
-	ReceiptNos     []string
+	Duplicate   bool  // this trade was applied before: nothing changed
+	Late        bool  // the order had been closed when the money came
+	CreditedFen int64 // what went to bills
+	OverpaidFen int64 // what no bill could take, flagged for refund
+	// Receipts is how many receipts the payment wrote. They are written unnumbered and
+	// numbered moments after the commit (numbering.go): whoever shows their numbers reads
+	// them through OrderReceipts, which waits for them.
+	Receipts       int
 	OrderNo        string
 	PaymentTradeNo string
 }
@@ -166,14 +169,14 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 				return fmt.Errorf("billing: store notification: %w", err)
 			}
 		}
-		// Receipts last: their numbers come from one row every payment of the year
-		// updates, so it is locked for as short a time as possible, once per payment.
+		// The receipts, unnumbered: the numberer numbers them after the commit, many
+		// payments' at once, so no payment holds the year's sequence row.
 		if len(receipts) > 0 {
-			nos, err := issueReceipts(ctx, tx, order, payment, receipts, now)
+			n, err := issueReceipts(ctx, tx, order, payment, receipts, now)
 			if err != nil {
 				return err
 			}
-			out.ReceiptNos = nos
+			out.Receipts = n
 		}
 		return nil
 	})
@@ -183,6 +186,9 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 	}
 	if err != nil {
 		return out, err
+	}
+	if out.Receipts > 0 {
+		s.kickNumberer()
 	}
 	if out.OverpaidFen > 0 {
 		s.log().Warn("overpayment flagged for refund", "order", out.OrderNo, "trade", t.TradeNo, "fen", out.OverpaidFen)

@@ -31,7 +31,7 @@ func TestPayTwoBillsCreditsBothAndIssuesReceipts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.CreditedFen != 58000 || out.OverpaidFen != 0 || len(out.ReceiptNos) != 2 {
+		if out.CreditedFen != 58000 || out.OverpaidFen != 0 || out.Receipts != 2 {
 			t.Errorf("Outcome = %+v, want 58000 credited on 2 receipts", out)
 		}
 		for _, i := range []int{0, 2} {

@@ -1,10 +1,12 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,7 +87,19 @@ func (s *Service) Receipts(ctx context.Context, f ReceiptFilter, offset, limit i
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: receipts: %w", err)
 	}
+	if err := s.awaitRowNumbers(ctx, rows); err != nil {
+		return nil, 0, err
+	}
 	return rows, int(n), nil
+}
+
+// awaitRowNumbers is awaitNumbers for the console's rows.
+func (s *Service) awaitRowNumbers(ctx context.Context, rows []*store.ReceiptRow) error {
+	rs := make([]*store.Receipt, len(rows))
+	for i, r := range rows {
+		rs[i] = &r.Receipt
+	}
+	return s.awaitNumbers(ctx, rs)
 }
 
 // ReceiptsToPrint returns the receipts matching f in number order, at most MaxPrintBatch of
@@ -100,7 +114,24 @@ func (s *Service) ReceiptsToPrint(ctx context.Context, f ReceiptFilter) ([]*stor
 	if err != nil {
 		return nil, 0, fmt.Errorf("billing: receipts to print: %w", err)
 	}
-	return rows, int(n), nil
+	// A receipt a payment wrote a moment ago is waited for; one still without its number
+	// after that is left out (a sheet is never printed without its number), and the rows
+	// put back in number order (an unnumbered row sorted first).
+	if err := s.awaitRowNumbers(ctx, rows); err != nil {
+		return nil, 0, err
+	}
+	numbered := rows[:0]
+	for _, r := range rows {
+		if r.Numbered() {
+			numbered = append(numbered, r)
+		} else {
+			n--
+		}
+	}
+	slices.SortStableFunc(numbered, func(a, b *store.ReceiptRow) int {
+		return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Seq, b.Seq))
+	})
+	return numbered, int(n), nil
 }
 
 // ReceiptDetail returns one receipt with its order number.

@@ -35,7 +35,7 @@ func TestPayingTheRestOfABillRefundedMeanwhileIsAnOverpayment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.CreditedFen != 0 || out.OverpaidFen != 30000 || len(out.ReceiptNos) != 0 {
+		if out.CreditedFen != 0 || out.OverpaidFen != 30000 || out.Receipts != 0 {
 			t.Errorf("outcome = %+v, want nothing credited, 30000 overpaid, no receipt", out)
 		}
 		b := f.Bill(t, f.Bills[0].ID)

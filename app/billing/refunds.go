@@ -678,6 +678,13 @@ func (s *Service) creditRefund(ctx context.Context, tx bun.Tx, r *store.Refund, 
 
 // reissueAfterRefund voids the live receipt of the refund's bill and payment (reason 退款) and,
 // when the refund left part of it, issues a new receipt for that part with the next number.
+//
+// Numbering here is the rare synchronous path: a refund is one approved act of a person,
+// never part of a rush, and its audit entry names both numbers. It takes its numbers in
+// this transaction through numberInTx — the year's sequence row, locked, as every numberer
+// takes it — so the numbers stay gapless and unique beside the numberer's batches. The two
+// cannot deadlock: the numberer locks only unnumbered receipts, and one here is numbered
+// under the sequence row's lock before this transaction writes to it.
 func reissueAfterRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now time.Time) (string, error) {
 	live := new(store.ReceiptRow)
 	err := tx.NewSelect().Model(live).Where("bill_id = ?", *r.BillID).Where("payment_id = ?", r.PaymentID).
@@ -687,6 +694,13 @@ func reissueAfterRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now tim
 	}
 	if err != nil {
 		return "", fmt.Errorf("billing: refund receipt: %w", err)
+	}
+	if !live.Numbered() {
+		// Still waiting for the numberer (a crash left it, and the sweep has not run): it
+		// takes its number now, the receipt replacing it has to name it.
+		if live.ReceiptNo, err = numberOneInTx(ctx, tx, live.Year, live.ID); err != nil {
+			return "", err
+		}
 	}
 	if err := voidReceipt(ctx, tx, live.ReceiptNo, "退款"); err != nil {
 		return "", err
@@ -701,19 +715,39 @@ func reissueAfterRefund(ctx context.Context, tx bun.Tx, r *store.Refund, now tim
 		return "", fmt.Errorf("billing: refund payment: %w", err)
 	}
 	year := receiptYear(paidAt) // the money left is the payment's: its year, not the refund's
-	seq, err := nextReceiptSeq(ctx, tx, year)
-	if err != nil {
-		return "", err
-	}
 	next := &store.ReceiptRow{Receipt: live.Receipt, ReplacesNo: live.ReceiptNo}
 	next.ID = 0
-	next.ReceiptNo, next.Year, next.Seq = fmt.Sprintf("%d%08d", year, seq), year, seq
+	next.ReceiptNo, next.Year, next.Seq = "", year, 0 // numbered just below
 	next.AmountFen, next.VerifyToken, next.IssuedAt = rest, randomToken(24), now
 	next.PrintCount, next.Voided, next.VoidReason = 0, false, ""
 	if _, err := tx.NewInsert().Model(next).Exec(ctx); err != nil {
 		return "", fmt.Errorf("billing: reissue receipt: %w", err)
 	}
+	if next.ReceiptNo, err = numberOneInTx(ctx, tx, year, next.ID); err != nil {
+		return "", err
+	}
 	return note + " reissued=" + next.ReceiptNo, nil
+}
+
+// numberOneInTx numbers one receipt inside tx unless another numberer has, and returns its
+// number, read with a locking read (on MySQL the latest, not this transaction's snapshot).
+// The year's receipts still waiting below it are numbered first, in the same transaction:
+// numbers follow receipt ids here as in the numberer's batches.
+func numberOneInTx(ctx context.Context, tx bun.Tx, year int, id int64) (string, error) {
+	var ids []int64
+	if err := tx.NewSelect().Model((*store.Receipt)(nil)).Column("id").Where("seq IS NULL").
+		Where("year = ?", year).Where("id < ?", id).OrderExpr("id").Limit(numberBatch).Scan(ctx, &ids); err != nil {
+		return "", fmt.Errorf("billing: receipts to number: %w", err)
+	}
+	if _, err := numberInTx(ctx, tx, year, append(ids, id)); err != nil {
+		return "", err
+	}
+	var no string
+	q := tx.NewSelect().Model((*store.Receipt)(nil)).Column("receipt_no").Where("id = ?", id)
+	if err := store.ForUpdate(q).Scan(ctx, &no); err != nil || no == "" {
+		return "", fmt.Errorf("billing: receipt %d number: %q, %v", id, no, err)
+	}
+	return no, nil
 }
 
 // refundFailed records that the channel refused the refund for good. The bill is untouched.

@@ -82,9 +82,12 @@ func (f *refundFixture) pay(t *testing.T, i int, amountFen int64, tradeNo string
 	return o
 }
 
-// receipts returns the receipts of a bill, oldest first.
+// receipts returns the receipts of a bill, oldest first, once every receipt has its number.
 func (f *refundFixture) receipts(t *testing.T, billID int64) []*store.ReceiptRow {
 	t.Helper()
+	if err := f.Svc.NumberReceipts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var rows []*store.ReceiptRow
 	if err := f.DB.NewSelect().Model(&rows).Where("bill_id = ?", billID).OrderExpr("id").Scan(context.Background()); err != nil {
 		t.Fatal(err)

@@ -52,6 +52,12 @@ type Service struct {
 	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
 	// reading the bills and holding them.
 	afterBillsRead func(ctx context.Context, tx bun.Tx)
+
+	// numbering numbers the receipts payments write unnumbered (numbering.go).
+	numbering numberer
+	// afterCandidates, when set (by tests), runs in a numbering round between reading the
+	// receipts to number and numbering them.
+	afterCandidates func(ctx context.Context)
 }
 
 func (s *Service) now() time.Time { return store.Now(s.Now) }

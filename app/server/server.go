@@ -264,6 +264,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			{Name: "sync-refunds", Every: time.Minute, Run: jobs.SyncRefunds(s.Billing, cfg.Log)},
 			{Name: "snapshot-stats", Every: 10 * time.Minute, Run: jobs.SnapshotStats(s.Reports, cfg.Log)},
 			{Name: "fold-item-totals", Every: 5 * time.Second, Run: jobs.FoldItemTotals(s.Reports, cfg.Log)},
+			{Name: "number-receipts", Every: 10 * time.Second, Run: jobs.NumberReceipts(s.Billing, cfg.Log)},
 			{Name: "import-inbox", Every: 30 * time.Second, Run: jobs.ImportInbox(s.Clients, cfg.Log)},
 			{Name: "reconcile", Every: 5 * time.Minute, Run: jobs.Reconcile(s.Recon, cfg.Log)},
 		})
@@ -460,6 +461,13 @@ func (s *Server) Close() {
 	s.Sandbox.Close()
 	s.sims.close()
 	s.stopOps()
+	// Receipts paid for in the last moments get their numbers before the database closes;
+	// should that fail, another instance's number-receipts job numbers them.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := s.Billing.NumberReceipts(ctx); err != nil {
+		s.Config.Log.Warn("receipts left for the numbering sweep", "err", err)
+	}
+	cancel()
 	s.DB.Close()
 }
 

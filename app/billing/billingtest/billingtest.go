@@ -154,6 +154,9 @@ func NewFixture(t *testing.T, db *bun.DB) *Fixture {
 		ReturnURL: func(string) string { return "http://127.0.0.1/return" },
 		Now:       f.Clock.Now,
 	}
+	// Receipts are numbered by a goroutine after each payment: let it finish before the
+	// database closes (cleanups run last first, and the database's was registered before).
+	t.Cleanup(func() { f.Svc.NumberReceipts(context.Background()) })
 	f.BillSvc = &bills.Service{DB: db, Billing: f.Svc, Now: f.Clock.Now}
 	f.Clients = &clients.Service{DB: db, Bills: f.BillSvc, Now: f.Clock.Now}
 	f.Roster = &roster.Service{DB: db, Now: f.Clock.Now}
