@@ -67,10 +67,16 @@ func (h *Handler) orderData(c *fiber.Ctx, o *store.Order) (fiber.Map, error) {
 			return nil, err
 		}
 	}
+	// A receipt still without its number after OrderReceipts waited shows 编号中, and the
+	// paid block keeps polling until it has one.
+	numbering := false
+	for _, r := range receipts {
+		numbering = numbering || !r.Numbered()
+	}
 	mobile := place(c) != channel.PlacePC
 	open := o.Status == store.OrderOpen && h.now().Before(o.ExpiresAt)
 	data := fiber.Map{
-		"Order": o, "Receipts": receipts, "Mobile": mobile, "Expired": o.Status == store.OrderOpen && !open,
+		"Order": o, "Receipts": receipts, "Numbering": numbering, "Mobile": mobile, "Expired": o.Status == store.OrderOpen && !open,
 		"Guest": o.PayerID == nil, "ChannelLabel": h.Billing.Label(o.Channel),
 		"Password": h.Billing.Capabilities(o.Channel).NeedsPassword,
 	}

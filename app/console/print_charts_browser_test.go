@@ -135,11 +135,11 @@ func (b *consoleTab) screenshot(name string) {
 // receiptOf returns the receipt number of a paid order.
 func receiptOf(t *testing.T, p *servertest.Platform, o *store.Order) string {
 	t.Helper()
-	r := new(store.Receipt)
-	if err := p.DB.NewSelect().Model(r).Where("order_id = ?", o.ID).Limit(1).Scan(context.Background()); err != nil {
-		t.Fatal(err)
+	rs, err := p.Billing.OrderReceipts(context.Background(), o.ID) // waits for the numbers
+	if err != nil || len(rs) == 0 || rs[0].ReceiptNo == "" {
+		t.Fatalf("receipts of %s: %v, %v", o.OrderNo, rs, err)
 	}
-	return r.ReceiptNo
+	return rs[0].ReceiptNo
 }
 
 var pdfMediaBoxRE = regexp.MustCompile(`/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)\s*\]`)

@@ -152,9 +152,12 @@ func rfRefund(t *testing.T, p *servertest.Platform, id int64) *store.Refund {
 	return r
 }
 
-// rfReceipts returns a bill's receipts, oldest first.
+// rfReceipts returns a bill's receipts, oldest first, once every receipt has its number.
 func rfReceipts(t *testing.T, p *servertest.Platform, billID int64) []*store.ReceiptRow {
 	t.Helper()
+	if err := p.Billing.NumberReceipts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var rows []*store.ReceiptRow
 	if err := p.DB.NewSelect().Model(&rows).Where("bill_id = ?", billID).OrderExpr("id").Scan(context.Background()); err != nil {
 		t.Fatal(err)

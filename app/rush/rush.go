@@ -375,7 +375,11 @@ func (p *payer) run(ctx context.Context, login string) (string, error) {
 			if rm := receiptRE.FindStringSubmatch(body); rm != nil {
 				receipt = rm[1]
 			}
-			break
+			// A receipt still being numbered (编号中): the page keeps polling, and so does
+			// the payer, until the number shows.
+			if receipt != "" || !strings.Contains(body, "编号中") {
+				break
+			}
 		}
 		if time.Since(t0) > p.cfg.Timeout {
 			return "", fmt.Errorf("paid: order %s: %w", orderNo, errNotPaid)
