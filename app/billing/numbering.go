@@ -41,6 +41,12 @@ import (
 // Whoever shows a number waits for it (awaitNumbers, bounded by the caller's context and
 // receiptWait): it asks for a round and waits on the round's completion signal, not in a
 // sleep loop. A page that still finds a receipt unnumbered after that says 编号中 and polls.
+//
+// Callbacks and the integration API carry no receipt numbers (the bill view, buildAPIBill,
+// and the refund events name bills, payments and refunds only), so an outbox event written
+// in the payment's transaction is right as it is. Should one ever carry receipt numbers, it
+// must read them when it is sent (awaitNumbers), never when it is queued: at queueing time
+// the payment's receipts have none yet.
 
 // numberBatch is the most receipts one numbering transaction numbers.
 const numberBatch = 500
