@@ -171,10 +171,23 @@ func TestAlipayAttemptsPayOnceThroughTheDoor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tr, err := gw.Provider.Query(ctx, channel.TradeRef{AttemptNo: qr.AttemptNo}); err != nil || tr.Status != channel.TradeClosed {
+		// The other attempts are closed right after the payment commits: wait for it.
+		var (
+			tr       channel.Trade
+			attempts []*store.PaymentAttempt
+		)
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			tr, err = gw.Provider.Query(ctx, channel.TradeRef{AttemptNo: qr.AttemptNo})
+			attempts, _ = f.Svc.Attempts(ctx, paid.ID)
+			closed := err == nil && tr.Status == channel.TradeClosed && len(attempts) == 2 && attempts[0].Status == store.AttemptClosed
+			if closed || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil || tr.Status != channel.TradeClosed {
 			t.Errorf("the QR attempt at Alipay: %+v, %v; want closed once the phone paid", tr, err)
 		}
-		attempts, _ := f.Svc.Attempts(ctx, paid.ID)
 		if len(attempts) != 2 || attempts[0].Status != store.AttemptClosed || attempts[1].Status != store.AttemptPaid || attempts[1].TradeNo != ps[0].TradeNo {
 			t.Errorf("attempts %+v; want the QR closed and the phone's paid with Alipay's number", attempts)
 		}
