@@ -31,6 +31,9 @@ func (s *Service) CreateMerchant(ctx context.Context, name string, departmentID 
 		}
 		return auditMerchant(ctx, tx, m, "merchant.created", actor)
 	})
+	if m.ID != 0 {
+		s.forget(m.ID, 0) // an id read before, as a merchant without accounts, is read again
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +51,7 @@ func (s *Service) UpdateMerchant(ctx context.Context, id int64, name string, dep
 		return nil, err
 	}
 	m.UpdatedAt = s.now()
+	defer s.forget(id, 0)
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model(m).Column("name", "department_id", "note", "updated_at").WherePK().Exec(ctx); err != nil {
 			if store.IsDuplicate(err) {

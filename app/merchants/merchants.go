@@ -8,6 +8,7 @@ package merchants
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,14 +37,22 @@ type Service struct {
 	DemoClient *http.Client
 	Now        func() time.Time
 	Log        *slog.Logger
+	// AccountTTL is how long an account read from the database is used before it is read
+	// again (0: DefaultAccountTTL); a change made through this Service is seen at once.
+	// See cache.go.
+	AccountTTL time.Duration
 
-	mu     sync.Mutex
-	opened map[int64]opened // by account id
+	mu       sync.Mutex
+	opened   map[int64]opened // by account id
+	accounts map[accountKey]*accountEntry
+	gen      uint64 // counts forget calls
 }
 
 type opened struct {
 	stamp    string // the account's values and updated_at when it was opened
 	provider channel.Provider
+	err      error     // the driver's refusal, when provider is nil
+	at       time.Time // when it was opened or refused
 }
 
 // stamp changes whenever the account's settings do, even twice within a clock tick.
@@ -76,14 +85,18 @@ func (s *Service) DriverNames() []string {
 	return out
 }
 
-// Account returns a merchant's account at a channel.
+// Account returns a merchant's account at a channel (a copy the caller may keep). It is
+// served from the account cache: at most AccountTTL old, and never older than a change
+// made through this Service (cache.go).
 func (s *Service) Account(ctx context.Context, merchantID int64, channelName string) (*store.MerchantAccount, error) {
-	a := new(store.MerchantAccount)
-	err := s.DB.NewSelect().Model(a).Where("merchant_id = ?", merchantID).Where("channel = ?", channelName).Scan(ctx)
+	e, err := s.entry(ctx, merchantID, channelName)
 	if err != nil {
-		return nil, fault.NotFound(err, "该收款商户未开通此支付渠道")
+		return nil, err
 	}
-	return a, nil
+	if e.acc == nil {
+		return nil, notFound()
+	}
+	return copyAccount(e.acc), nil
 }
 
 // Values are an account's field values, the secret ones unsealed.
@@ -112,38 +125,69 @@ func (s *Service) Values(a *store.MerchantAccount) (map[string]string, error) {
 
 // Provider opens (or returns the open) provider of a merchant's account at a channel. An
 // account whose settings no longer open (an expired certificate) gives the driver's error,
-// which is also recorded as the account's last error.
+// which is also recorded as the account's last error (once a minute at most while the
+// settings stay the same).
 func (s *Service) Provider(ctx context.Context, merchantID int64, channelName string) (channel.Provider, *store.MerchantAccount, error) {
 	d := s.Driver(channelName)
 	if d == nil {
 		return nil, nil, fault.New(fault.ErrInvalid, "channel_invalid", "不支持的支付方式：%s", channelName)
 	}
-	a, err := s.Account(ctx, merchantID, channelName)
+	e, err := s.entry(ctx, merchantID, channelName)
 	if err != nil {
 		return nil, nil, err
 	}
+	if e.acc == nil {
+		return nil, nil, notFound()
+	}
+	a := e.acc
 	s.mu.Lock()
+	p := e.provider
 	o, ok := s.opened[a.ID]
 	s.mu.Unlock()
-	if ok && o.stamp == stamp(a) {
-		return o.provider, a, nil
+	if p != nil {
+		return p, copyAccount(a), nil
+	}
+	st := stamp(a)
+	if ok && o.stamp == st {
+		if o.provider != nil {
+			s.keep(e, o.provider)
+			return o.provider, copyAccount(a), nil
+		}
+		if time.Since(o.at) < openFailure {
+			return nil, copyAccount(a), o.err
+		}
 	}
 	values, err := s.Values(a)
 	if err != nil {
-		return nil, a, err
+		return nil, copyAccount(a), err
 	}
-	p, err := d.Open(s.config(a, values))
-	if err != nil {
-		s.RecordError(ctx, a.ID, "密钥或证书无法使用："+err.Error())
-		return nil, a, fmt.Errorf("merchants: open %s account of merchant %d: %w", channelName, merchantID, err)
+	p, openErr := d.Open(s.config(a, values))
+	if openErr != nil {
+		err := fmt.Errorf("merchants: open %s account of merchant %d: %w", channelName, merchantID, openErr)
+		s.mu.Lock()
+		if s.opened == nil {
+			s.opened = map[int64]opened{}
+		}
+		s.opened[a.ID] = opened{stamp: st, err: err, at: time.Now()}
+		s.mu.Unlock()
+		s.RecordError(ctx, a.ID, "密钥或证书无法使用："+openErr.Error())
+		return nil, copyAccount(a), err
 	}
 	s.mu.Lock()
 	if s.opened == nil {
 		s.opened = map[int64]opened{}
 	}
-	s.opened[a.ID] = opened{stamp: stamp(a), provider: p}
+	s.opened[a.ID] = opened{stamp: st, provider: p, at: time.Now()}
 	s.mu.Unlock()
-	return p, a, nil
+	s.keep(e, p)
+	return p, copyAccount(a), nil
+}
+
+// keep remembers p as the provider of the cached entry it was opened from.
+func (s *Service) keep(e *accountEntry, p channel.Provider) {
+	s.mu.Lock()
+	e.provider = p
+	s.mu.Unlock()
 }
 
 func (s *Service) config(a *store.MerchantAccount, values map[string]string) channel.MerchantConfig {
@@ -163,6 +207,7 @@ func (s *Service) RecordError(ctx context.Context, accountID int64, message stri
 		Where("id = ?", accountID).Exec(ctx); err != nil {
 		s.log().Error("merchants: record error", "account", accountID, "err", err)
 	}
+	s.forget(0, accountID)
 }
 
 // Live reports whether a merchant's account at a channel takes new payments: it exists,
@@ -171,8 +216,8 @@ func (s *Service) Live(ctx context.Context, merchantID int64, channelName string
 	if s.Driver(channelName) == nil {
 		return false
 	}
-	a, err := s.Account(ctx, merchantID, channelName)
-	if err != nil || !a.Enabled {
+	e, err := s.entry(ctx, merchantID, channelName)
+	if err != nil || e.acc == nil || !e.acc.Enabled {
 		return false
 	}
 	_, _, err = s.Provider(ctx, merchantID, channelName)
@@ -193,13 +238,18 @@ func (s *Service) Save(ctx context.Context, merchantID int64, channelName string
 	if err := s.DB.NewSelect().Model(m).Where("id = ?", merchantID).Scan(ctx); err != nil {
 		return nil, fault.NotFound(err, "收款商户不存在")
 	}
-	old, err := s.Account(ctx, merchantID, channelName)
+	// Whatever happens, the next order reads the account again. The old values come from
+	// the database, not the cache: the secrets a form left empty must be the latest.
+	defer s.forget(merchantID, 0)
+	old, err := s.readAccount(ctx, merchantID, channelName)
 	var oldValues map[string]string
 	if err == nil {
 		if oldValues, err = s.Values(old); err != nil {
 			return nil, err
 		}
-	} else if !errors.Is(err, fault.ErrNotFound) {
+	} else if errors.Is(err, sql.ErrNoRows) {
+		old = nil
+	} else {
 		return nil, err
 	}
 	plain, secret := map[string]string{}, map[string]string{}
