@@ -89,30 +89,11 @@ func (s *Service) Label(name string) string {
 	return caps.Label
 }
 
-// demoAccount reports whether the school's account at a company is the demo's fake; the
-// answer is kept for formOriginsTTL (every cashier page asks, once per channel).
+// demoAccount reports whether the school's account at a company is the demo's fake (every
+// cashier page asks, once per channel: the merchants' account cache answers).
 func (s *Service) demoAccount(name string) bool {
-	now := time.Now()
-	if c, ok := s.demoAccounts.Load().(*demoCache); ok && now.Before(c.until) {
-		return c.demo[name]
-	}
-	var accounts []*store.MerchantAccount
-	demo := map[string]bool{}
-	if err := s.DB.NewSelect().Model(&accounts).Column("channel", "demo").
-		Where("merchant_id = ?", store.DefaultMerchantID).Scan(context.Background()); err != nil {
-		s.log().Error("demo accounts", "err", err)
-		return false
-	}
-	for _, a := range accounts {
-		demo[a.Channel] = a.Demo
-	}
-	s.demoAccounts.Store(&demoCache{demo: demo, until: now.Add(formOriginsTTL)})
-	return demo[name]
-}
-
-type demoCache struct {
-	demo  map[string]bool
-	until time.Time
+	a, err := s.Merchants.Account(context.Background(), store.DefaultMerchantID, name)
+	return err == nil && a.Demo
 }
 
 // PayArgs is how a payer pays an open order: through which channel (empty: the order's)

@@ -46,8 +46,7 @@ type Service struct {
 	// that opens the cashier for that bill.
 	BillLink func(b *store.Bill) string
 
-	formOrigins  atomic.Value // *originsCache
-	demoAccounts atomic.Value // *demoCache
+	formOrigins atomic.Value // *originsCache
 
 	// afterBillsRead, when set (by tests), runs inside CreateOrder's transaction between
 	// reading the bills and holding them.
@@ -103,9 +102,12 @@ func (s *Service) LiveChannels(ctx context.Context) []string {
 }
 
 // LiveChannelsFor are the channels that take new payments now for a merchant, in the
-// settings' order.
+// settings' order. Every cashier page asks, so nothing here reads the database each time:
+// the settings and the merchants' accounts are served from their caches, each forgotten
+// at once when it is changed on this instance and re-read within seconds of a change on
+// another (settings.Store, merchants' cache.go).
 func (s *Service) LiveChannelsFor(ctx context.Context, merchantID int64) []string {
-	var names []string
+	var names, enabled []string
 	if s.Settings == nil {
 		for name := range s.Channels {
 			names = append(names, name)
@@ -114,10 +116,11 @@ func (s *Service) LiveChannelsFor(ctx context.Context, merchantID int64) []strin
 		slices.Sort(names)
 	} else {
 		names = s.Settings.List(ctx, settings.ChannelsEnabled)
+		enabled = names
 	}
 	var out []string
 	for _, name := range names {
-		if s.known(name) && s.liveAt(ctx, name, merchantID) {
+		if s.known(name) && s.readyAt(ctx, name, merchantID, enabled) {
 			out = append(out, name)
 		}
 	}
@@ -132,7 +135,16 @@ func (s *Service) known(name string) bool {
 // liveAt: enabled in the settings, and ready — a one-merchant adapter that says so, or a
 // merchant's account at the company that is switched on and opens.
 func (s *Service) liveAt(ctx context.Context, name string, merchantID int64) bool {
-	if s.Settings != nil && !slices.Contains(s.Settings.List(ctx, settings.ChannelsEnabled), name) {
+	if s.Settings == nil {
+		return s.readyAt(ctx, name, merchantID, nil)
+	}
+	return s.readyAt(ctx, name, merchantID, s.Settings.List(ctx, settings.ChannelsEnabled))
+}
+
+// readyAt is liveAt with the settings' enabled channels already read (ignored without
+// settings).
+func (s *Service) readyAt(ctx context.Context, name string, merchantID int64, enabled []string) bool {
+	if s.Settings != nil && !slices.Contains(enabled, name) {
 		return false
 	}
 	if ch, ok := s.Channels[name]; ok {
