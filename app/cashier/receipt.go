@@ -2,11 +2,8 @@ package cashier
 
 import (
 	"github.com/gofiber/fiber/v2"
-	"github.com/skip2/go-qrcode"
 
-	"encoding/base64"
 	"fmt"
-	"html/template"
 	"net/url"
 
 	"campuspay/app/settings"
@@ -61,12 +58,4 @@ func verifyURL(base, token string) (string, error) {
 		return "", fmt.Errorf("cashier: base URL %q: not an absolute http(s) URL", base)
 	}
 	return u.JoinPath("r", token).String(), nil
-}
-
-func qrDataURL(content string) (template.URL, error) {
-	png, err := qrcode.Encode(content, qrcode.Medium, 200)
-	if err != nil {
-		return "", err
-	}
-	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), nil
 }
