@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,16 +80,19 @@ func openMySQL(dsn string) (*bun.DB, error) {
 	return db, nil
 }
 
-// OpenSQLite opens (creating it if needed) the SQLite database at path. Write transactions
-// begin IMMEDIATE so that two writers queue on the busy timeout instead of failing midway.
+// OpenSQLite opens (creating it if needed) the SQLite database at path, in WAL mode so that
+// reads go on while one transaction writes. Write transactions begin IMMEDIATE, so that they
+// take the write lock before their first statement instead of failing midway. InTx's
+// transactions take turns for that lock in Go (writequeue.go); other writers wait in
+// SQLite's busy handler, up to busyTimeout.
 func OpenSQLite(path string) (*bun.DB, error) {
-	dsn := "file:" + path + "?_txlock=immediate" +
-		"&_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	sqldb, err := sql.Open("sqlite", dsn)
+	connector, err := sqlite.NewConnector("file:" + path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
+		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
+	sqldb := sql.OpenDB(queuedConnector{Connector: connector, queue: newWriteQueue()})
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
 	db := bun.NewDB(sqldb, sqlitedialect.New())

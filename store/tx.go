@@ -13,11 +13,19 @@ import (
 
 // InTx runs fn in a transaction, retrying a few times when the database reports a
 // deadlock or a lock timeout, or fn returns ErrRetry (the transaction was rolled back
-// whole, so a retry is safe).
+// whole, so a retry is safe). On SQLite each attempt first waits for its turn to write,
+// behind the InTx transactions that came before it (writequeue.go), and gives the turn up
+// when it ends; an InTx inside another's function on the same SQLite database fails at
+// once with ErrNestedTx.
 func InTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	q := writeQueueOf(db)
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = db.RunInTx(ctx, nil, fn)
+		if q != nil {
+			err = q.runInTx(ctx, db, fn)
+		} else {
+			err = db.RunInTx(ctx, nil, fn)
+		}
 		if err == nil || !(IsRetryable(err) || errors.Is(err, ErrRetry)) {
 			return err
 		}
