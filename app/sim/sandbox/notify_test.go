@@ -110,11 +110,10 @@ func TestSwitches(t *testing.T) {
 		})
 		t.Run("delay", func(t *testing.T) {
 			r := newReceiver(t, 0)
+			// Whether a notification came early is judged from when the trade was paid, not
+			// from when payWith returned (on a busy machine that can be most of the delay).
 			_, paidAt := payWith(t, sandbox.Switches{NotifyDelay: 800 * time.Millisecond}, r)
-			if got := r.waitFor(1, 500*time.Millisecond); len(got) != 0 {
-				t.Errorf("%d notifications within 500 ms of a 800 ms delay", len(got))
-			}
-			got := r.waitFor(1, 2*time.Second)
+			got := r.waitFor(1, 3*time.Second)
 			if len(got) != 1 {
 				t.Fatalf("got %d notifications, want 1", len(got))
 			}
