@@ -157,13 +157,6 @@ func DeleteUserSessions(ctx context.Context, db bun.IDB, userID int64) (int64, e
 	return res.RowsAffected()
 }
 
-// SessionExists reports whether the session key is there and has not expired.
-func SessionExists(ctx context.Context, db bun.IDB, key string, now time.Time) (bool, error) {
-	n, err := db.NewSelect().Model((*sessionRow)(nil)).Where("k = ?", key).
-		Where("expires_at = 0 OR expires_at > ?", now.Unix()).Count(ctx)
-	return n > 0, err
-}
-
 // PurgeSessions deletes expired sessions and returns how many.
 func PurgeSessions(ctx context.Context, db bun.IDB) (int64, error) {
 	res, err := db.NewDelete().Model((*sessionRow)(nil)).

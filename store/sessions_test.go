@@ -67,11 +67,11 @@ func TestSessions(t *testing.T) {
 		if n, err := store.DeleteUserSessions(ctx, db, u.ID); n != 2 || err != nil {
 			t.Errorf("DeleteUserSessions = %d, %v; want 2", n, err)
 		}
-		if ok, _ := store.SessionExists(ctx, db, "guest", now); !ok {
+		if r, _ := store.LoadSession(ctx, db, "guest", now); r == nil {
 			t.Error("ending a user's sessions ended a visitor's")
 		}
 		store.DeleteSession(ctx, db, "guest")
-		if ok, _ := store.SessionExists(ctx, db, "guest", now); ok {
+		if r, _ := store.LoadSession(ctx, db, "guest", now); r != nil {
 			t.Error("DeleteSession left the session")
 		}
 	})

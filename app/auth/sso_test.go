@@ -158,11 +158,11 @@ func TestCASTicketSessions(t *testing.T) {
 			}
 		}
 		exists := func(k string) bool {
-			ok, err := store.SessionExists(ctx, db, k, now)
+			r, err := store.LoadSession(ctx, db, k, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return ok
+			return r != nil
 		}
 		if err := s.RememberCASTicket(ctx, "ST-1-a", "sess-a", "2026000001"); err != nil {
 			t.Fatal(err)
