@@ -22,7 +22,7 @@ func TestAPIRateLimitPerClient(t *testing.T) {
 		other := newClient(t, p, "quiet-system", false)
 		const path = "/api/v1/bills/NO-SUCH-BILL"
 		for range 5 { // forged: refused as unauthorized, not counted against the client
-			if code, _ := send(t, c, "GET", path, nil, func(r *http.Request) { r.Header.Set("X-Signature", "00"+r.Header.Get("X-Signature")[2:]) }); code != http.StatusUnauthorized {
+			if code, _ := send(t, c, "GET", path, nil, forgeSignature); code != http.StatusUnauthorized {
 				t.Fatalf("forged request: status %d, want 401", code)
 			}
 		}
