@@ -74,10 +74,13 @@ func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 }
 
 // Statements splits a schema file into its statements: each ends with a semicolon at the
-// end of a line. Comment lines are dropped.
+// end of a line. Comment lines are dropped. A line holding only BEGIN opens a compound
+// body (a MySQL trigger's), whose own statements end in semicolons too: the statement then
+// runs on to a line holding only END;.
 func Statements(ddl string) []string {
 	var out []string
 	var cur strings.Builder
+	inBody := false
 	for _, line := range strings.Split(ddl, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if strings.HasPrefix(trimmed, "--") || (trimmed == "" && cur.Len() == 0) {
@@ -85,9 +88,14 @@ func Statements(ddl string) []string {
 		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(trimmed, ";") {
+		switch {
+		case trimmed == "BEGIN":
+			inBody = true
+		case inBody && trimmed != "END;":
+		case strings.HasSuffix(trimmed, ";"):
 			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
 			cur.Reset()
+			inBody = false
 		}
 	}
 	if s := strings.TrimSpace(cur.String()); s != "" {

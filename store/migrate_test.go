@@ -113,6 +113,12 @@ func TestStatements(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Statements = %q, want %q", got, want)
 	}
+	// A MySQL trigger's compound body: its inner semicolons do not end the statement.
+	got = store.Statements("CREATE TRIGGER t AFTER UPDATE ON a FOR EACH ROW\nBEGIN\n  IF NEW.x <> OLD.x THEN\n    INSERT INTO b VALUES (NEW.x);\n  END IF;\nEND;\n\nDROP TABLE c;\n")
+	want = []string{"CREATE TRIGGER t AFTER UPDATE ON a FOR EACH ROW\nBEGIN\n  IF NEW.x <> OLD.x THEN\n    INSERT INTO b VALUES (NEW.x);\n  END IF;\nEND", "DROP TABLE c"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Statements with a compound body = %q, want %q", got, want)
+	}
 }
 
 func TestSchemaHasNoSimulatorTables(t *testing.T) {

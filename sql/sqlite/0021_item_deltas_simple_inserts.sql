@@ -1,0 +1,4 @@
+-- Nothing to do on SQLite. On MySQL this number rewrites the item-delta triggers as plain
+-- INSERT … VALUES, to keep InnoDB's table-level AUTO-INC lock out of the payment
+-- transaction (see sql/mysql/0021_item_deltas_simple_inserts.sql); SQLite has no such
+-- lock, and its triggers of 0017 and 0020 stay as they are.
