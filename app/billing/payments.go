@@ -190,6 +190,7 @@ func (s *Service) applyTrade(ctx context.Context, channelName string, t channel.
 	if out.Receipts > 0 {
 		s.kickNumberer()
 	}
+	s.paymentApplied(out.OrderNo)
 	if out.OverpaidFen > 0 {
 		s.log().Warn("overpayment flagged for refund", "order", out.OrderNo, "trade", t.TradeNo, "fen", out.OverpaidFen)
 	}

@@ -54,6 +54,8 @@ type Service struct {
 
 	// numbering numbers the receipts payments write unnumbered (numbering.go).
 	numbering numberer
+	// paid wakes the payers' polls waiting for their order's payment (paidwatch.go).
+	paid paidWatch
 	// afterCandidates, when set (by tests), runs in a numbering round between reading the
 	// receipts to number and numbering them.
 	afterCandidates func(ctx context.Context)

@@ -32,6 +32,11 @@ func (h *Handler) orderStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if o.Status == store.OrderOpen && h.StatusWait > 0 && h.now().Before(o.ExpiresAt) {
+		if o, err = h.awaitPayment(c, o); err != nil {
+			return err
+		}
+	}
 	if o.Status == store.OrderOpen && (o.LastQueriedAt == nil || time.Since(*o.LastQueriedAt) > 5*time.Second) {
 		// Only an order with something to pay at a channel: a page, or an attempt under way
 		// (WeChat's sheet leaves no page).
@@ -52,6 +57,24 @@ func (h *Handler) orderStatus(c *fiber.Ctx) error {
 		return err
 	}
 	return h.Render.Fragment(c, "cashier/_order_status", data)
+}
+
+// awaitPayment holds a poll of an open order until this instance applies a payment to it,
+// at most StatusWait, and reads the order again: the payer sees 支付成功 as soon as the
+// notification is applied, and polls far less while a company is slow. A payment applied
+// between the first read and the watch, or on another instance, is found by the second
+// read once the wait runs out.
+func (h *Handler) awaitPayment(c *fiber.Ctx, o *store.Order) (*store.Order, error) {
+	paid, stop := h.Billing.WatchPayment(o.OrderNo)
+	defer stop()
+	timer := time.NewTimer(h.StatusWait)
+	defer timer.Stop()
+	select {
+	case <-paid:
+	case <-timer.C:
+	case <-c.UserContext().Done():
+	}
+	return h.order(c)
 }
 
 // orderData is what the order page and its status block show: for an open order, how to

@@ -32,6 +32,9 @@ type Handler struct {
 	Sessions fiber.Handler // loads the session; the CSRF check runs after it
 	// SessionStore is the sessions Sessions loads: the bills page reads its session itself.
 	SessionStore *auth.Sessions
+	// StatusWait is how long a poll of an open order's status block waits for this
+	// instance to apply a payment to it before answering (order_show.go); 0 answers at once.
+	StatusWait time.Duration
 	// Egress guards the requests to the identity provider (CAS validation, OIDC
 	// discovery, keys and tokens); nil refuses every internal address.
 	Egress *egress.Guard

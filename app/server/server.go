@@ -323,6 +323,7 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	ch := &cashier.Handler{
 		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
 		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), SessionStore: sessions, Egress: s.Egress, Secrets: auth.Box{Key: []byte(secretsKey)},
+		StatusWait: statusWait,
 	}
 	ch.Routes(app)
 	con := &console.Handler{
@@ -336,6 +337,11 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 	ah.SOAPRoutes(app)
 	return app
 }
+
+// statusWait is how long a payer's poll of an open order's status block waits for its
+// payment (cashier.Handler.StatusWait): under the block's polling interval of 2 s, so that
+// a poll has answered before the next is due.
+const statusWait = 1500 * time.Millisecond
 
 // securityHeaders keeps pages from being framed, sniffed, made to run outside script, or
 // to post forms anywhere but here and the live channels' own pages. The simulators are
