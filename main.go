@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +32,14 @@ import (
 	"campuspay/app/server"
 	"campuspay/store"
 )
+
+// memoryLimit is the Go runtime's soft memory limit while serving, unless the environment
+// sets GOMEMLIMIT (a size, or off). Issue 13 bounds the platform at 150 MB resident under
+// load: 500 payers in flight on the embedded database peaked at 164 MiB without a limit,
+// and at 136 MiB, 5 % slower, with this one (docs/PERFORMANCE.md). The collector works
+// harder as the Go heap nears it and never stops the program at it: a 100,000-row import,
+// whose rows are all held until every one is checked, goes over and is only slower.
+const memoryLimit = 100 << 20
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -118,6 +127,9 @@ func run(args []string, log *slog.Logger) error {
 		return fmt.Errorf("unknown command %q (want serve, migrate or backup)", cmd)
 	}
 
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
