@@ -36,7 +36,7 @@ import (
 // memoryLimit is the Go runtime's soft memory limit while serving, unless the environment
 // sets GOMEMLIMIT (a size, or off). Issue 13 bounds the platform at 150 MB resident under
 // load: 500 payers in flight on the embedded database peaked at 164 MiB without a limit,
-// and at 136 MiB, 5 % slower, with this one (docs/PERFORMANCE.md). The collector works
+// and at 135 MiB, 5 % slower, with this one (docs/PERFORMANCE.md). The collector works
 // harder as the Go heap nears it and never stops the program at it: a 100,000-row import,
 // whose rows are all held until every one is checked, goes over and is only slower.
 const memoryLimit = 100 << 20

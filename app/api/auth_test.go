@@ -29,7 +29,6 @@ func newClient(t *testing.T, p *servertest.Platform, appID string, md5 bool) *cl
 	return client.New(p.URL, appID, secret)
 }
 
-// send signs a request with the given overrides and returns the status and error code.
 // forgeSignature changes the signature's first hex digit to a different one, so the
 // forgery never equals the real signature (replacing it with a fixed "00" did, once in
 // 256 signatures).
@@ -46,6 +45,7 @@ func forgeSignature(r *http.Request) {
 	r.Header.Set("X-Signature", string(sig))
 }
 
+// send signs a request with the given overrides and returns the status and error code.
 func send(t *testing.T, c *client.Client, method, path string, body []byte, tweak func(*http.Request)) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, c.BaseURL+path, bytes.NewReader(body))

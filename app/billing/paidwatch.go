@@ -22,8 +22,8 @@ type paidWaiters struct {
 }
 
 // WatchPayment returns a channel that is closed when this Service applies a payment to the
-// order with the given number, and the function to call when done watching (always; it may
-// be called more than once). Nothing is kept for an order once its watchers are done.
+// order with the given number, and the function to call, once, when done watching. Nothing
+// is kept for an order once its watchers are done.
 func (s *Service) WatchPayment(orderNo string) (<-chan struct{}, func()) {
 	w := &s.paid
 	w.mu.Lock()
@@ -37,15 +37,12 @@ func (s *Service) WatchPayment(orderNo string) (<-chan struct{}, func()) {
 		w.orders[orderNo] = pw
 	}
 	pw.n++
-	var once sync.Once
 	return pw.ch, func() {
-		once.Do(func() {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if pw.n--; pw.n == 0 && w.orders[orderNo] == pw {
-				delete(w.orders, orderNo)
-			}
-		})
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if pw.n--; pw.n == 0 && w.orders[orderNo] == pw {
+			delete(w.orders, orderNo)
+		}
 	}
 }
 
