@@ -115,11 +115,20 @@ type PayArgs struct {
 // (the campus card) takes the money at once and the order comes back paid. A declined
 // card changes nothing: the payer may try again.
 func (s *Service) Pay(ctx context.Context, orderNo string, args PayArgs) (*store.Order, *store.PaymentAttempt, channel.PayResult, error) {
-	var res channel.PayResult
 	order, err := s.Order(ctx, orderNo)
 	if err != nil {
-		return nil, nil, res, err
+		return nil, nil, channel.PayResult{}, err
 	}
+	return s.PayOrder(ctx, order, args)
+}
+
+// PayOrder is Pay of an order the caller has just read (Order) or made (CreateOrder and
+// the like) in the same request, so that it is not read again: what may have changed since
+// — its status, its bills, its attempts — is checked again under the order's lock before
+// anything is asked of the channel.
+func (s *Service) PayOrder(ctx context.Context, order *store.Order, args PayArgs) (*store.Order, *store.PaymentAttempt, channel.PayResult, error) {
+	var res channel.PayResult
+	orderNo := order.OrderNo
 	if order.Status != store.OrderOpen {
 		return order, nil, res, fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(order.Status))
 	}
@@ -144,12 +153,12 @@ func (s *Service) Pay(ctx context.Context, orderNo string, args PayArgs) (*store
 	if !containsWay(gw.Caps.Ways, way) {
 		return order, nil, res, fault.New(fault.ErrInvalid, "way_invalid", "%s不支持这种支付方式", gw.Caps.Label)
 	}
-	if err := s.checkStillDue(ctx, order); err != nil {
-		return order, nil, res, err
-	}
-	attempt, reused, err := s.attemptFor(ctx, order, name, way)
+	attempt, reused, stale, err := s.attemptFor(ctx, order, name, way)
 	if err != nil {
 		return order, nil, res, err
+	}
+	if stale != "" {
+		return order, nil, res, s.closeStale(ctx, order, stale)
 	}
 	if reused {
 		res.QRContent, res.RedirectURL = attempt.PayURL, attempt.PayURL
@@ -243,18 +252,24 @@ func (s *Service) notifyURL(name string, acc *store.MerchantAccount) string {
 
 // attemptFor returns the open attempt of the order on that channel and way that already
 // has something for the payer to open (reused), or makes the next one. Only forms and
-// pages are reused; a synchronous channel always makes a new attempt.
-func (s *Service) attemptFor(ctx context.Context, order *store.Order, name string, way channel.Way) (*store.PaymentAttempt, bool, error) {
+// pages are reused; a synchronous channel always makes a new attempt. First, under the
+// order's lock, it makes sure the order's bills still owe what it pays on them
+// (stillDue): when one does not, it makes nothing and says why (stale).
+func (s *Service) attemptFor(ctx context.Context, order *store.Order, name string, way channel.Way) (*store.PaymentAttempt, bool, string, error) {
 	var attempt *store.PaymentAttempt
-	reused := false
+	reused, stale := false, ""
 	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
-		attempt, reused = nil, false
+		attempt, reused, stale = nil, false, ""
 		o := new(store.Order)
 		if err := store.ForUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
 			return fault.NotFound(err, "订单不存在")
 		}
 		if o.Status != store.OrderOpen {
 			return fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
+		}
+		var err error
+		if stale, err = stillDue(ctx, tx, o, order.Lines); err != nil || stale != "" {
+			return err
 		}
 		var all []*store.PaymentAttempt
 		if err := tx.NewSelect().Model(&all).Where("order_id = ?", o.ID).OrderExpr("seq").Scan(ctx); err != nil {
@@ -291,7 +306,7 @@ func (s *Service) attemptFor(ctx context.Context, order *store.Order, name strin
 		}
 		return nil
 	})
-	return attempt, reused, err
+	return attempt, reused, stale, err
 }
 
 func (s *Service) closeAttemptRow(ctx context.Context, id int64) {

@@ -132,7 +132,20 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		if order.TotalFen > MaxAmountFen {
 			return fault.New(fault.ErrInvalid, "amount_invalid", "单笔订单金额不能超过 %s", money.Format(MaxAmountFen))
 		}
-		return s.insertOrder(ctx, tx, order, lines, versions)
+		if err := s.insertOrder(ctx, tx, order, lines, versions); err != nil {
+			return err
+		}
+		// The lines carry their bills and items as Order would read them back, held now:
+		// paying the order at once (PayOrder) reads none of it again.
+		for _, l := range lines {
+			b := byID[l.BillID]
+			id, until := order.ID, order.ExpiresAt
+			b.HeldByOrderID, b.HeldUntil = &id, &until
+			b.Version++
+			b.UpdatedAt = order.CreatedAt
+			l.Bill = b
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -273,59 +286,50 @@ func (s *Service) StartPayment(ctx context.Context, orderNo, payerNo, password s
 	return order, channel.CreateResult{QRContent: res.QRContent, RedirectURL: res.RedirectURL, Paid: res.Paid}, err
 }
 
-// checkStillDue makes sure, under the order's lock, that every bill of an open order still
-// owes what the order pays on it before the channel is asked to collect: a late payment of
-// an earlier order may have settled a bill since this order was made, and a campus card
-// debits at once. When one is no longer due the order is closed (its bills released) and
-// the payer told; nothing is charged.
-func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
-	stale := ""
-	err := store.InTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
-		stale = ""
-		o := new(store.Order)
-		if err := store.ForUpdate(tx.NewSelect().Model(o).Where("id = ?", order.ID)).Scan(ctx); err != nil {
-			return fault.NotFound(err, "订单不存在")
-		}
-		if o.Status != store.OrderOpen {
-			return fault.New(fault.ErrConflict, "order_not_open", "订单%s，不能再支付", OrderStatusLabel(o.Status))
-		}
-		var lines []*store.OrderLine
+// stillDue makes sure, inside tx and under the open order o's lock, that every bill of the
+// order still owes what the order pays on it before the channel is asked to collect: a late
+// payment of an earlier order may have settled a bill since this order was made, and a
+// campus card debits at once. It locks the bills (in id order, as every payment does) and
+// returns why one is no longer due ("" when all are). lines are the order's lines if the
+// caller has them (an order's lines never change once written); nil: they are read.
+func stillDue(ctx context.Context, tx bun.Tx, o *store.Order, lines []*store.OrderLine) (string, error) {
+	if len(lines) == 0 || lines[0].OrderID != o.ID {
+		lines = nil
 		if err := tx.NewSelect().Model(&lines).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: order lines: %w", err)
+			return "", fmt.Errorf("billing: order lines: %w", err)
 		}
-		ids := make([]int64, len(lines))
-		for i, l := range lines {
-			ids[i] = l.BillID
-		}
-		var bills []*store.Bill
-		if err := store.ForUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(ids)).OrderExpr("id")).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: order bills: %w", err)
-		}
-		due := make(map[int64]*store.Bill, len(bills))
-		for _, b := range bills {
-			due[b.ID] = b
-		}
-		for _, l := range lines {
-			b := due[l.BillID]
-			switch {
-			case b == nil:
-				stale = "款项不存在"
-			case b.Status == store.BillPaid:
-				stale = "该款项刚刚已缴清"
-			case b.Status != store.BillUnpaid && b.Status != store.BillPartial:
-				stale = "该款项刚刚" + BillStatusLabel(b.Status)
-			case b.OutstandingFen() < l.AmountFen:
-				stale = "该款项刚刚已部分缴纳，应缴金额已变化"
-			}
-			if stale != "" {
-				return nil
-			}
-		}
-		return nil
-	})
-	if err != nil || stale == "" {
-		return err
 	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		ids[i] = l.BillID
+	}
+	var bills []*store.Bill
+	if err := store.ForUpdate(tx.NewSelect().Model(&bills).Where("id IN (?)", bun.In(ids)).OrderExpr("id")).Scan(ctx); err != nil {
+		return "", fmt.Errorf("billing: order bills: %w", err)
+	}
+	due := make(map[int64]*store.Bill, len(bills))
+	for _, b := range bills {
+		due[b.ID] = b
+	}
+	for _, l := range lines {
+		b := due[l.BillID]
+		switch {
+		case b == nil:
+			return "款项不存在", nil
+		case b.Status == store.BillPaid:
+			return "该款项刚刚已缴清", nil
+		case b.Status != store.BillUnpaid && b.Status != store.BillPartial:
+			return "该款项刚刚" + BillStatusLabel(b.Status), nil
+		case b.OutstandingFen() < l.AmountFen:
+			return "该款项刚刚已部分缴纳，应缴金额已变化", nil
+		}
+	}
+	return "", nil
+}
+
+// closeStale closes an open order one of whose bills is no longer due (stillDue says why),
+// releasing its bills, and tells the payer: nothing was charged.
+func (s *Service) closeStale(ctx context.Context, order *store.Order, stale string) error {
 	s.log().Info("order no longer due, closed before payment", "order", order.OrderNo, "why", stale)
 	if _, err := s.CloseOrder(ctx, order.OrderNo, "system"); err != nil {
 		return err
@@ -333,13 +337,33 @@ func (s *Service) checkStillDue(ctx context.Context, order *store.Order) error {
 	return fault.New(fault.ErrConflict, "bill_just_paid", "%s，本订单已关闭，未扣款。请刷新页面查看", stale)
 }
 
+// subject is what the payer sees at the channel: the first line's item name, and how many
+// lines there are. The names come from the order's lines when the caller has their bills'
+// items (Order, CreateOrder read them); otherwise they are read.
 func (s *Service) subject(ctx context.Context, order *store.Order) string {
-	var names []string
+	names := make([]string, 0, len(order.Lines))
+	for _, l := range order.Lines {
+		if l.OrderID != order.ID || l.Bill == nil || l.Bill.Item == nil {
+			names = nil
+			break
+		}
+		names = append(names, l.Bill.Item.Name)
+	}
+	if len(names) > 0 {
+		return subjectOf(order, names)
+	}
 	err := s.DB.NewSelect().Table("order_lines").ColumnExpr("ci.name").
 		Join("JOIN bills AS b ON b.id = order_lines.bill_id").
 		Join("JOIN charge_items AS ci ON ci.id = b.item_id").
 		Where("order_lines.order_id = ?", order.ID).OrderExpr("order_lines.id").Scan(ctx, &names)
-	if err != nil || len(names) == 0 {
+	if err != nil {
+		names = nil
+	}
+	return subjectOf(order, names)
+}
+
+func subjectOf(order *store.Order, names []string) string {
+	if len(names) == 0 {
 		return "缴费订单 " + order.OrderNo
 	}
 	if len(names) == 1 {

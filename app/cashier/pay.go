@@ -56,7 +56,9 @@ func (h *Handler) pay(c *fiber.Ctx, o *store.Order, name string, way channel.Way
 
 // payWith calls billing.Pay and renders its result.
 func (h *Handler) payWith(c *fiber.Ctx, o *store.Order, name string, way channel.Way, openID string) error {
-	o, _, res, err := h.Billing.Pay(c.UserContext(), o.OrderNo, billing.PayArgs{
+	// o was read (or made) by this request a moment ago: billing checks again under the
+	// order's lock what may have changed since.
+	o, _, res, err := h.Billing.PayOrder(c.UserContext(), o, billing.PayArgs{
 		Channel: name, Way: way, PayerIP: c.IP(), OpenID: openID,
 	})
 	if err != nil {

@@ -33,6 +33,7 @@ type FakeChannel struct {
 	Declined *channel.Declined        // what Create answers, when set
 	Sync     bool                     // Create takes the money at once
 	Closed   []string
+	Subjects []string // what each Create was asked to show the payer, in order
 }
 
 // NewFake returns a fake channel of that name.
@@ -44,6 +45,7 @@ func (f *FakeChannel) Name() string { return f.name }
 func (f *FakeChannel) Create(_ context.Context, r channel.CreateRequest) (channel.CreateResult, error) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
+	f.Subjects = append(f.Subjects, r.Subject)
 	if f.Declined != nil {
 		return channel.CreateResult{}, f.Declined
 	}
