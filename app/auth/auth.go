@@ -183,19 +183,14 @@ type FailedSignIns struct {
 // none.
 func (s *Service) FailedSince(ctx context.Context, u *store.User) (FailedSignIns, error) {
 	var out FailedSignIns
-	var prev []time.Time
-	err := s.DB.NewSelect().Table("audit_logs").Column("at").
+	// One statement: the previous sign-in's time is a subquery (none: every failure counts).
+	prev := s.DB.NewSelect().Table("audit_logs").Column("at").
 		Where("target_type = 'user' AND target_id = ? AND action IN ('login', 'login.sso')", u.Login).
-		OrderExpr("id DESC").Limit(1).Offset(1).Scan(ctx, &prev)
-	if err != nil {
-		return out, fmt.Errorf("auth: previous sign-in: %w", err)
-	}
+		OrderExpr("id DESC").Limit(1).Offset(1)
 	q := s.DB.NewSelect().Table("audit_logs").Column("at", "ip").
 		Where("target_type = 'user' AND target_id = ? AND action IN ('login.failed', 'login.locked')", u.Login).
+		Where("(at > (?) OR (?) IS NULL)", prev, prev).
 		OrderExpr("id DESC")
-	if len(prev) > 0 {
-		q = q.Where("at > ?", prev[0])
-	}
 	var rows []struct {
 		At time.Time `bun:"at"`
 		IP string    `bun:"ip"`

@@ -316,3 +316,34 @@ func TestAddressLimitCountsFailuresOnly(t *testing.T) {
 		}
 	})
 }
+
+// At an account's first sign-in every failure before it is told (there is no previous
+// sign-in to count from); at the next, none of them again.
+func TestFirstSignInIsToldEveryEarlierFailure(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)}
+		s := &auth.Service{DB: db, Now: clk.Now}
+		newUser(t, db, "erin", "right-password", false)
+		for _, ip := range []string{"203.0.113.7", "203.0.113.8"} {
+			if _, err := s.Authenticate(ctx, "erin", "guess", ip); !errors.Is(err, auth.ErrBadCredentials) {
+				t.Fatalf("guess from %s: %v, want ErrBadCredentials", ip, err)
+			}
+			clk.Advance(time.Second)
+		}
+		if _, err := s.Authenticate(ctx, "erin", "right-password", "10.3.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.FailedSince(ctx, mustUser(t, db, "erin"))
+		if err != nil || f.Count != 2 || len(f.Addresses) != 2 || f.Addresses[0] != "203.0.113.8" || !f.Last.Equal(clk.Now().Add(-time.Second)) {
+			t.Errorf("FailedSince at the first sign-in = %+v, %v; want 2 from 203.0.113.8 then 203.0.113.7, the last at %v", f, err, clk.Now().Add(-time.Second))
+		}
+		clk.Advance(time.Minute)
+		if _, err := s.Authenticate(ctx, "erin", "right-password", "10.3.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := s.FailedSince(ctx, mustUser(t, db, "erin")); err != nil || f.Count != 0 {
+			t.Errorf("FailedSince at the next sign-in = %+v, %v; want none", f, err)
+		}
+	})
+}
