@@ -130,6 +130,25 @@ func SaveSession(ctx context.Context, db bun.IDB, key string, userID int64, data
 	return nil
 }
 
+// RenameSession moves the session row from key from to key to with new contents, in one
+// statement: the old key ends as the new one starts. It reports whether there was a row to
+// move (none: the caller saves the new key with SaveSession).
+func RenameSession(ctx context.Context, db bun.IDB, from, to string, userID int64, data []byte, expiresAt int64) (bool, error) {
+	if to == "" {
+		return false, errors.New("store: rename session: no key")
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := db.NewUpdate().Model((*sessionRow)(nil)).Set("k = ?", to).Set("user_id = ?", userID).
+		Set("v = ?", data).Set("expires_at = ?", expiresAt).Where("k = ?", from).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: rename session: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // TouchSession moves a session's expiry without rewriting it.
 func TouchSession(ctx context.Context, db bun.IDB, key string, expiresAt int64) error {
 	_, err := db.NewUpdate().Model((*sessionRow)(nil)).Set("expires_at = ?", expiresAt).Where("k = ?", key).Exec(ctx)

@@ -147,3 +147,44 @@ func TestSessionsAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// A sign-in gives the browser a new session id: the id it had before (here stored, with a
+// value saved under it) is worthless afterwards, on every instance, and leaves no row
+// behind; the new id is the signed-in user's.
+func TestSignInEndsTheEarlierSessionID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		newUser(t, db, "alice", "irrelevant-Pw1", false)
+		a, b := instance(db), instance(db)
+		_, resp := get(t, a, "/note?v=before", "")
+		before := sessionCookie(resp)
+		if v, _ := get(t, b, "/note/read", before); v != "before" {
+			t.Fatalf("the session before sign-in reads %q, want before", v)
+		}
+		_, resp = get(t, a, "/signin/alice", before)
+		after := sessionCookie(resp)
+		if after == "" || after == before {
+			t.Fatalf("sign-in cookie %q, want a new id (was %q)", after, before)
+		}
+		if who, _ := get(t, b, "/who", after); who != "alice payer" {
+			t.Errorf("the new id is %q on instance B, want alice payer", who)
+		}
+		if who, _ := get(t, b, "/who", before); who != "nobody" {
+			t.Errorf("the earlier id is %q on instance B, want nobody", who)
+		}
+		if v, _ := get(t, b, "/note/read", before); v != "" {
+			t.Errorf("the earlier id still reads %q, want nothing", v)
+		}
+		if n := count(t, db, "sessions"); n != 1 {
+			t.Errorf("session rows = %d, want 1 (the signed-in one)", n)
+		}
+	})
+}
+
+func count(t *testing.T, db *bun.DB, table string) int64 {
+	t.Helper()
+	n, err := db.NewSelect().Table(table).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -23,7 +23,8 @@ type WebSession struct {
 	s         *Sessions
 	c         *fiber.Ctx
 	id        string
-	stored    bool // a row with this id exists (as far as this request knows)
+	stored    bool   // a row with this id exists (as far as this request knows)
+	retired   string // Regenerate: the stored row's earlier id, moved to id at the next save
 	userID    int64
 	values    map[string]any
 	ttl       time.Duration // lifetime from the next save
@@ -70,11 +71,14 @@ func (s *WebSession) UserID() int64 { return s.userID }
 func (s *WebSession) SetExpiry(d time.Duration) { s.ttl = d }
 
 // Regenerate gives the session a new id, ending the old one: what a sign-in does, so that
-// an id fixed before it is worthless. The values stay until changed; Save stores them.
+// an id fixed before it is worthless. The values stay until changed; Save stores them. A
+// stored row is moved to the new id by Save in one statement (the old id ends there, and
+// it is deleted if the move fails); Destroy deletes it.
 func (s *WebSession) Regenerate() error {
-	if err := s.drop(); err != nil {
-		return err
+	if s.stored && s.retired == "" {
+		s.retired = s.id
 	}
+	s.stored = false
 	s.id = newToken()
 	return nil
 }
@@ -100,6 +104,12 @@ func (s *WebSession) Reset() error {
 }
 
 func (s *WebSession) drop() error {
+	if s.retired != "" {
+		if err := store.DeleteSession(s.ctx(), s.s.db, s.retired); err != nil {
+			return err
+		}
+		s.retired = ""
+	}
 	if !s.stored {
 		return nil
 	}
@@ -117,8 +127,19 @@ func (s *WebSession) Save() error {
 		ttl = s.s.timeout
 	}
 	exp := time.Now().Add(ttl).Unix()
-	if err := store.SaveSession(s.ctx(), s.s.db, s.id, s.userID, encodeValues(s.values), exp); err != nil {
-		return err
+	moved := false
+	if s.retired != "" {
+		var err error
+		if moved, err = store.RenameSession(s.ctx(), s.s.db, s.retired, s.id, s.userID, encodeValues(s.values), exp); err != nil {
+			s.drop() // the old id ends, as Regenerate promised
+			return err
+		}
+		s.retired = ""
+	}
+	if !moved {
+		if err := store.SaveSession(s.ctx(), s.s.db, s.id, s.userID, encodeValues(s.values), exp); err != nil {
+			return err
+		}
 	}
 	s.stored, s.expiresAt = true, exp
 	s.s.setCookie(s.c, s.id, ttl)
