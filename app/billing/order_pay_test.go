@@ -102,3 +102,41 @@ func TestOrderPaidAsMadeIsRefusedForABillJustSettled(t *testing.T) {
 		}
 	})
 }
+
+// Bills whose items collect into two merchants make no order (the payer is told how many),
+// and bills of one merchant other than the school's make an order into that merchant.
+func TestCreateOrderCollectsIntoTheItemsMerchant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := billingtest.NewFixture(t, db)
+		ctx := context.Background()
+		now := f.Clock.Now()
+		m := &store.Merchant{Name: "继续教育学院", CreatedAt: now, UpdatedAt: now}
+		billingtest.Insert(t, db, m)
+		item := *f.Item
+		item.ID, item.Code, item.Name, item.MerchantID = 0, "TRAIN-2026", "培训费", m.ID
+		billingtest.Insert(t, db, &item)
+		b := &store.Bill{BillNo: "B-OTHER", Source: "console", ItemID: item.ID, PayerID: &f.Payer.ID,
+			PayerType: "internal", PayerName: f.Payer.Name, AmountDueFen: 30000, Status: store.BillUnpaid, CreatedAt: now, UpdatedAt: now}
+		billingtest.Insert(t, db, b)
+
+		_, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: "sandbox",
+			Lines: []billing.LineRequest{{BillID: f.Bills[0].ID}, {BillID: b.ID}}})
+		if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(fault.Message(err, ""), "分属 2 个收款单位") {
+			t.Fatalf("CreateOrder across two merchants = %v, want refused: 分属 2 个收款单位", err)
+		}
+		if n := billingtest.Count(t, db, "orders"); n != 0 {
+			t.Errorf("orders = %d, want none", n)
+		}
+		o, err := f.Svc.CreateOrder(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: "sandbox",
+			Lines: []billing.LineRequest{{BillID: b.ID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.MerchantID != m.ID || o.TotalFen != 30000 || len(o.Lines) != 1 || o.Lines[0].Bill.Item.Name != "培训费" {
+			t.Errorf("order = merchant %d total %d, want merchant %d, 30000 for 培训费", o.MerchantID, o.TotalFen, m.ID)
+		}
+		if got, _ := f.Svc.Order(ctx, o.OrderNo); got.MerchantID != m.ID {
+			t.Errorf("stored order's merchant = %d, want %d", got.MerchantID, m.ID)
+		}
+	})
+}

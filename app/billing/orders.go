@@ -60,7 +60,7 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 	}
 	// One order collects into one merchant: the bills' items must name the same one, and
 	// the channel must take payments for it.
-	merchantID, err := s.MerchantOf(ctx, ids)
+	itemByID, merchantID, err := s.itemsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -91,20 +91,21 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		byID := make(map[int64]*store.Bill, len(bills))
 		versions := make(map[int64]int64, len(bills))
 		itemIDs := make([]int64, 0, len(bills))
+		moved := false // a bill's item is not one read above: it was moved to another meanwhile
 		for _, b := range bills {
 			byID[b.ID] = b
 			versions[b.ID] = b.Version
 			itemIDs = append(itemIDs, b.ItemID)
+			moved = moved || itemByID[b.ItemID] == nil
 		}
-		var items []*store.ChargeItem
-		if len(itemIDs) > 0 {
+		if moved {
+			var items []*store.ChargeItem
 			if err := tx.NewSelect().Model(&items).Where("id IN (?)", bun.In(itemIDs)).Scan(ctx); err != nil {
 				return fmt.Errorf("billing: load items: %w", err)
 			}
-		}
-		itemByID := make(map[int64]*store.ChargeItem, len(items))
-		for _, it := range items {
-			itemByID[it.ID] = it
+			for _, it := range items {
+				itemByID[it.ID] = it
+			}
 		}
 		for _, b := range bills {
 			b.Item = itemByID[b.ItemID]
@@ -168,6 +169,32 @@ func (s *Service) MerchantOf(ctx context.Context, billIDs []int64) (int64, error
 		return ids[0], nil
 	}
 	return 0, fault.New(fault.ErrInvalid, "mixed_merchants", "所选款项分属 %d 个收款单位，须分开支付：请按收款单位分别勾选后支付", len(ids))
+}
+
+// itemsOf reads the items of the bills (one statement) and the merchant they collect into,
+// as MerchantOf: one, or the error that they span several. CreateOrder prices its lines
+// from these items; they are read, not locked, as they were inside its transaction.
+func (s *Service) itemsOf(ctx context.Context, billIDs []int64) (map[int64]*store.ChargeItem, int64, error) {
+	var items []*store.ChargeItem
+	if err := s.DB.NewSelect().Model(&items).
+		Where("id IN (SELECT item_id FROM bills WHERE id IN (?))", bun.In(billIDs)).Scan(ctx); err != nil {
+		return nil, 0, fmt.Errorf("billing: items of bills: %w", err)
+	}
+	byID := make(map[int64]*store.ChargeItem, len(items))
+	var merchants []int64
+	for _, it := range items {
+		byID[it.ID] = it
+		if !slices.Contains(merchants, it.MerchantID) {
+			merchants = append(merchants, it.MerchantID)
+		}
+	}
+	switch len(merchants) {
+	case 0:
+		return byID, store.DefaultMerchantID, nil // no such bills: the order is refused later
+	case 1:
+		return byID, merchants[0], nil
+	}
+	return nil, 0, fault.New(fault.ErrInvalid, "mixed_merchants", "所选款项分属 %d 个收款单位，须分开支付：请按收款单位分别勾选后支付", len(merchants))
 }
 
 // lineAmount checks that bill b can be paid now and returns the amount to pay on it.
