@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,8 +33,12 @@ const (
 )
 
 // NewEngine parses every template under views/ once.
-func NewEngine() *html.Engine {
-	engine := html.NewFileSystem(http.FS(views.FS), ".html")
+func NewEngine() *html.Engine { return NewEngineFS(views.FS) }
+
+// NewEngineFS parses the templates of views, each {{asset "literal"}} already replaced by
+// its address (inlineAssets).
+func NewEngineFS(views fs.FS) *html.Engine {
+	engine := html.NewFileSystem(http.FS(inlineAssets{views}), ".html")
 	engine.AddFuncMap(Funcs)
 	return engine
 }

@@ -11,7 +11,6 @@ package web_test
 import (
 	"bytes"
 	"io/fs"
-	"net/http"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -52,8 +51,7 @@ func renderEngine(b *testing.B) *html.Engine {
 		b.Fatal("layouts/cashier.html no longer embeds {{.Content}}: update the benchmark")
 	}
 	files[benchLayout+".html"] = &fstest.MapFile{Data: []byte(strings.Replace(layout, "{{.Content}}", "{{embed}}", 1))}
-	engine := html.NewFileSystem(http.FS(files), ".html")
-	engine.AddFuncMap(web.Funcs)
+	engine := web.NewEngineFS(files)
 	if err := engine.Load(); err != nil {
 		b.Fatal(err)
 	}
