@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -14,3 +15,6 @@ func SetAfterBillsRead(s *Service, fn func(ctx context.Context, tx bun.Tx)) { s.
 // receipts to number and numbering them, so that a test can let another instance number
 // them at exactly that moment.
 func SetAfterCandidates(s *Service, fn func(ctx context.Context)) { s.afterCandidates = fn }
+
+// SetCatalogClock sets the clock the payer's page's item cache ages its entries by.
+func SetCatalogClock(s *Service, now func() time.Time) { s.catalog.clock = now }

@@ -21,27 +21,26 @@ const (
 
 // outstandingBillsSQL reads a session, its user, and the user's outstanding bills in one
 // statement: the first term's busiest page then costs the database one indexed read
-// (sessions by key, users by id, bills by payer and status, items and departments by id)
-// and the platform no reflection. A session without a user, or a user without bills, gives
-// one row with the bill's columns NULL; no session gives no row. The rows are sorted here,
-// not by the database: an ORDER BY over the joined rows made MariaDB build a temporary
-// table for every page (a seventh of the statement's cost). A payer has a handful of
-// outstanding bills; the limit only bounds what a runaway business system could make.
+// (sessions by key, users by id, bills by payer and status) and the platform no
+// reflection. A session without a user, or a user without bills, gives one row with the
+// bill's columns NULL; no session gives no row. The rows are sorted here, not by the
+// database: an ORDER BY over the joined rows made MariaDB build a temporary table for every
+// page (a seventh of the statement's cost). A payer has a handful of outstanding bills; the
+// limit only bounds what a runaway business system could make. The items' names and
+// departments come from the catalog cache (itemCatalog): joining them cost MariaDB about a
+// fifth of the statement (176 against 143 µs of CPU), for names every payer shares.
 var outstandingBillsSQL = "SELECT " + store.SessionSelect + `,
- b.id, b.item_id, b.amount_due_fen, b.amount_paid_fen, b.status, b.description, b.due_date, b.held_until,
- i.name, i.partial_allowed, i.merchant_id, d.name
+ b.id, b.item_id, b.amount_due_fen, b.amount_paid_fen, b.status, b.description, b.due_date, b.held_until
 FROM ` + store.SessionFrom + `
 LEFT JOIN bills AS b ON b.payer_id = s.user_id AND s.user_id <> 0 AND b.status IN ('` +
 	string(store.BillUnpaid) + `', '` + string(store.BillPartial) + `')
-LEFT JOIN charge_items AS i ON i.id = b.item_id
-LEFT JOIN departments AS d ON d.id = i.department_id
 WHERE s.k = ?
 LIMIT ` + fmt.Sprint(maxScanned)
 
 // SessionBills returns the session key as read with its user (nil: no such session, or it
 // has expired), and, when the session's user holds the payer role, their outstanding bills,
 // soonest deadline first, each with its item (name, part payment, merchant) and the item's
-// department name. The caller adopts the session (auth.Sessions.Adopt) before it shows
+// department name, as the catalog cache has them (at most itemCatalogTTL old). The caller adopts the session (auth.Sessions.Adopt) before it shows
 // anything: a disabled user's bills are read but must not be shown.
 func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionRecord, []*store.Bill, error) {
 	if key == "" {
@@ -66,12 +65,8 @@ func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionR
 			id, itemID, dueFen, paidFen sql.NullInt64
 			status, desc                sql.NullString
 			due, held                   timeScan
-			itemName, deptName          sql.NullString
-			partial                     sql.NullBool
-			merchantID                  sql.NullInt64
 		)
-		dest := append(sess.Dest(), &id, &itemID, &dueFen, &paidFen, &status, &desc, &due, &held,
-			&itemName, &partial, &merchantID, &deptName)
+		dest := append(sess.Dest(), &id, &itemID, &dueFen, &paidFen, &status, &desc, &due, &held)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, fmt.Errorf("billing: outstanding bills: %w", err)
 		}
@@ -82,9 +77,7 @@ func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionR
 			continue
 		}
 		b := &store.Bill{ID: id.Int64, ItemID: itemID.Int64, AmountDueFen: dueFen.Int64, AmountPaidFen: paidFen.Int64,
-			Status: store.BillStatus(status.String), Description: desc.String, DueDate: due.ptr(), HeldUntil: held.ptr(),
-			Item: &store.ChargeItem{ID: itemID.Int64, Name: itemName.String, PartialAllowed: partial.Bool, MerchantID: merchantID.Int64,
-				Department: &store.Department{Name: deptName.String}}}
+			Status: store.BillStatus(status.String), Description: desc.String, DueDate: due.ptr(), HeldUntil: held.ptr()}
 		bills = append(bills, b)
 	}
 	if err := rows.Err(); err != nil {
@@ -92,6 +85,12 @@ func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionR
 	}
 	if rec == nil || rec.Expired(s.now()) {
 		return nil, nil, nil
+	}
+	if rec.User == nil || !rec.User.HasRole(store.RolePayer) {
+		return rec, nil, nil
+	}
+	if err := s.catalog.fill(ctx, s.DB, bills); err != nil {
+		return nil, nil, err
 	}
 	// Soonest deadline first, bills without one last, then in the order they were made.
 	slices.SortFunc(bills, func(a, b *store.Bill) int {
@@ -107,9 +106,6 @@ func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionR
 	})
 	if len(bills) > maxOutstanding {
 		bills = bills[:maxOutstanding]
-	}
-	if rec.User == nil || !rec.User.HasRole(store.RolePayer) {
-		bills = nil
 	}
 	return rec, bills, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"campuspay/app/billing"
 	"campuspay/app/billing/billingtest"
 	"campuspay/store"
 	"campuspay/store/storetest"
@@ -76,4 +77,73 @@ func TestSessionBillsAgreesWithOutstandingBills(t *testing.T) {
 			t.Errorf("expired session = %+v with %d bills; want nothing", rec, len(bills))
 		}
 	})
+}
+
+// The page shows an item's name and department as the catalog cache has them: an item
+// seen for the first time at once, an edit to one already seen within itemCatalogTTL.
+// The bills' amounts are read with every page.
+func TestSessionBillsItemNamesFollowEdits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		f := billingtest.NewFixture(t, db)
+		clock := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+		billing.SetCatalogClock(f.Svc, func() time.Time { return clock })
+		const key = "k-payer"
+		if err := store.SaveSession(ctx, db, key, f.Payer.ID, nil, f.Clock.Now().Add(time.Hour).Unix()); err != nil {
+			t.Fatal(err)
+		}
+		page := func() []*store.Bill {
+			t.Helper()
+			_, bills, err := f.Svc.SessionBills(ctx, key)
+			if err != nil || len(bills) == 0 {
+				t.Fatalf("SessionBills: %d bills, %v", len(bills), err)
+			}
+			return bills
+		}
+		first := page()
+		if first[0].Item.Name != f.Item.Name || first[0].Item.Department.Name == "" {
+			t.Fatalf("item shown as %q of %q, want %q of its department", first[0].Item.Name, first[0].Item.Department.Name, f.Item.Name)
+		}
+
+		// Renamed, and a bill paid in part: the amount shows at once, the name within the TTL.
+		exec(t, db, "UPDATE charge_items SET name = ?, partial_allowed = ? WHERE id = ?", "2026学年学费（调整）", true, f.Item.ID)
+		exec(t, db, "UPDATE bills SET amount_paid_fen = 100, status = ? WHERE id = ?", store.BillPartial, f.Bills[0].ID)
+		clock = clock.Add(time.Second)
+		b := billByID(page(), f.Bills[0].ID)
+		if b.AmountPaidFen != 100 {
+			t.Errorf("paid %d fen shown, want 100 at once", b.AmountPaidFen)
+		}
+		clock = clock.Add(10 * time.Second)
+		b = billByID(page(), f.Bills[0].ID)
+		if b.Item.Name != "2026学年学费（调整）" || !b.Item.PartialAllowed {
+			t.Errorf("after the TTL the item shows as %q (part payment %v), want the edit", b.Item.Name, b.Item.PartialAllowed)
+		}
+
+		// A bill of an item no page has shown yet is named at once.
+		item := &store.ChargeItem{Code: "DORM-2026", Name: "2026学年住宿费", DepartmentID: f.Item.DepartmentID, Category: "accommodation",
+			Audience: f.Item.Audience, Pricing: f.Item.Pricing, Status: f.Item.Status, MerchantID: f.Item.MerchantID, CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
+		billingtest.Insert(t, db, item)
+		dorm := &store.Bill{BillNo: "B-DORM", Source: "console", ItemID: item.ID, PayerID: &f.Payer.ID, PayerType: "internal",
+			PayerName: f.Payer.Name, AmountDueFen: 120000, Status: store.BillUnpaid, CreatedAt: f.Clock.Now(), UpdatedAt: f.Clock.Now()}
+		billingtest.Insert(t, db, dorm)
+		if got := billByID(page(), dorm.ID); got.Item.Name != "2026学年住宿费" {
+			t.Errorf("new item shown as %q, want 2026学年住宿费", got.Item.Name)
+		}
+	})
+}
+
+func billByID(bills []*store.Bill, id int64) *store.Bill {
+	for _, b := range bills {
+		if b.ID == id {
+			return b
+		}
+	}
+	return &store.Bill{Item: &store.ChargeItem{Department: &store.Department{}}}
+}
+
+func exec(t *testing.T, db *bun.DB, query string, args ...any) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
 }

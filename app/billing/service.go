@@ -56,6 +56,8 @@ type Service struct {
 	numbering numberer
 	// paid wakes the payers' polls waiting for their order's payment (paidwatch.go).
 	paid paidWatch
+	// catalog is what the payer's page shows of the items (itemcatalog.go).
+	catalog itemCatalog
 	// afterCandidates, when set (by tests), runs in a numbering round between reading the
 	// receipts to number and numbering them.
 	afterCandidates func(ctx context.Context)
