@@ -77,6 +77,7 @@ type billRow struct {
 	Checked        bool
 	PartPaid       bool // paid in part already
 	PartialAllowed bool // the payer may pay part of it
+	AmountField    bool // the page asks how much to pay now: part payment allowed, not locked
 }
 
 // billsPage shows the bills page again after a form of it was refused (the session
@@ -145,8 +146,9 @@ func (h *Handler) showBills(c *fiber.Ctx, status int, form billsForm, bills []*s
 		}
 	}
 	return h.Render.Render(c.Status(status), "cashier/bills", "待缴费用", fiber.Map{
-		"Bills": bills, "Groups": groups, "OutstandingFen": total, "Channels": choices[merchantID],
-		"Now": now, "Form": form, "Total": fiber.Map{"Count": count, "TotalFen": selectedFen, "Mixed": merchants > 1},
+		"Bills": bills, "BillCount": len(bills), "Outstanding": money.Format(total), "Groups": groups, "Several": len(groups) > 1,
+		"Channels": choices[merchantID],
+		"Now":      now, "Form": form, "Total": fiber.Map{"Count": count, "TotalFen": selectedFen, "Mixed": merchants > 1},
 		"OpenOrders": open, "SwitchTo": switchTo, "Tabs": true,
 	})
 }
@@ -160,6 +162,7 @@ func rowOf(b *store.Bill, locked bool, form billsForm) billRow {
 			r.Dept = b.Item.Department.Name
 		}
 	}
+	r.AmountField = r.PartialAllowed && !locked
 	if b.DueDate != nil {
 		r.Deadline = b.DueDate.In(bizday.Shanghai).Format("2006-01-02")
 	}

@@ -92,6 +92,10 @@ type Page struct {
 	// Simulators: payments are simulated; the layout says so on every page.
 	Simulators bool
 	Notice     string // the sign-in notice (auth.SignInNotice), on the first full page after it
+	// Chrome: the header and footer, unless the page asked to be bare (data "Bare"; the
+	// sign-in pages). HistoryLink: the header links 缴费记录, unless the page has its own
+	// tabs (data "Tabs"). Worked out here: a template's not is a reflective call.
+	Chrome, HistoryLink bool
 }
 
 // Renderer renders pages. School returns the school's name for the header; Simulators
@@ -141,7 +145,11 @@ func (r *Renderer) Render(c *fiber.Ctx, name, title string, data fiber.Map) erro
 	if p != nil {
 		notice = auth.Notice(c)
 	}
-	if err := r.execute(c, layout, Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data, Simulators: r.Simulators, Notice: notice}); err != nil {
+	bare, _ := data["Bare"].(bool)
+	tabs, _ := data["Tabs"].(bool)
+	page := Page{Title: title, School: school, User: p, CSRF: csrf, Content: template.HTML(buf.String()), Data: data,
+		Simulators: r.Simulators, Notice: notice, Chrome: !bare, HistoryLink: !tabs}
+	if err := r.execute(c, layout, page); err != nil {
 		return err
 	}
 	if notice != "" {

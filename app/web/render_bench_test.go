@@ -75,6 +75,7 @@ type benchRow struct {
 	Name, Dept, Deadline, Due, Paid, Max      string
 	Amount                                    string
 	Locked, Checked, PartPaid, PartialAllowed bool
+	AmountField                               bool
 }
 
 // billsData is what the cashier's bills handler gives cashier/bills: three bills.
@@ -95,11 +96,11 @@ func billsData() fiber.Map {
 	for _, b := range bills {
 		rows = append(rows, benchRow{ID: b.ID, Name: b.Item.Name, Dept: b.Item.Department.Name, Deadline: "2026-09-30",
 			Due: money.Format(b.OutstandingFen()), Paid: money.Format(b.AmountPaidFen), Max: money.Plain(b.OutstandingFen()),
-			PartialAllowed: b.Item.PartialAllowed})
+			PartialAllowed: b.Item.PartialAllowed, AmountField: b.Item.PartialAllowed})
 	}
 	return fiber.Map{
-		"Bills": bills, "Groups": []benchGroup{{MerchantID: 1, Bills: bills, Rows: rows}},
-		"OutstandingFen": int64(5_500_00 + 1_200_00 + 386_50), "Now": now,
+		"Bills": bills, "BillCount": len(bills), "Groups": []benchGroup{{MerchantID: 1, Bills: bills, Rows: rows}},
+		"Outstanding": money.Format(5_500_00 + 1_200_00 + 386_50), "Now": now, "Tabs": true,
 		"Form":  fiber.Map{"Selected": map[int64]bool{}, "Amounts": map[int64]string{}, "Channel": "", "Error": ""},
 		"Total": fiber.Map{"Count": 0, "TotalFen": int64(0), "Mixed": false},
 		"Channels": []benchChannel{
