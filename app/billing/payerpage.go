@@ -40,8 +40,9 @@ LIMIT ` + fmt.Sprint(maxScanned)
 // SessionBills returns the session key as read with its user (nil: no such session, or it
 // has expired), and, when the session's user holds the payer role, their outstanding bills,
 // soonest deadline first, each with its item (name, part payment, merchant) and the item's
-// department name, as the catalog cache has them (at most itemCatalogTTL old). The caller adopts the session (auth.Sessions.Adopt) before it shows
-// anything: a disabled user's bills are read but must not be shown.
+// department name, as the catalog cache has them (at most itemCatalogTTL old). The caller
+// adopts the session (auth.Sessions.Adopt) before it shows anything: a disabled user's
+// bills are read but must not be shown.
 func (s *Service) SessionBills(ctx context.Context, key string) (*store.SessionRecord, []*store.Bill, error) {
 	if key == "" {
 		return nil, nil, nil
