@@ -18,19 +18,8 @@ import (
 	"campuspay/store/storetest"
 )
 
-// Forty simultaneous hits on a limit of five: exactly five are allowed, on either database,
-// counted by one statement that returns the row or (MySQL, TiDB) read back in its
-// transaction.
+// Forty simultaneous hits on a limit of five: exactly five are allowed, on either database.
 func TestHitCountsConcurrentHitsOnce(t *testing.T) {
-	for _, readBack := range []bool{false, true} {
-		t.Run(fmt.Sprintf("readback=%v", readBack), func(t *testing.T) {
-			defer auth.SetHitReadsBack(readBack)()
-			hitCountsConcurrentHitsOnce(t)
-		})
-	}
-}
-
-func hitCountsConcurrentHitsOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
@@ -74,15 +63,6 @@ func hitCountsConcurrentHitsOnce(t *testing.T) {
 // A rate limit (no lock) refuses over Max until its window ends and says when; a forgiven
 // hit is not counted.
 func TestHitRateLimit(t *testing.T) {
-	for _, readBack := range []bool{false, true} {
-		t.Run(fmt.Sprintf("readback=%v", readBack), func(t *testing.T) {
-			defer auth.SetHitReadsBack(readBack)()
-			hitRateLimit(t)
-		})
-	}
-}
-
-func hitRateLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
