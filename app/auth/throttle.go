@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/feature"
 
 	"campuspay/store"
 )
@@ -50,69 +51,89 @@ func throttleKey(key string) string {
 }
 
 // Hit counts one hit on key and says whether it is allowed. The count is one
-// insert-or-increment statement and the row stays locked until the verdict is written,
-// so concurrent hits, on one instance or several, are each counted once and in order:
-// of forty simultaneous hits on a limit of five, exactly five are allowed.
+// insert-or-increment statement, which also sets the lock when this hit is the Max-th of
+// a guessing limit, so concurrent hits, on one instance or several, are each counted once
+// and in order: of forty simultaneous hits on a limit of five, exactly five are allowed.
+// Where the database returns what the statement wrote (SQLite, MariaDB: RETURNING) that
+// one statement is all; elsewhere (MySQL, TiDB) the row is read back in the statement's
+// transaction, which keeps it locked until then.
 func Hit(ctx context.Context, db *bun.DB, l Limit, key string, now time.Time) (Verdict, error) {
 	key = throttleKey(key)
 	nowMS, startBefore := now.UnixMilli(), now.Add(-l.Window).UnixMilli()
-	var v Verdict
-	hit := func(ctx context.Context, tx bun.Tx) error {
-		v = Verdict{}
-		// A row starts again at one when its lock has run out, or, unlocked, when its
-		// window has.
-		expired := "(locked_until <= ? AND (locked_until > 0 OR window_start <= ?))"
-		set := "hits = CASE WHEN " + expired + " THEN 1 ELSE hits + 1 END, " +
-			"window_start = CASE WHEN " + expired + " THEN ? ELSE window_start END, " +
-			"locked_until = CASE WHEN " + expired + " THEN 0 ELSE locked_until END"
-		args := []any{nowMS, startBefore, nowMS, startBefore, nowMS, nowMS, startBefore}
-		insert := "INSERT INTO throttles (scope, k, hits, window_start, locked_until) VALUES (?, ?, 1, ?, 0) "
-		if store.DialectOf(db) == store.SQLite {
-			insert += "ON CONFLICT (scope, k) DO UPDATE SET "
-		} else {
-			// MySQL assigns left to right, each CASE seeing the columns already assigned:
-			// window_start changes before locked_until's CASE reads it, which then decides
-			// the same (a lock that ran out does not depend on the window, and an unlocked
-			// row's locked_until is 0 either way).
-			insert += "ON DUPLICATE KEY UPDATE "
-		}
-		if _, err := tx.ExecContext(ctx, insert+set, append([]any{l.Scope, key, nowMS}, args...)...); err != nil {
-			return err
-		}
-		var row struct {
-			Hits        int   `bun:"hits"`
-			WindowStart int64 `bun:"window_start"`
-			LockedUntil int64 `bun:"locked_until"`
-		}
-		if err := tx.NewSelect().Table("throttles").Column("hits", "window_start", "locked_until").
-			Where("scope = ? AND k = ?", l.Scope, key).Scan(ctx, &row); err != nil {
-			return err
-		}
-		v.Hits = row.Hits
-		switch {
-		case row.LockedUntil > nowMS:
-			v.Until = time.UnixMilli(row.LockedUntil)
-		case row.Hits > l.Max:
-			v.Until = time.UnixMilli(row.WindowStart).Add(l.Window)
-		default:
-			v.Allowed = true
-			if row.Hits == l.Max && l.LockFor > 0 {
-				_, err := tx.NewUpdate().Table("throttles").Set("locked_until = ?", now.Add(l.LockFor).UnixMilli()).
-					Where("scope = ? AND k = ?", l.Scope, key).Exec(ctx)
-				return err
-			}
-		}
-		return nil
+	// lockAt is what locked_until becomes when this hit is the Max-th (0: a rate limit,
+	// which sets no lock).
+	var lockAt int64
+	if l.LockFor > 0 {
+		lockAt = now.Add(l.LockFor).UnixMilli()
 	}
-	err := db.RunInTx(ctx, nil, hit)
+	firstLock := int64(0)
+	if l.Max == 1 {
+		firstLock = lockAt
+	}
+	// A row starts again at one when its lock has run out, or, unlocked, when its window
+	// has. A row still locked keeps its lock (and counts on); otherwise the lock is set
+	// when the count after this hit is Max.
+	expired := "(locked_until <= ? AND (locked_until > 0 OR window_start <= ?))"
+	counted := "CASE WHEN " + expired + " THEN 1 ELSE hits + 1 END"
+	set := "hits = " + counted + ", " +
+		"window_start = CASE WHEN " + expired + " THEN ? ELSE window_start END, "
+	args := []any{l.Scope, key, nowMS, firstLock, nowMS, startBefore, nowMS, startBefore, nowMS}
+	insert := "INSERT INTO throttles (scope, k, hits, window_start, locked_until) VALUES (?, ?, 1, ?, ?) "
+	if store.DialectOf(db) == store.SQLite {
+		// Every expression sees the row as it was: the count after this hit is counted.
+		insert += "ON CONFLICT (scope, k) DO UPDATE SET "
+		set += "locked_until = CASE WHEN locked_until > ? THEN locked_until WHEN " + counted + " = ? THEN ? ELSE 0 END"
+		args = append(args, nowMS, nowMS, startBefore, l.Max, lockAt)
+	} else {
+		// MySQL assigns left to right, each expression seeing the columns already
+		// assigned: locked_until's CASE, last, reads the old locked_until (its own) and the
+		// new hits, the count after this hit.
+		insert += "ON DUPLICATE KEY UPDATE "
+		set += "locked_until = CASE WHEN locked_until > ? THEN locked_until WHEN hits = ? THEN ? ELSE 0 END"
+		args = append(args, nowMS, l.Max, lockAt)
+	}
+	var row struct {
+		Hits        int   `bun:"hits"`
+		WindowStart int64 `bun:"window_start"`
+		LockedUntil int64 `bun:"locked_until"`
+	}
+	hit := func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, insert+set, args...); err != nil {
+			return err
+		}
+		return tx.NewSelect().Table("throttles").Column("hits", "window_start", "locked_until").
+			Where("scope = ? AND k = ?", l.Scope, key).Scan(ctx, &row)
+	}
+	run := func() error { return db.RunInTx(ctx, nil, hit) }
+	if db.Dialect().Features().Has(feature.InsertReturning) && !hitReadsBack {
+		run = func() error {
+			return db.NewRaw(insert+set+" RETURNING hits, window_start, locked_until", args...).Scan(ctx, &row)
+		}
+	}
+	err := run()
 	for try := 0; try < 4 && store.IsDeadlock(err); try++ {
-		err = db.RunInTx(ctx, nil, hit) // rolled back whole: count again
+		err = run() // rolled back whole: count again
 	}
 	if err != nil {
 		return Verdict{}, fmt.Errorf("auth: throttle %s: %w", l.Scope, err)
 	}
+	v := Verdict{Hits: row.Hits}
+	switch {
+	case lockAt > 0 && row.Hits == l.Max && row.LockedUntil == lockAt:
+		v.Allowed = true // the Max-th guess: allowed, and the lock is in place before it is checked
+	case row.LockedUntil > nowMS:
+		v.Until = time.UnixMilli(row.LockedUntil)
+	case row.Hits > l.Max:
+		v.Until = time.UnixMilli(row.WindowStart).Add(l.Window)
+	default:
+		v.Allowed = true
+	}
 	return v, nil
 }
+
+// hitReadsBack makes Hit read the row back in a transaction even where the database could
+// return it: MySQL's and TiDB's way, which the tests take on SQLite and MariaDB too.
+var hitReadsBack = false
 
 // Peek says whether key is allowed now, without counting a hit: for a limit that counts
 // failures after the fact (Hit once the attempt failed).
