@@ -157,22 +157,12 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 // MerchantOf is the merchant the bills collect into (their items'): one, or a clear error
 // when they span several — the cashier then helps the payer pay each group on its own.
 func (s *Service) MerchantOf(ctx context.Context, billIDs []int64) (int64, error) {
-	var ids []int64
-	if err := s.DB.NewSelect().TableExpr("bills AS b").Join("JOIN charge_items AS ci ON ci.id = b.item_id").
-		ColumnExpr("DISTINCT ci.merchant_id").Where("b.id IN (?)", bun.In(billIDs)).Scan(ctx, &ids); err != nil {
-		return 0, fmt.Errorf("billing: merchants of bills: %w", err)
-	}
-	switch len(ids) {
-	case 0:
-		return store.DefaultMerchantID, nil // no such bills: the order is refused below
-	case 1:
-		return ids[0], nil
-	}
-	return 0, fault.New(fault.ErrInvalid, "mixed_merchants", "所选款项分属 %d 个收款单位，须分开支付：请按收款单位分别勾选后支付", len(ids))
+	_, merchant, err := s.itemsOf(ctx, billIDs)
+	return merchant, err
 }
 
-// itemsOf reads the items of the bills (one statement) and the merchant they collect into,
-// as MerchantOf: one, or the error that they span several. CreateOrder prices its lines
+// itemsOf reads the items of the bills (one statement) and the merchant they collect into:
+// one, or the error that they span several. CreateOrder prices its lines
 // from these items; they are read, not locked, as they were inside its transaction.
 func (s *Service) itemsOf(ctx context.Context, billIDs []int64) (map[int64]*store.ChargeItem, int64, error) {
 	var items []*store.ChargeItem
