@@ -28,14 +28,15 @@ func (v inlineAssets) Open(name string) (fs.File, error) {
 	if err != nil || !strings.HasSuffix(name, ".html") {
 		return f, err
 	}
-	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	if info.IsDir() {
-		return v.FS.Open(name)
+		return f, nil // a directory named *.html: nothing to rewrite
 	}
+	defer f.Close()
 	src, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
