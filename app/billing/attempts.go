@@ -105,6 +105,9 @@ type PayArgs struct {
 	Password string // campus card
 	PayerIP  string // WeChat H5, UnionPay
 	OpenID   string // WeChat JSAPI
+	// Attempt is the attempt CreateOrderToPay recorded with the order, for this channel and
+	// way: PayOrder uses it instead of making one.
+	Attempt *store.PaymentAttempt
 }
 
 // Pay starts (or resumes) a payment attempt of an open order. The same channel and way
@@ -153,8 +156,20 @@ func (s *Service) PayOrder(ctx context.Context, order *store.Order, args PayArgs
 	if !containsWay(gw.Caps.Ways, way) {
 		return order, nil, res, fault.New(fault.ErrInvalid, "way_invalid", "%s不支持这种支付方式", gw.Caps.Label)
 	}
-	attempt, reused, stale, err := s.attemptFor(ctx, order, name, way)
-	if err != nil {
+	var (
+		attempt *store.PaymentAttempt
+		reused  bool
+		stale   string
+	)
+	if a := args.Attempt; a != nil && a.OrderID == order.ID && a.Channel == name && a.Way == string(way) &&
+		a.Status == store.AttemptOpen && a.PayURL == "" {
+		// Made with the order a moment ago, in the transaction that checked its bills due
+		// and held them, so attemptFor's checks are not run again. What they would catch in
+		// these milliseconds — a late payment of an earlier order settling one of the bills —
+		// can as well happen between attemptFor's commit and the company's answer: the
+		// notification then records the money paid twice as an overpayment, to refund.
+		attempt = a
+	} else if attempt, reused, stale, err = s.attemptFor(ctx, order, name, way); err != nil {
 		return order, nil, res, err
 	}
 	if stale != "" {

@@ -65,6 +65,49 @@ func TestOrderPaidAsMadeIsPaidAsIfReadBack(t *testing.T) {
 	})
 }
 
+// An order made to be paid at once carries its first attempt, recorded with it: paying it
+// asks the channel for that attempt (numbered as the order) and makes no other, and the
+// money credits the bills. A way the channel does not have makes nothing.
+func TestOrderMadeToPayCarriesItsFirstAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := billingtest.NewFixture(t, db)
+		ctx := context.Background()
+		way := f.Svc.Capabilities("sandbox").Ways[0]
+		two := []billing.LineRequest{{BillID: f.Bills[0].ID}, {BillID: f.Bills[1].ID}}
+		if _, _, err := f.Svc.CreateOrderToPay(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: "sandbox", Lines: two}, "no-such-way"); !errors.Is(err, fault.ErrInvalid) {
+			t.Fatalf("CreateOrderToPay by a way the channel lacks: %v, want invalid", err)
+		}
+		if n := billingtest.Count(t, db, "orders"); n != 0 {
+			t.Fatalf("%d orders after a refused one, want 0", n)
+		}
+		made, first, err := f.Svc.CreateOrderToPay(ctx, billing.OrderRequest{PayerID: f.Payer.ID, Channel: "sandbox", Lines: two}, way)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil || first.AttemptNo != made.OrderNo || first.Seq != 1 || first.AmountFen != made.TotalFen || first.Way != string(way) {
+			t.Fatalf("attempt made with the order = %+v, want seq 1 numbered %s for %d by %s", first, made.OrderNo, made.TotalFen, way)
+		}
+		o, attempt, res, err := f.Svc.PayOrder(ctx, made, billing.PayArgs{Channel: "sandbox", Way: way, Attempt: first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if attempt.ID != first.ID || res.QRContent != "https://pay.example/"+made.OrderNo || o.PayURL != res.QRContent {
+			t.Errorf("PayOrder = attempt %d, %q, order pay_url %q; want attempt %d with the fake's page for %s", attempt.ID, res.QRContent, o.PayURL, first.ID, made.OrderNo)
+		}
+		if n := billingtest.Count(t, db, "payment_attempts"); n != 1 {
+			t.Errorf("%d attempts, want the one made with the order", n)
+		}
+		if _, err := f.Svc.ApplyTrade(ctx, "sandbox", f.Fake.Paid(made, "T-MADE-1")); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range two {
+			if b := f.Bill(t, l.BillID); b.Status != store.BillPaid || b.AmountPaidFen != b.AmountDueFen {
+				t.Errorf("bill %d = %s, paid %d of %d; want paid in full", b.ID, b.Status, b.AmountPaidFen, b.AmountDueFen)
+			}
+		}
+	})
+}
+
 // A bill settled by a late payment between the order being made and paid is caught when the
 // order is paid as made, as when it is read back: the order is closed and nothing charged.
 func TestOrderPaidAsMadeIsRefusedForABillJustSettled(t *testing.T) {

@@ -42,19 +42,37 @@ type OrderRequest struct {
 // other order can take them until this one is paid or expires. It does not contact the
 // channel: StartPayment does.
 func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Order, error) {
+	order, _, err := s.createOrder(ctx, req, "")
+	return order, err
+}
+
+// CreateOrderToPay is CreateOrder for a payer who pays at once by way: the order's first
+// payment attempt is recorded in the order's own transaction, where its bills were just
+// checked due and held, and is returned for PayOrder (PayArgs.Attempt), which then opens
+// no transaction of its own to make one. A channel that takes the money at once (the campus
+// card, which needs the payer's password) gets no attempt here: each of its payments makes
+// its own, so the attempt is nil.
+func (s *Service) CreateOrderToPay(ctx context.Context, req OrderRequest, way channel.Way) (*store.Order, *store.PaymentAttempt, error) {
+	if way == "" {
+		return nil, nil, fault.New(fault.ErrInvalid, "way_invalid", "请选择支付方式")
+	}
+	return s.createOrder(ctx, req, way)
+}
+
+func (s *Service) createOrder(ctx context.Context, req OrderRequest, way channel.Way) (*store.Order, *store.PaymentAttempt, error) {
 	if len(req.Lines) == 0 {
-		return nil, fault.New(fault.ErrInvalid, "no_bills", "请至少选择一笔待缴款项")
+		return nil, nil, fault.New(fault.ErrInvalid, "no_bills", "请至少选择一笔待缴款项")
 	}
 	if len(req.Lines) > MaxOrderLines {
-		return nil, fault.New(fault.ErrInvalid, "too_many_bills", "一次最多支付 %d 笔款项", MaxOrderLines)
+		return nil, nil, fault.New(fault.ErrInvalid, "too_many_bills", "一次最多支付 %d 笔款项", MaxOrderLines)
 	}
 	ids := make([]int64, 0, len(req.Lines))
 	for _, l := range req.Lines {
 		if slices.Contains(ids, l.BillID) {
-			return nil, fault.New(fault.ErrInvalid, "duplicate_bill", "同一笔款项选择了两次")
+			return nil, nil, fault.New(fault.ErrInvalid, "duplicate_bill", "同一笔款项选择了两次")
 		}
 		if l.AmountFen < 0 || l.AmountFen > MaxAmountFen {
-			return nil, fault.New(fault.ErrInvalid, "amount_invalid", "金额无效")
+			return nil, nil, fault.New(fault.ErrInvalid, "amount_invalid", "金额无效")
 		}
 		ids = append(ids, l.BillID)
 	}
@@ -62,16 +80,24 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 	// the channel must take payments for it.
 	itemByID, merchantID, err := s.itemsOf(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s.gatewayForNew(ctx, req.Channel, merchantID); err != nil {
-		return nil, err
+	gw, err := s.gatewayForNew(ctx, req.Channel, merchantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if way != "" && !containsWay(gw.Caps.Ways, way) {
+		return nil, nil, fault.New(fault.ErrInvalid, "way_invalid", "%s不支持这种支付方式", gw.Caps.Label)
+	}
+	if gw.Caps.NeedsPassword {
+		way = ""
 	}
 	now := s.now()
 	var payer store.User
 	if err := s.DB.NewSelect().Model(&payer).Where("id = ?", req.PayerID).Scan(ctx); err != nil {
-		return nil, fault.NotFound(err, "缴费人不存在")
+		return nil, nil, fault.NotFound(err, "缴费人不存在")
 	}
+	var attempt *store.PaymentAttempt
 	order := &store.Order{
 		PayerID: &payer.ID, PayerName: payer.Name, PayerPhone: payer.Phone,
 		Channel: req.Channel, MerchantID: merchantID, Status: store.OrderOpen,
@@ -136,6 +162,15 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		if err := s.insertOrder(ctx, tx, order, lines, versions); err != nil {
 			return err
 		}
+		if way != "" {
+			// The first attempt is numbered as the order (attemptFor numbers the later ones).
+			attempt = &store.PaymentAttempt{AttemptNo: order.OrderNo, OrderID: order.ID, Seq: 1, Channel: req.Channel,
+				MerchantID: merchantID, Way: string(way), AmountFen: order.TotalFen, Status: store.AttemptOpen,
+				CreatedAt: now, UpdatedAt: now}
+			if _, err := tx.NewInsert().Model(attempt).Exec(ctx); err != nil {
+				return fmt.Errorf("billing: insert attempt: %w", err)
+			}
+		}
 		// The lines carry their bills and items as Order would read them back, held now:
 		// paying the order at once (PayOrder) reads none of it again.
 		for _, l := range lines {
@@ -149,9 +184,9 @@ func (s *Service) CreateOrder(ctx context.Context, req OrderRequest) (*store.Ord
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return order, nil
+	return order, attempt, nil
 }
 
 // MerchantOf is the merchant the bills collect into (their items'): one, or a clear error

@@ -11,6 +11,7 @@ import (
 	"campuspay/app/billing"
 	"campuspay/app/fault"
 	"campuspay/app/money"
+	"campuspay/store"
 )
 
 // orderCreate turns the ticked bills into an order on the chosen channel and pays it by the
@@ -46,7 +47,16 @@ func (h *Handler) orderCreate(c *fiber.Ctx) error {
 	if way, err = h.wayHere(c, name, way); err != nil {
 		return err
 	}
-	order, err := h.Billing.CreateOrder(c.UserContext(), billing.OrderRequest{PayerID: p.UserID, Lines: lines, Channel: name})
+	req := billing.OrderRequest{PayerID: p.UserID, Lines: lines, Channel: name}
+	var (
+		order *store.Order
+		made  *store.PaymentAttempt
+	)
+	if h.paysAtOnce(name, way) {
+		order, made, err = h.Billing.CreateOrderToPay(c.UserContext(), req, way)
+	} else {
+		order, err = h.Billing.CreateOrder(c.UserContext(), req)
+	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && (errors.Is(fe.Kind, fault.ErrInvalid) || errors.Is(fe.Kind, fault.ErrConflict)) {
 		form.Error = fe.Message
@@ -56,5 +66,5 @@ func (h *Handler) orderCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.pay(c, order, name, way)
+	return h.payMade(c, order, name, way, made)
 }

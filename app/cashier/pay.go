@@ -40,6 +40,20 @@ func (h *Handler) pay(c *fiber.Ctx, o *store.Order, name string, way channel.Way
 	if err != nil {
 		return err
 	}
+	return h.payMade(c, o, name, way, nil)
+}
+
+// paysAtOnce: pay, given this channel and way (already the way here), asks the channel in
+// the same request, so an order made for it may carry its first attempt
+// (billing.CreateOrderToPay). Not so for a channel that needs the payer's password, nor
+// for WeChat inside WeChat, which may first send the payer to fetch their openid.
+func (h *Handler) paysAtOnce(name string, way channel.Way) bool {
+	return !h.Billing.Capabilities(name).NeedsPassword && way != channel.WayWxJSAPI
+}
+
+// payMade is pay with the way settled, and made the attempt billing recorded with the
+// order (nil: none).
+func (h *Handler) payMade(c *fiber.Ctx, o *store.Order, name string, way channel.Way, made *store.PaymentAttempt) error {
 	if h.Billing.Capabilities(name).NeedsPassword {
 		return web.Redirect(c, orderPath(o))
 	}
@@ -51,15 +65,15 @@ func (h *Handler) pay(c *fiber.Ctx, o *store.Order, name string, way channel.Way
 			return web.Redirect(c, orderPath(o)+"/oauth?"+q.Encode())
 		}
 	}
-	return h.payWith(c, o, name, way, openID)
+	return h.payWith(c, o, name, way, openID, made)
 }
 
 // payWith calls billing.Pay and renders its result.
-func (h *Handler) payWith(c *fiber.Ctx, o *store.Order, name string, way channel.Way, openID string) error {
+func (h *Handler) payWith(c *fiber.Ctx, o *store.Order, name string, way channel.Way, openID string, made *store.PaymentAttempt) error {
 	// o was read (or made) by this request a moment ago: billing checks again under the
 	// order's lock what may have changed since.
 	o, _, res, err := h.Billing.PayOrder(c.UserContext(), o, billing.PayArgs{
-		Channel: name, Way: way, PayerIP: c.IP(), OpenID: openID,
+		Channel: name, Way: way, PayerIP: c.IP(), OpenID: openID, Attempt: made,
 	})
 	if err != nil {
 		return err

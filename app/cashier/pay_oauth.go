@@ -140,7 +140,7 @@ func (h *Handler) oauthCallback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.payWith(c, o, name, channel.Way(way), openID)
+	return h.payWith(c, o, name, channel.Way(way), openID, nil)
 }
 
 // openID exchanges the callback's code for the payer's openid.
