@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -47,6 +49,10 @@ const (
 // SessionCookie is the name of the session's cookie.
 const SessionCookie = "campuspay_session"
 
+// PreSessionCookie is the name of the cookie that binds the forms of a visitor without a
+// stored session to their browser (see CSRFToken): 32 random bytes in hex, nothing else.
+const PreSessionCookie = "campuspay_presession"
+
 // Sessions keeps sessions in the database (store/sessions.go).
 //
 // Every request reads its session row and its user's row in one statement: there is no
@@ -59,14 +65,22 @@ type Sessions struct {
 	db      *bun.DB
 	secure  bool
 	timeout time.Duration // a session's lifetime without use, unless the sign-in set one
+	csrfKey []byte        // makes the CSRF tokens of visitors without a stored session
 }
 
 // NewSessions returns session handling over db. secure marks cookies Secure (HTTPS).
-func NewSessions(db *bun.DB, secure bool, timeout time.Duration) *Sessions {
+// csrfKey makes the CSRF token of a visitor who has no stored session from their
+// pre-session cookie (CSRFToken): every instance must be given the same key (one derived
+// from the master secret), so that a form rendered by one is accepted by the others.
+func NewSessions(db *bun.DB, secure bool, timeout time.Duration, csrfKey []byte) *Sessions {
 	if timeout <= 0 {
 		timeout = 2 * time.Hour
 	}
-	return &Sessions{db: db, secure: secure, timeout: timeout}
+	if len(csrfKey) == 0 {
+		// Without a key anyone could compute the token of any cookie.
+		panic("auth: NewSessions: no CSRF key")
+	}
+	return &Sessions{db: db, secure: secure, timeout: timeout, csrfKey: csrfKey}
 }
 
 // Middleware loads the session (if the request carries one) and the principal into locals.
@@ -171,6 +185,28 @@ func (s *Sessions) setCookie(c *fiber.Ctx, id string, ttl time.Duration) {
 	}
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: id, Path: "/", MaxAge: int(ttl / time.Second),
 		Expires: time.Now().Add(ttl), HTTPOnly: true, Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// setPreSessionCookie gives the browser its pre-session cookie. It lasts as long as the
+// browser's session (no Max-Age): its token is good for as long as a page with a form can
+// stay open, the server keeps nothing that would have to expire with it, and the value
+// opens nothing by itself (it is no session, it only ties forms to this browser), so a
+// lifetime would only refuse forms left open past it, as the anonymous session rows did
+// after their timeout.
+func (s *Sessions) setPreSessionCookie(c *fiber.Ctx, value string) {
+	if c == nil {
+		return
+	}
+	c.Cookie(&fiber.Cookie{Name: PreSessionCookie, Value: value, Path: "/", SessionOnly: true,
+		HTTPOnly: true, Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// preSessionToken is the CSRF token of the forms of a browser whose pre-session cookie is
+// pre: made from the cookie with the key every instance shares, it needs no row.
+func (s *Sessions) preSessionToken(pre string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte("csrf\x00" + pre))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (s *Sessions) clearCookie(c *fiber.Ctx) {
@@ -285,7 +321,13 @@ func SignOut(c *fiber.Ctx) error {
 	return Session(c).Destroy()
 }
 
-// CSRFToken returns the session's CSRF token, making one (and saving the session) if needed.
+// CSRFToken returns the CSRF token for the request's forms. A stored session has its own
+// (made, and the session saved, if it has none yet). A visitor without a stored session
+// (anyone who only opened the sign-in page or a payment form) gets a token made from their
+// pre-session cookie, set on this response if the browser has none: showing them a form
+// writes no row, which a crawler or the term-start rush would otherwise do on every view.
+// The first save of their session keeps that token (WebSession.Save), so forms already
+// shown stay good.
 func CSRFToken(c *fiber.Ctx) string {
 	sess := Session(c)
 	if sess == nil {
@@ -293,6 +335,9 @@ func CSRFToken(c *fiber.Ctx) string {
 	}
 	if tok, ok := sess.Get("csrf").(string); ok && tok != "" {
 		return tok
+	}
+	if !sess.stored {
+		return sess.s.preSessionToken(sess.preSession(true))
 	}
 	tok := newToken()
 	sess.Set("csrf", tok)
@@ -302,15 +347,22 @@ func CSRFToken(c *fiber.Ctx) string {
 
 // CSRF refuses a state-changing request (anything but GET, HEAD, OPTIONS) whose token, from
 // the X-CSRF-Token header or the _csrf field of the form in the body, does not equal the
-// session's. A token in the query string is not looked at: it leaks into logs, histories
-// and Referer headers.
+// session's, or, for a visitor without a stored session, the one their pre-session cookie
+// gives (CSRFToken); without either cookie nothing is accepted. A token in the query
+// string is not looked at: it leaks into logs, histories and Referer headers.
 func CSRF() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		switch c.Method() {
 		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 			return c.Next()
 		}
-		want, _ := Session(c).Get("csrf").(string)
+		sess := Session(c)
+		var want string
+		if sess.stored {
+			want, _ = sess.Get("csrf").(string)
+		} else if pre := sess.preSession(false); pre != "" {
+			want = sess.s.preSessionToken(pre)
+		}
 		got := c.Get(CSRFHeader)
 		if got == "" {
 			got = formField(c, CSRFField)

@@ -17,10 +17,14 @@ import (
 	"campuspay/store/storetest"
 )
 
+// csrfKey is the key every instance is given (the platform derives it from the master
+// secret they share).
+var csrfKey = []byte("test-csrf-key-0123456789abcdef0123456789")
+
 // instance is one platform instance's pages over a shared database: it signs a user in,
 // says who is asking, and signs out.
 func instance(db *bun.DB) *fiber.App {
-	s := auth.NewSessions(db, false, time.Hour)
+	s := auth.NewSessions(db, false, time.Hour, csrfKey)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Use(s.Middleware())
 	app.Get("/signin/:login", func(c *fiber.Ctx) error {

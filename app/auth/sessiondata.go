@@ -29,6 +29,7 @@ type WebSession struct {
 	values    map[string]any
 	ttl       time.Duration // lifetime from the next save
 	expiresAt int64         // as read: unix seconds, 0 = never
+	pre       string        // the browser's pre-session cookie, as read or set (preSession)
 }
 
 // Get returns a value: a string, an int64, or nil.
@@ -121,7 +122,19 @@ func (s *WebSession) drop() error {
 }
 
 // Save stores the session and (re)sends its cookie.
+//
+// The first save of a visitor's session (guest orders, a single sign-on's state, ...) gives
+// it the CSRF token the visitor's forms already carry, the one their pre-session cookie
+// gives (CSRFToken): the pages they have open keep working. A visitor who was shown no form
+// yet gets a new token in the same write, rather than in a second one when a page asks.
 func (s *WebSession) Save() error {
+	if tok, _ := s.values["csrf"].(string); !s.stored && tok == "" {
+		if pre := s.preSession(false); pre != "" {
+			s.values["csrf"] = s.s.preSessionToken(pre)
+		} else {
+			s.values["csrf"] = newToken()
+		}
+	}
 	ttl := s.ttl
 	if ttl <= 0 {
 		ttl = s.s.timeout
@@ -144,6 +157,23 @@ func (s *WebSession) Save() error {
 	s.stored, s.expiresAt = true, exp
 	s.s.setCookie(s.c, s.id, ttl)
 	return nil
+}
+
+// preSession returns the browser's pre-session cookie: the one the request carries, or
+// the one made earlier in this request. If there is none, mint makes one and sets it on
+// the response; otherwise it returns "". A value that cannot be one (not 64 hex digits,
+// like a session id) counts as none.
+func (s *WebSession) preSession(mint bool) string {
+	if s.pre == "" && s.c != nil {
+		if v := s.c.Cookies(PreSessionCookie); validSessionID(v) {
+			s.pre = v
+		}
+	}
+	if s.pre == "" && mint {
+		s.pre = newToken()
+		s.s.setPreSessionCookie(s.c, s.pre)
+	}
+	return s.pre
 }
 
 func (s *WebSession) ctx() context.Context {

@@ -240,7 +240,7 @@ func loadInsert(b *testing.B, db bun.IDB, rows any) {
 // 60 ms of CPU each.
 func loadSignIn(b *testing.B, db *bun.DB, n int) []string {
 	b.Helper()
-	sessions := auth.NewSessions(db, false, 2*time.Hour)
+	sessions := auth.NewSessions(db, false, 2*time.Hour, []byte("load-test-csrf-key-0123456789abcdef"))
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/signin/:login", sessions.Middleware(), func(c *fiber.Ctx) error {
 		u := new(store.User)

@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Billing.Channels[name] = ch
 	}
 	s.logChannels(ctx, isDemo)
-	s.App = s.newApp(derive(master, "links"), derive(master, "secrets"))
+	s.App = s.newApp(derive(master, "links"), derive(master, "secrets"), derive(master, "csrf"))
 	if cfg.Jobs {
 		s.Scheduler, err = jobs.NewScheduler(db, cfg.Log, []jobs.Job{
 			{Name: "expire-orders", Every: 30 * time.Second, Run: jobs.ExpireOrders(s.Billing, cfg.Log)},
@@ -276,7 +276,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
+func (s *Server) newApp(linkKey, secretsKey, csrfKey string) *fiber.App {
 	engine := web.NewEngine()
 	renderer := &web.Renderer{Engine: engine, School: func(c *fiber.Ctx) string {
 		return s.Settings.Get(c.UserContext(), settings.SchoolName)
@@ -319,7 +319,9 @@ func (s *Server) newApp(linkKey, secretsKey string) *fiber.App {
 
 	(&notify.Handler{Billing: s.Billing}).Routes(app) // the payment companies' door: before any page's middleware
 
-	sessions := auth.NewSessions(s.DB, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout)
+	// The CSRF key is derived from the master secret, which every instance shares: a
+	// visitor's form rendered by one instance is accepted by any other.
+	sessions := auth.NewSessions(s.DB, strings.HasPrefix(s.Config.BaseURL, "https://"), s.Config.SessionTimeout, []byte(csrfKey))
 	ch := &cashier.Handler{
 		Billing: s.Billing, Auth: s.Auth, Render: renderer, Signer: auth.Signer{Key: []byte(linkKey)},
 		BaseURL: s.Config.BaseURL, Log: s.Config.Log, Sessions: sessions.Middleware(), SessionStore: sessions, Egress: s.Egress, Secrets: auth.Box{Key: []byte(secretsKey)},
