@@ -85,6 +85,20 @@ func TestTwoInstancesOnOneDatabase(t *testing.T) {
 	}
 	allowReceiver(t, db, hook.URL)
 
+	t.Run("sign-in form shown by one is accepted by the other", func(t *testing.T) {
+		// The form's token needs no session row: it comes from the browser's cookie and a
+		// key both instances derive from the secret they share.
+		jar, _ := cookiejar.New(nil)
+		br := &servertest.Browser{T: t, Base: a.URL, Client: &http.Client{Jar: jar,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		br.Get("/login")
+		br.Base = b.URL
+		code, body, _ := br.Post("/login", url.Values{"login": {"2026000002"}, "password": {"pay123456"}, "next": {"/pay"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("POST /login to the second instance with the first's form: %d, want 303\n%s", code, body)
+		}
+	})
+
 	t.Run("session made on one is honoured by the other", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil) // cookies are per host, not port: both instances get them
 		br := &servertest.Browser{T: t, Base: a.URL, Client: &http.Client{Jar: jar,

@@ -337,6 +337,67 @@ func TestGuestPaysOpenItemAndLooksItUp(t *testing.T) {
 	})
 }
 
+// An off-campus visitor's forms carry a token before they have a session (viewing a form
+// stores nothing); when their guest order then stores the session, the forms they still
+// have open keep working.
+func TestGuestFormsShownBeforeTheSessionKeepWorking(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		ctx := context.Background()
+		rows := func() int64 {
+			n, err := p.DB.NewSelect().Table("sessions").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := rows()
+		guest := p.NewBrowser(t)
+		guest.Get("/lookup") // a second tab, left open
+		lookupToken := guest.CSRF
+		if code, _ := guest.Get("/i/DONATE-2026"); code != http.StatusOK {
+			t.Fatalf("open item page: status %d", code)
+		}
+		itemToken := guest.CSRF
+		if n := rows(); n != before {
+			t.Errorf("viewing two forms wrote %d session rows, want none", n-before)
+		}
+
+		code, body, resp := guest.Post("/i/DONATE-2026", url.Values{"name": {"赵校友"}, "phone": {"13900000000"}, "amount": {"50"}, "channel": {"sandbox"}, "_csrf": {itemToken}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("guest pay: status %d\n%s", code, body)
+		}
+		orderNo := orderPathRE.FindStringSubmatch(resp.Header.Get("Location"))[1]
+		if n := rows(); n != before+1 {
+			t.Errorf("the guest order stored %d session rows, want 1", n-before)
+		}
+
+		// The look-up tab, opened before the order, finds the order.
+		code, _, resp = guest.Post("/lookup", url.Values{"order_no": {orderNo}, "phone": {"13900000000"}, "_csrf": {lookupToken}})
+		if code != http.StatusSeeOther || resp.Header.Get("Location") != "/pay/orders/"+orderNo {
+			t.Errorf("look-up form shown before the order: status %d Location %q, want 303 to the order", code, resp.Header.Get("Location"))
+		}
+		// The item page, not reloaded, still pays: a second gift.
+		if code, _, _ := guest.Post("/i/DONATE-2026", url.Values{"name": {"赵校友"}, "phone": {"13900000000"}, "amount": {"20"}, "channel": {"sandbox"}, "_csrf": {itemToken}}); code != http.StatusSeeOther {
+			t.Errorf("item form shown before the order, sent again: status %d, want 303", code)
+		}
+		// The order page's own forms carry a token that works too: cancel the first order.
+		guest.Get("/pay/orders/" + orderNo)
+		if code, _, _ := guest.Post("/pay/orders/"+orderNo+"/cancel", nil); code != http.StatusSeeOther {
+			t.Errorf("cancel from the order page: status %d, want 303", code)
+		}
+		if o, _ := p.Billing.Order(ctx, orderNo); o == nil || o.Status != store.OrderClosed {
+			t.Errorf("first order after cancel: %+v, want closed", o)
+		}
+		if n := rows(); n != before+1 {
+			t.Errorf("the guest's session rows: %d, want 1", n-before)
+		}
+		// A forged token is still refused.
+		if code, _, _ := guest.Post("/lookup", url.Values{"order_no": {orderNo}, "phone": {"13900000000"}, "_csrf": {strings.Repeat("0", 64)}}); code != http.StatusForbidden {
+			t.Errorf("look-up with a forged token: status %d, want 403", code)
+		}
+	})
+}
+
 func TestRequestsThatMustBeRefused(t *testing.T) {
 	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
 		a := p.NewBrowser(t)

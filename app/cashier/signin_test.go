@@ -272,3 +272,79 @@ func TestCSRFTokenNotFromQuery(t *testing.T) {
 		}
 	})
 }
+
+// Opening the sign-in page stores nothing: its form's token comes from a cookie of the
+// browser (the pre-session cookie), so a crawler or the term-start rush writes no session
+// row by looking. The form signs in with that token and that cookie only, and the sign-in
+// writes the one row of the new session.
+func TestSignInPageWritesNoSession(t *testing.T) {
+	servertest.Each(t, servertest.Options{Demo: true}, func(t *testing.T, p *servertest.Platform) {
+		ctx := context.Background()
+		rows := func() int64 {
+			n, err := p.DB.NewSelect().Table("sessions").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := rows()
+		b := p.NewBrowser(t)
+		code, _, resp := b.Do("GET", "/login", nil, false)
+		if code != http.StatusOK || b.CSRF == "" {
+			t.Fatalf("GET /login: status %d token %q, want the form with a token", code, b.CSRF)
+		}
+		if n := rows(); n != before {
+			t.Errorf("opening the sign-in page wrote %d session rows, want none", n-before)
+		}
+		if n := len(sessionCookies(resp)); n != 0 {
+			t.Errorf("opening the sign-in page set %d session cookies, want none", n)
+		}
+		var pre *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == "campuspay_presession" {
+				pre = c
+			}
+		}
+		if pre == nil || !pre.HttpOnly || pre.SameSite != http.SameSiteLaxMode || pre.Path != "/" {
+			t.Fatalf("pre-session cookie %v: want one, HttpOnly, SameSite=Lax, Path=/", pre)
+		}
+		token := b.CSRF
+
+		form := func(tok string) url.Values {
+			return url.Values{"login": {student}, "password": {password}, "next": {"/pay"}, "_csrf": {tok}}
+		}
+		other := p.NewBrowser(t)
+		other.Get("/login") // a cookie of its own
+		for _, refused := range []struct {
+			what    string
+			browser *servertest.Browser
+			form    url.Values
+		}{
+			{"a wrong token", b, form(strings.Repeat("0", 64))},
+			{"the token without the cookie", p.NewBrowser(t), form(token)},
+			{"the token with another browser's cookie", other, form(token)},
+		} {
+			code, _, resp := refused.browser.Do("POST", "/login", refused.form, false)
+			if code != http.StatusForbidden {
+				t.Errorf("sign-in with %s: status %d, want 403", refused.what, code)
+			}
+			if n := len(sessionCookies(resp)); n != 0 {
+				t.Errorf("sign-in with %s set %d session cookies, want none", refused.what, n)
+			}
+			if n := rows(); n != before {
+				t.Errorf("sign-in with %s wrote %d session rows, want none", refused.what, n-before)
+			}
+		}
+
+		code, body, resp := b.Do("POST", "/login", form(token), false)
+		if code != http.StatusSeeOther || resp.Header.Get("Location") != "/pay" {
+			t.Fatalf("sign-in with the page's token: status %d Location %q, want 303 to /pay\n%s", code, resp.Header.Get("Location"), body)
+		}
+		if n := rows(); n != before+1 {
+			t.Errorf("session rows after sign-in: %d more, want 1", n-before)
+		}
+		if code, page := b.Get("/pay"); code != http.StatusOK || !strings.Contains(page, "退出") {
+			t.Errorf("the payer's page after sign-in: status %d, want it shown signed in", code)
+		}
+	})
+}
