@@ -3,6 +3,7 @@ package cashier
 import (
 	"context"
 	"errors"
+	"html/template"
 	"slices"
 	"strconv"
 
@@ -60,7 +61,8 @@ type billGroup struct {
 	MerchantID int64
 	Name       string
 	Bills      []*store.Bill
-	Rows       []billRow // the bills as the page shows them
+	Rows       []billRow     // the bills as the page shows them
+	RowsHTML   template.HTML // Rows written out (billRowsHTML)
 }
 
 // billRow is one bill as the page shows it, worked out here: the template only places
@@ -115,6 +117,7 @@ func (h *Handler) showBills(c *fiber.Ctx, status int, form billsForm, bills []*s
 		merchantID = groups[0].MerchantID
 	}
 	choices := map[int64][]payChoice{merchantID: h.choices(c, merchantID, false)}
+	pick(choices[merchantID], form.Channel)
 	switchTo := map[string][]payChoice{}
 	for _, o := range open {
 		if _, ok := choices[o.MerchantID]; !ok {
@@ -144,6 +147,7 @@ func (h *Handler) showBills(c *fiber.Ctx, status int, form billsForm, bills []*s
 		if count > n {
 			merchants++
 		}
+		g.RowsHTML = billRowsHTML(g.Rows)
 	}
 	return h.Render.Render(c.Status(status), "cashier/bills", "待缴费用", fiber.Map{
 		"Bills": bills, "BillCount": len(bills), "Outstanding": money.Format(total), "Groups": groups, "Several": len(groups) > 1,

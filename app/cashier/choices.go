@@ -20,6 +20,7 @@ type payChoice struct {
 	Hint     string
 	Icon     string // one character on the tile
 	Password bool   // the channel needs the payer's password (the campus card)
+	Checked  bool   // the bills page shows this one chosen (see pick)
 	// Value is what the form posts as "channel": the channel's name, with ":" and the way
 	// when the channel offers several ways here (parseChoice reads both forms).
 	Value string
@@ -70,6 +71,15 @@ func (h *Handler) choices(c *fiber.Ctx, merchantID int64, guest bool) []payChoic
 		}
 	}
 	return out
+}
+
+// pick marks the choice whose form value was picked, or, when none was, the first: the
+// bills page's template then places a flag instead of comparing values for each choice (a
+// reflective call apiece, on the busiest page of term). A pick no longer offered marks none.
+func pick(choices []payChoice, picked string) {
+	for i := range choices {
+		choices[i].Checked = choices[i].Value == picked || picked == "" && i == 0
+	}
 }
 
 // firstPerChannel keeps each channel's best way: what "pay another way" lists.
