@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -52,7 +53,54 @@ func Open(dsn, dataDir string) (*bun.DB, error) {
 	return OpenSQLite(filepath.Join(dataDir, "campuspay.db"))
 }
 
+// Connections to MySQL per instance: the platform's pool and the payers' page's own (see
+// OpenPagePool). Together they are what one instance may hold open, so MariaDB's
+// max_connections (151 by default) leaves room for two instances and the administrators.
+const (
+	mainConns = 52
+	PageConns = 12
+)
+
 func openMySQL(dsn string) (*bun.DB, error) {
+	connector, err := mysqlConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqldb := sql.OpenDB(connector)
+	sqldb.SetMaxOpenConns(mainConns)
+	sqldb.SetMaxIdleConns(mainConns)
+	sqldb.SetConnMaxLifetime(30 * time.Minute)
+	db := bun.NewDB(sqldb, mysqldialect.New())
+	if err := ping(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenPagePool opens PageConns connections of their own to MySQL for the payers' page
+// (billing.Service.PageDB), or returns nil for the embedded SQLite (dsn empty). In the rush
+// the platform's pool is the queue every request waits in; the page, the first thing each
+// payer opens, waits in its own, first come first served, and puts at most PageConns
+// statements into the database at once.
+func OpenPagePool(dsn string) (*sql.DB, error) {
+	if dsn == "" {
+		return nil, nil
+	}
+	connector, err := mysqlConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(PageConns)
+	db.SetMaxIdleConns(PageConns)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	return db, nil
+}
+
+// mysqlConnector reads dsn with the settings every connection needs: times as UTC, rows
+// affected counted as SQLite counts them.
+func mysqlConnector(dsn string) (driver.Connector, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse mysql dsn: %w", err)
@@ -68,16 +116,7 @@ func openMySQL(dsn string) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: mysql connector: %w", err)
 	}
-	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(64)
-	sqldb.SetMaxIdleConns(64)
-	sqldb.SetConnMaxLifetime(30 * time.Minute)
-	db := bun.NewDB(sqldb, mysqldialect.New())
-	if err := ping(db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
+	return connector, nil
 }
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path, in WAL mode so that

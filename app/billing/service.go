@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -31,7 +32,10 @@ import (
 
 // Service is the billing core.
 type Service struct {
-	DB       *bun.DB
+	DB *bun.DB
+	// PageDB, when set, is the payers' page's own connections (store.OpenPagePool): the
+	// page's statement waits for them, not for DB's, whatever else is queued there.
+	PageDB   *sql.DB
 	Settings *settings.Store
 	// Channels are the one-merchant adapters (the sandbox, the campus card, a test's fake
 	// company); Merchants holds the payment companies' drivers and each merchant's account.
@@ -58,6 +62,8 @@ type Service struct {
 	paid paidWatch
 	// catalog is what the payer's page shows of the items (itemcatalog.go).
 	catalog itemCatalog
+	// pageGate admits the payer's page statement a few at a time (payerpage.go).
+	pageGate pageGate
 	// afterCandidates, when set (by tests), runs in a numbering round between reading the
 	// receipts to number and numbering them.
 	afterCandidates func(ctx context.Context)

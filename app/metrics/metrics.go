@@ -135,9 +135,15 @@ func Ready(ok bool) {
 	}
 }
 
-// DB adds the connection pool's figures (open, in use, idle, waits) of db.
-func DB(db *sql.DB) {
-	dbOnce.Do(func() { Registry.MustRegister(collectors.NewDBStatsCollector(db, "campuspay")) })
+// DB adds the connection pools' figures (open, in use, idle, waits): the platform's, as
+// db_name "campuspay", and the payers' page's own when there is one, as "campuspay_page".
+func DB(db, page *sql.DB) {
+	dbOnce.Do(func() {
+		Registry.MustRegister(collectors.NewDBStatsCollector(db, "campuspay"))
+		if page != nil {
+			Registry.MustRegister(collectors.NewDBStatsCollector(page, "campuspay_page"))
+		}
+	})
 }
 
 var dbOnce sync.Once

@@ -179,7 +179,7 @@ func (s *Server) Ready(ctx context.Context) error {
 // where the database figures come from.
 func (s *Server) startOps() error {
 	s.App.Server().ConnState = s.ops.connState
-	metrics.DB(s.DB.DB)
+	metrics.DB(s.DB.DB, s.Billing.PageDB)
 	metrics.SetState(func(ctx context.Context) (metrics.State, error) { return dbState(ctx, s.DB, time.Now()) })
 	metrics.Ready(true)
 	if s.Config.MetricsAddr == "" {

@@ -273,6 +273,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if s.Billing.PageDB, err = store.OpenPagePool(cfg.DSN); err != nil {
+		if s.Scheduler != nil {
+			s.Scheduler.Stop()
+		}
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -476,6 +483,9 @@ func (s *Server) Close() {
 		s.Config.Log.Warn("receipts left for the numbering sweep", "err", err)
 	}
 	cancel()
+	if s.Billing.PageDB != nil {
+		s.Billing.PageDB.Close()
+	}
 	s.DB.Close()
 }
 
