@@ -62,14 +62,10 @@ const (
 )
 
 func openMySQL(dsn string) (*bun.DB, error) {
-	connector, err := mysqlConnector(dsn)
+	sqldb, err := mysqlPool(dsn, mainConns)
 	if err != nil {
 		return nil, err
 	}
-	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(mainConns)
-	sqldb.SetMaxIdleConns(mainConns)
-	sqldb.SetConnMaxLifetime(30 * time.Minute)
 	db := bun.NewDB(sqldb, mysqldialect.New())
 	if err := ping(db); err != nil {
 		db.Close()
@@ -87,13 +83,19 @@ func OpenPagePool(dsn string) (*sql.DB, error) {
 	if dsn == "" {
 		return nil, nil
 	}
+	return mysqlPool(dsn, PageConns)
+}
+
+// mysqlPool opens a pool of at most conns connections to dsn, kept open while idle and
+// renewed every half hour.
+func mysqlPool(dsn string, conns int) (*sql.DB, error) {
 	connector, err := mysqlConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
 	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(PageConns)
-	db.SetMaxIdleConns(PageConns)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	return db, nil
 }
