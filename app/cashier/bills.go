@@ -61,13 +61,11 @@ type billGroup struct {
 	MerchantID int64
 	Name       string
 	Bills      []*store.Bill
-	Rows       []billRow     // the bills as the page shows them
-	RowsHTML   template.HTML // Rows written out (billRowsHTML)
+	RowsHTML   template.HTML // the bills as the page shows them (billRowsHTML)
 }
 
-// billRow is one bill as the page shows it, worked out here: the template only places
-// strings and flags. Every function a template calls is a reflective call, and this is
-// the busiest page of the first hour of term.
+// billRow is one bill as the page shows it, worked out here as strings and flags for
+// billRowsHTML to write out.
 type billRow struct {
 	ID             int64
 	Name, Dept     string
@@ -130,10 +128,10 @@ func (h *Handler) showBills(c *fiber.Ctx, status int, form billsForm, bills []*s
 	count, selectedFen, merchants := 0, int64(0), 0
 	for _, g := range groups {
 		n := count
-		g.Rows = make([]billRow, len(g.Bills))
+		rows := make([]billRow, len(g.Bills))
 		for i, b := range g.Bills {
 			locked := b.HeldUntil != nil && b.HeldUntil.After(now)
-			g.Rows[i] = rowOf(b, locked, form)
+			rows[i] = rowOf(b, locked, form)
 			if !form.Selected[b.ID] {
 				continue
 			}
@@ -141,13 +139,13 @@ func (h *Handler) showBills(c *fiber.Ctx, status int, form billsForm, bills []*s
 				delete(form.Selected, b.ID)
 				continue
 			}
-			g.Rows[i].Checked = true
+			rows[i].Checked = true
 			count, selectedFen = count+1, selectedFen+b.OutstandingFen()
 		}
 		if count > n {
 			merchants++
 		}
-		g.RowsHTML = billRowsHTML(g.Rows)
+		g.RowsHTML = billRowsHTML(rows)
 	}
 	return h.Render.Render(c.Status(status), "cashier/bills", "待缴费用", fiber.Map{
 		"Bills": bills, "BillCount": len(bills), "Outstanding": money.Format(total), "Groups": groups, "Several": len(groups) > 1,
